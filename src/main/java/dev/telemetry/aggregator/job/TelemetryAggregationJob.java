@@ -1,0 +1,155 @@
+package dev.telemetry.aggregator.job;
+
+import dev.telemetry.aggregator.job.functions.DeadLetterCounter;
+import dev.telemetry.aggregator.job.functions.DeviceMetricKey;
+import dev.telemetry.aggregator.job.functions.LateEventDeadLetterMapper;
+import dev.telemetry.aggregator.job.functions.RejectedRecordSplitter;
+import dev.telemetry.aggregator.job.functions.TelemetryAggregator;
+import dev.telemetry.aggregator.job.functions.WindowResultFunction;
+import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
+import dev.telemetry.aggregator.job.records.DeadLetter;
+import dev.telemetry.aggregator.job.records.IngestedRecord;
+import dev.telemetry.aggregator.job.records.TelemetryAggregate;
+import dev.telemetry.aggregator.job.records.TelemetryEvent;
+import java.time.Duration;
+import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.util.OutputTag;
+import org.apache.flink.util.ParameterTool;
+
+/**
+ * The telemetry aggregation topology: Kafka telemetry in, per-(device, metric) tumbling event-time
+ * window aggregates out, rejected and late records to the dead-letter sink.
+ *
+ * <p>Plain Flink: the same class runs embedded in the service and, through {@link #main}, on a
+ * Flink cluster. Source and sinks come in through the constructor so tests plug in their own.
+ * Operator uids are part of the state contract: changing one orphans that operator's state in
+ * existing checkpoints and savepoints.
+ */
+public class TelemetryAggregationJob {
+    public static final String JOB_NAME = "telemetry-aggregator";
+
+    public static final OutputTag<TelemetryEvent> LATE_EVENTS = new OutputTag<>("late-events") {};
+
+    private final Source<IngestedRecord, ?, ?> source;
+    private final Sink<TelemetryAggregate> aggregateSink;
+    private final Sink<DeadLetter> deadLetterSink;
+    private final JobOptions options;
+
+    public TelemetryAggregationJob(
+            Source<IngestedRecord, ?, ?> source,
+            Sink<TelemetryAggregate> aggregateSink,
+            Sink<DeadLetter> deadLetterSink,
+            JobOptions options) {
+        this.source = source;
+        this.aggregateSink = aggregateSink;
+        this.deadLetterSink = deadLetterSink;
+        this.options = options;
+    }
+
+    /** The job with its Kafka source and sinks, as it runs in production. */
+    public static TelemetryAggregationJob withKafka(JobOptions options) {
+        return new TelemetryAggregationJob(
+                TelemetryKafka.source(options),
+                TelemetryKafka.aggregateSink(options),
+                TelemetryKafka.deadLetterSink(options),
+                options);
+    }
+
+    /** Adds the topology to {@code env}. */
+    public void build(StreamExecutionEnvironment env) {
+        SingleOutputStreamOperator<TelemetryEvent> events =
+                env.fromSource(source, watermarkStrategy(options), "Kafka telemetry source")
+                        .uid("kafka-telemetry-source")
+                        .process(new RejectedRecordSplitter())
+                        .uid("split-rejected-records")
+                        .name("Split off rejected records");
+
+        SingleOutputStreamOperator<TelemetryAggregate> aggregates =
+                aggregateWindows(events, options.windowSize(), options.allowedLateness());
+        aggregates.sinkTo(aggregateSink).uid("kafka-aggregates-sink").name("Kafka aggregates sink");
+
+        DataStream<DeadLetter> late =
+                aggregates
+                        .getSideOutput(LATE_EVENTS)
+                        .map(new LateEventDeadLetterMapper())
+                        .uid("late-events-to-dead-letters")
+                        .name("Late events to dead letters");
+        events.getSideOutput(RejectedRecordSplitter.REJECTED)
+                .union(late)
+                .map(new DeadLetterCounter())
+                .uid("count-dead-letters")
+                .name("Count dead letters")
+                .sinkTo(deadLetterSink)
+                .uid("kafka-dead-letter-sink")
+                .name("Kafka dead-letter sink");
+    }
+
+    /**
+     * Per-partition bounded out-of-orderness watermarks (applied in the source, so each Kafka
+     * partition is tracked separately), with idleness so a quiet partition does not hold every
+     * window open.
+     */
+    static WatermarkStrategy<IngestedRecord> watermarkStrategy(JobOptions options) {
+        WatermarkStrategy<IngestedRecord> strategy =
+                WatermarkStrategy.<IngestedRecord>forBoundedOutOfOrderness(
+                                options.maxOutOfOrderness())
+                        .withTimestampAssigner(new EventTimestampAssigner());
+        return options.idleness().isZero() ? strategy : strategy.withIdleness(options.idleness());
+    }
+
+    /**
+     * Keyed tumbling event-time windows with incremental aggregation; events behind the watermark
+     * (past allowed lateness) go to {@link #LATE_EVENTS} instead of being dropped.
+     */
+    public static SingleOutputStreamOperator<TelemetryAggregate> aggregateWindows(
+            DataStream<TelemetryEvent> events, Duration windowSize, Duration allowedLateness) {
+        return events.keyBy(new DeviceMetricKey())
+                .window(TumblingEventTimeWindows.of(windowSize))
+                .allowedLateness(allowedLateness)
+                .sideOutputLateData(LATE_EVENTS)
+                .aggregate(new TelemetryAggregator(), new WindowResultFunction())
+                .uid("window-aggregate")
+                .name("Aggregate per device and metric");
+    }
+
+    /** Reads event time from parsed events; rejected records never advance the watermark. */
+    static final class EventTimestampAssigner
+            implements SerializableTimestampAssigner<IngestedRecord> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public long extractTimestamp(IngestedRecord record, long recordTimestamp) {
+            return record.eventTimestamp();
+        }
+    }
+
+    /**
+     * Runs the job on a Flink cluster. Settings are program arguments with the service's property
+     * names, e.g. {@code --kafka.bootstrap-servers kafka:9092 --telemetry.window-size 1m}; state
+     * backend and checkpoint storage come from the cluster's configuration.
+     */
+    public static void main(String[] args) throws Exception {
+        JobOptions options =
+                JobOptions.fromSettings(new Settings(ParameterTool.fromArgs(args).toMap()));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        configure(env, options);
+        withKafka(options).build(env);
+        env.execute(JOB_NAME);
+    }
+
+    /** Checkpointing that exactly-once depends on: the sink commits when a checkpoint completes. */
+    public static void configure(StreamExecutionEnvironment env, JobOptions options) {
+        env.setParallelism(options.parallelism());
+        env.enableCheckpointing(
+                options.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        env.getCheckpointConfig().setCheckpointTimeout(options.checkpointTimeout().toMillis());
+    }
+}

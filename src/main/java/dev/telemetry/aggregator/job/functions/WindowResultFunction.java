@@ -1,0 +1,29 @@
+package dev.telemetry.aggregator.job.functions;
+
+import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
+import dev.telemetry.aggregator.job.records.TelemetryAggregate;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.util.Collector;
+
+/** Adds the key and the window bounds to a finished accumulator, giving the output record. */
+public class WindowResultFunction
+        extends ProcessWindowFunction<
+                TelemetryAccumulator, TelemetryAggregate, Tuple2<String, String>, TimeWindow> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public void process(
+            Tuple2<String, String> key,
+            Context context,
+            Iterable<TelemetryAccumulator> accumulators,
+            Collector<TelemetryAggregate> out) {
+        TimeWindow window = context.window();
+        for (TelemetryAccumulator accumulator : accumulators) {
+            out.collect(
+                    TelemetryAggregate.of(
+                            key.f0, key.f1, window.getStart(), window.getEnd(), accumulator));
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package dev.telemetry.aggregator.job.kafka;
+
+import dev.telemetry.aggregator.job.JobOptions;
+import dev.telemetry.aggregator.job.codec.AggregateSerializationSchema;
+import dev.telemetry.aggregator.job.codec.DeadLetterSerializationSchema;
+import dev.telemetry.aggregator.job.codec.TelemetryDeserializationSchema;
+import dev.telemetry.aggregator.job.records.DeadLetter;
+import dev.telemetry.aggregator.job.records.IngestedRecord;
+import dev.telemetry.aggregator.job.records.TelemetryAggregate;
+import java.util.Properties;
+import java.util.regex.Pattern;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/** Builds the job's Kafka source and sinks from {@link JobOptions}. */
+public final class TelemetryKafka {
+    public static final String AGGREGATES_SINK = "aggregates";
+    public static final String DEAD_LETTER_SINK = "dead-letters";
+
+    private TelemetryKafka() {}
+
+    /** Offsets live in checkpoints; committing them to the group is for monitoring only. */
+    public static KafkaSource<IngestedRecord> source(JobOptions options) {
+        Properties properties = clientProperties(options);
+        // Input written by transactional producers must not be read before it commits.
+        properties.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        KafkaSourceBuilder<IngestedRecord> builder =
+                KafkaSource.<IngestedRecord>builder()
+                        .setBootstrapServers(options.bootstrapServers())
+                        .setProperties(properties)
+                        .setGroupId(options.groupId())
+                        .setClientIdPrefix(options.groupId())
+                        .setStartingOffsets(options.startPosition().toOffsetsInitializer())
+                        .setDeserializer(new TelemetryDeserializationSchema(options.eventTime()))
+                        .setProperty(
+                                "partition.discovery.interval.ms",
+                                Long.toString(options.partitionDiscoveryInterval().toMillis()))
+                        .setProperty("commit.offsets.on.checkpoint", "true");
+        if (options.inputTopicPattern() != null) {
+            builder.setTopicPattern(Pattern.compile(options.inputTopicPattern()));
+        } else {
+            builder.setTopics(options.inputTopics());
+        }
+        return builder.build();
+    }
+
+    public static KafkaSink<TelemetryAggregate> aggregateSink(JobOptions options) {
+        return sink(
+                options, new AggregateSerializationSchema(options.outputTopic()), AGGREGATES_SINK);
+    }
+
+    public static KafkaSink<DeadLetter> deadLetterSink(JobOptions options) {
+        return sink(
+                options,
+                new DeadLetterSerializationSchema(options.deadLetterTopic()),
+                DEAD_LETTER_SINK);
+    }
+
+    /**
+     * Exactly-once: one Kafka transaction per checkpoint, committed when the checkpoint completes;
+     * POOLING reuses a small set of transactional ids and aborts a dead run's leftovers on start.
+     */
+    private static <T> KafkaSink<T> sink(
+            JobOptions options, KafkaRecordSerializationSchema<T> schema, String sinkName) {
+        Properties properties = clientProperties(options);
+        properties.setProperty(
+                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                Long.toString(options.transactionTimeout().toMillis()));
+        KafkaSinkBuilder<T> builder =
+                KafkaSink.<T>builder()
+                        .setBootstrapServers(options.bootstrapServers())
+                        .setKafkaProducerConfig(properties)
+                        .setRecordSerializer(schema)
+                        .setDeliveryGuarantee(options.deliveryGuarantee());
+        if (options.deliveryGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
+            builder.setTransactionalIdPrefix(options.transactionalIdPrefixFor(sinkName))
+                    .setTransactionNamingStrategy(TransactionNamingStrategy.POOLING);
+        }
+        return builder.build();
+    }
+
+    private static Properties clientProperties(JobOptions options) {
+        Properties properties = new Properties();
+        properties.putAll(options.kafkaProperties());
+        return properties;
+    }
+}

@@ -1,0 +1,88 @@
+package dev.telemetry.aggregator.job.records;
+
+import java.util.Objects;
+
+/**
+ * The output record of the data contract: one per (deviceId, metric, window); {@code windowEnd} is
+ * exclusive and both bounds are epoch milliseconds.
+ */
+public class TelemetryAggregate {
+    public String deviceId;
+    public String metric;
+    public long windowStart;
+    public long windowEnd;
+    public long count;
+    public double sum;
+    public double min;
+    public double max;
+    public double avg;
+
+    public TelemetryAggregate() {}
+
+    public static TelemetryAggregate of(
+            String deviceId,
+            String metric,
+            long windowStart,
+            long windowEnd,
+            TelemetryAccumulator accumulator) {
+        TelemetryAggregate aggregate = new TelemetryAggregate();
+        aggregate.deviceId = deviceId;
+        aggregate.metric = metric;
+        aggregate.windowStart = windowStart;
+        aggregate.windowEnd = windowEnd;
+        aggregate.count = accumulator.count;
+        aggregate.sum = accumulator.sum;
+        aggregate.min = accumulator.min;
+        aggregate.max = accumulator.max;
+        aggregate.avg = accumulator.sum / accumulator.count;
+        return aggregate;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof TelemetryAggregate)) {
+            return false;
+        }
+        TelemetryAggregate that = (TelemetryAggregate) o;
+        return windowStart == that.windowStart
+                && windowEnd == that.windowEnd
+                && count == that.count
+                && Double.compare(sum, that.sum) == 0
+                && Double.compare(min, that.min) == 0
+                && Double.compare(max, that.max) == 0
+                && Double.compare(avg, that.avg) == 0
+                && Objects.equals(deviceId, that.deviceId)
+                && Objects.equals(metric, that.metric);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(deviceId, metric, windowStart, windowEnd, count, sum, min, max);
+    }
+
+    @Override
+    public String toString() {
+        return "TelemetryAggregate{"
+                + deviceId
+                + ", "
+                + metric
+                + ", ["
+                + windowStart
+                + ","
+                + windowEnd
+                + "), count="
+                + count
+                + ", sum="
+                + sum
+                + ", min="
+                + min
+                + ", max="
+                + max
+                + ", avg="
+                + avg
+                + '}';
+    }
+}

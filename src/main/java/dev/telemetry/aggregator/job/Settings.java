@@ -120,6 +120,10 @@ public final class Settings {
         throw new InvalidSettingException(name, "'" + text + "' is not a positive integer");
     }
 
+    public boolean bool(String name) {
+        return choice(name, Map.of("true", Boolean.TRUE, "false", Boolean.FALSE));
+    }
+
     /** One of a fixed set of choices, matched case-insensitively; the error lists the choices. */
     public <T> T choice(String name, Map<String, T> choices) {
         String text = required(name);

@@ -1,0 +1,133 @@
+package dev.telemetry.aggregator.service;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.flink.runtime.checkpoint.Checkpoints;
+import org.jboss.logging.Logger;
+
+/**
+ * Finds the snapshot to resume from on the checkpoint volume and tidies what a crash left behind.
+ *
+ * <p>Flink writes {@code <dir>/<job-id>/chk-<n>/_metadata} last, so a {@code chk-<n>} without it
+ * was never completed. A {@code _metadata} is also read back before it is trusted: restoring from
+ * a torn file would fail the job on every start.
+ */
+public final class CheckpointLocator {
+    private static final Logger LOG = Logger.getLogger(CheckpointLocator.class);
+    private static final Pattern CHECKPOINT_DIR = Pattern.compile("chk-(\\d+)");
+    static final String METADATA = "_metadata";
+
+    private final Path root;
+
+    public CheckpointLocator(Path root) {
+        this.root = root;
+    }
+
+    /** A completed checkpoint: its directory, id and completion time. */
+    public record Snapshot(Path path, long checkpointId, FileTime completedAt) {}
+
+    /** The newest completed, readable checkpoint under the root, across job-id directories. */
+    public Optional<Snapshot> newestCompleted() throws IOException {
+        for (Snapshot candidate : completedNewestFirst()) {
+            if (isReadable(candidate.path())) {
+                return Optional.of(candidate);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Completed checkpoints, newest first (completion time, then id). */
+    public List<Snapshot> completedNewestFirst() throws IOException {
+        List<Snapshot> snapshots = new ArrayList<>();
+        for (Path checkpoint : checkpointDirectories()) {
+            Path metadata = checkpoint.resolve(METADATA);
+            if (Files.isRegularFile(metadata)) {
+                snapshots.add(
+                        new Snapshot(
+                                checkpoint,
+                                checkpointId(checkpoint),
+                                Files.getLastModifiedTime(metadata)));
+            }
+        }
+        snapshots.sort(
+                Comparator.comparing(Snapshot::completedAt)
+                        .thenComparingLong(Snapshot::checkpointId)
+                        .reversed());
+        return snapshots;
+    }
+
+    /**
+     * Deletes {@code chk-<n>} directories without {@code _metadata}: checkpoints that a crash
+     * interrupted. Only safe before the job starts, when nothing is writing to the volume.
+     */
+    public List<Path> deleteIncomplete() throws IOException {
+        List<Path> deleted = new ArrayList<>();
+        for (Path checkpoint : checkpointDirectories()) {
+            if (!Files.exists(checkpoint.resolve(METADATA))) {
+                deleteRecursively(checkpoint);
+                deleted.add(checkpoint);
+            }
+        }
+        return deleted;
+    }
+
+    private List<Path> checkpointDirectories() throws IOException {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        List<Path> result = new ArrayList<>();
+        try (Stream<Path> jobDirs = Files.list(root)) {
+            for (Path jobDir : jobDirs.filter(Files::isDirectory).toList()) {
+                try (Stream<Path> children = Files.list(jobDir)) {
+                    children.filter(Files::isDirectory)
+                            .filter(dir -> CHECKPOINT_DIR.matcher(name(dir)).matches())
+                            .forEach(result::add);
+                }
+            }
+        }
+        return result;
+    }
+
+    private static boolean isReadable(Path checkpoint) {
+        Path metadata = checkpoint.resolve(METADATA);
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(metadata));
+                DataInputStream data = new DataInputStream(in)) {
+            Checkpoints.loadCheckpointMetadata(
+                    data, CheckpointLocator.class.getClassLoader(), checkpoint.toString());
+            return true;
+        } catch (IOException | RuntimeException e) {
+            // A torn or foreign _metadata: skip it and fall back to the next older checkpoint.
+            LOG.warnf("Skipping checkpoint %s: its metadata cannot be read (%s)", checkpoint, e);
+            return false;
+        }
+    }
+
+    private static long checkpointId(Path checkpoint) {
+        Matcher matcher = CHECKPOINT_DIR.matcher(name(checkpoint));
+        return matcher.matches() ? Long.parseLong(matcher.group(1)) : -1;
+    }
+
+    private static String name(Path path) {
+        return path.getFileName().toString();
+    }
+
+    static void deleteRecursively(Path path) throws IOException {
+        try (Stream<Path> walk = Files.walk(path)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

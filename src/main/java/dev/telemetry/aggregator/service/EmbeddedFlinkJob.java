@@ -1,0 +1,329 @@
+package dev.telemetry.aggregator.service;
+
+import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.net.MalformedURLException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.security.CodeSource;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.client.deployment.executors.PipelineExecutorUtils;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.JobManagerOptions;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.PipelineOptionsInternal;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.core.execution.RecoveryClaimMode;
+import org.apache.flink.runtime.jobmaster.JobResult;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.jboss.logging.Logger;
+
+/**
+ * Owns the embedded Flink MiniCluster and the telemetry job: validates the configuration, checks
+ * Kafka, restores from the newest completed checkpoint on the volume, runs the job, and stops both
+ * on shutdown with a bounded wait. If the job fails for good (its restart strategy is exhausted)
+ * the process exits non-zero, so the container runtime restarts it from the last checkpoint.
+ */
+@ApplicationScoped
+public class EmbeddedFlinkJob {
+    private static final Logger LOG = Logger.getLogger(EmbeddedFlinkJob.class);
+
+    /**
+     * A fixed job id keeps every run's checkpoints in one {@code <dir>/<job-id>} directory, so
+     * restarts continue its checkpoint numbering instead of leaving a directory per run behind.
+     */
+    public static final JobID JOB_ID = fixedJobId(TelemetryAggregationJob.JOB_NAME);
+
+    @Inject TelemetryConfiguration telemetryConfiguration;
+    @Inject KafkaConfiguration kafkaConfiguration;
+
+    private volatile MiniCluster miniCluster;
+    private volatile ServiceOptions options;
+    private volatile Optional<CheckpointLocator.Snapshot> restoredFrom = Optional.empty();
+    private volatile boolean stopping;
+    private volatile JobResult terminalResult;
+
+    void onStart(@Observes StartupEvent event) throws Exception {
+        start();
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        stop();
+    }
+
+    synchronized void start() throws Exception {
+        ServiceOptions serviceOptions =
+                ServiceOptions.from(telemetryConfiguration, kafkaConfiguration);
+        this.options = serviceOptions;
+        try (KafkaPreflight preflight =
+                new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
+            preflight.check(serviceOptions);
+        }
+        restoredFrom = prepareCheckpointDirectory(serviceOptions.checkpointDir());
+
+        Configuration configuration = flinkConfiguration(serviceOptions, restoredFrom);
+        MiniCluster cluster =
+                new MiniCluster(
+                        new MiniClusterConfiguration.Builder()
+                                .setConfiguration(configuration)
+                                .setNumTaskManagers(1)
+                                .setNumSlotsPerTaskManager(serviceOptions.job().parallelism())
+                                .build());
+        cluster.start();
+        this.miniCluster = cluster;
+
+        StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
+        TelemetryAggregationJob.configure(env, serviceOptions.job());
+        TelemetryAggregationJob.withKafka(serviceOptions.job()).build(env);
+        StreamGraph graph = env.getStreamGraph();
+        graph.setJobName(TelemetryAggregationJob.JOB_NAME);
+        StreamGraph prepared = PipelineExecutorUtils.getStreamGraph(graph, configuration);
+        cluster.submitJob(prepared).get(1, TimeUnit.MINUTES);
+        cluster.requestJobResult(JOB_ID).whenComplete(this::onJobTerminated);
+        LOG.infof(
+                "Job %s submitted: %s -> %s (dead letters: %s), %s windows, %s, checkpoints every"
+                        + " %s in %s, %s",
+                JOB_ID,
+                serviceOptions.job().inputTopicPattern() != null
+                        ? "pattern " + serviceOptions.job().inputTopicPattern()
+                        : serviceOptions.job().inputTopics(),
+                serviceOptions.job().outputTopic(),
+                serviceOptions.job().deadLetterTopic(),
+                serviceOptions.job().windowSize(),
+                serviceOptions.job().deliveryGuarantee(),
+                serviceOptions.job().checkpointInterval(),
+                serviceOptions.checkpointDir(),
+                restoredFrom
+                        .map(s -> "restored from " + s.path())
+                        .orElse(
+                                "no checkpoint to restore: starting at "
+                                        + serviceOptions.job().startPosition()));
+    }
+
+    /**
+     * Makes sure the volume is usable, removes checkpoints a crash interrupted, and picks the
+     * newest completed one.
+     */
+    private static Optional<CheckpointLocator.Snapshot> prepareCheckpointDirectory(Path dir)
+            throws IOException {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IllegalStateException(
+                    "Cannot create the checkpoint directory "
+                            + dir
+                            + " ("
+                            + ServiceOptions.CHECKPOINT_DIR
+                            + ", TELEMETRY_CHECKPOINT_DIR): "
+                            + e,
+                    e);
+        }
+        if (!Files.isWritable(dir)) {
+            throw new IllegalStateException(
+                    "The checkpoint directory "
+                            + dir
+                            + " ("
+                            + ServiceOptions.CHECKPOINT_DIR
+                            + ", TELEMETRY_CHECKPOINT_DIR) is not writable by this process");
+        }
+        CheckpointLocator locator = new CheckpointLocator(dir);
+        for (Path incomplete : locator.deleteIncomplete()) {
+            LOG.infof("Deleted incomplete checkpoint %s", incomplete);
+        }
+        return locator.newestCompleted();
+    }
+
+    static Configuration flinkConfiguration(
+            ServiceOptions options, Optional<CheckpointLocator.Snapshot> restore) {
+        Configuration configuration = new Configuration();
+        configuration.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        configuration.set(
+                CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                options.checkpointDir().toUri().toString());
+        configuration.set(
+                CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, options.retainedCheckpoints());
+        configuration.set(
+                CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        configuration.set(
+                CheckpointingOptions.CHECKPOINTING_INTERVAL, options.job().checkpointInterval());
+        configuration.set(
+                CheckpointingOptions.CHECKPOINTING_TIMEOUT, options.job().checkpointTimeout());
+
+        configuration.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        configuration.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
+                options.restartInitialBackoff());
+        configuration.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
+                options.restartMaxBackoff());
+        configuration.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS,
+                options.restartAttempts());
+
+        // The embedded cluster serves nobody outside this process.
+        configuration.set(JobManagerOptions.BIND_HOST, "127.0.0.1");
+        configuration.set(JobManagerOptions.ADDRESS, "127.0.0.1");
+        configuration.set(TaskManagerOptions.BIND_HOST, "127.0.0.1");
+        configuration.set(TaskManagerOptions.HOST, "127.0.0.1");
+        configuration.set(RestOptions.ADDRESS, "127.0.0.1");
+        configuration.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+        configuration.set(RestOptions.BIND_PORT, "0");
+        configuration.set(TaskManagerOptions.NUM_TASK_SLOTS, options.job().parallelism());
+
+        options.flinkConfiguration().forEach(configuration::setString);
+
+        // Not overridable: they are what makes restore-from-the-volume work.
+        configuration.set(PipelineOptionsInternal.PIPELINE_FIXED_JOB_ID, JOB_ID.toHexString());
+        configuration.set(PipelineOptions.CLASSPATHS, List.of(jobCodeLocation().toString()));
+        configuration.set(CoreOptions.CHECK_LEAKED_CLASSLOADER, false);
+        restore.ifPresent(
+                snapshot -> {
+                    configuration.set(
+                            StateRecoveryOptions.SAVEPOINT_PATH, snapshot.path().toString());
+                    // CLAIM: the restored checkpoint becomes ours, so retention deletes it in
+                    // turn and checkpoints do not pile up across restarts.
+                    configuration.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.CLAIM);
+                });
+        return configuration;
+    }
+
+    /**
+     * Where the job's classes are (the application jar, or {@code target/classes} in dev and
+     * tests). Flink loads user code from {@code pipeline.classpaths}; without it Flink falls back to
+     * the system class loader, which under Quarkus cannot see the application's classes.
+     */
+    static URL jobCodeLocation() {
+        CodeSource source = TelemetryAggregationJob.class.getProtectionDomain().getCodeSource();
+        if (source == null || source.getLocation() == null) {
+            throw new IllegalStateException(
+                    "Cannot locate the job classes: " + TelemetryAggregationJob.class.getName());
+        }
+        URL location = source.getLocation();
+        try {
+            // Normalise so Flink gets a plain file URL even if the class loader adds decorations.
+            return Paths.get(location.toURI()).toUri().toURL();
+        } catch (URISyntaxException | MalformedURLException | RuntimeException e) {
+            return location;
+        }
+    }
+
+    private void onJobTerminated(JobResult result, Throwable error) {
+        terminalResult = result;
+        if (stopping) {
+            return;
+        }
+        if (error != null) {
+            LOG.error("Lost track of the Flink job; exiting so the service is restarted", error);
+        } else {
+            Optional<Throwable> cause =
+                    result.getSerializedThrowable()
+                            .map(t -> t.deserializeError(getClass().getClassLoader()));
+            LOG.errorf(
+                    cause.orElse(null),
+                    "The Flink job ended with %s after its restart strategy was exhausted or it"
+                            + " stopped unexpectedly; exiting with status 1 so the service is"
+                            + " restarted from the last completed checkpoint",
+                    result.getApplicationStatus());
+        }
+        Quarkus.asyncExit(1);
+    }
+
+    synchronized void stop() {
+        stopping = true;
+        MiniCluster cluster = miniCluster;
+        if (cluster == null) {
+            return;
+        }
+        Duration timeout = options.shutdownTimeout();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            JobStatus status = cluster.getJobStatus(JOB_ID).get(5, TimeUnit.SECONDS);
+            if (!status.isGloballyTerminalState()) {
+                LOG.infof("Cancelling job %s (%s)", JOB_ID, status);
+                cluster.cancelJob(JOB_ID).get(remaining(deadline), TimeUnit.NANOSECONDS);
+                cluster.requestJobResult(JOB_ID).get(remaining(deadline), TimeUnit.NANOSECONDS);
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            // Closing the cluster below still stops the tasks; the restart restores from the
+            // last completed checkpoint either way.
+            LOG.warnf("Job did not stop cleanly within %s: %s", timeout, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            cluster.closeAsync().get(Math.max(remaining(deadline), TimeUnit.SECONDS.toNanos(5)), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warnf("Embedded Flink cluster did not close within %s: %s", timeout, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        miniCluster = null;
+    }
+
+    private static long remaining(long deadline) {
+        return Math.max(0, deadline - System.nanoTime());
+    }
+
+    /** The job's state, or empty if the cluster does not answer within the timeout. */
+    public Optional<JobStatus> jobStatus(Duration timeout) {
+        MiniCluster cluster = miniCluster;
+        if (cluster == null) {
+            return Optional.empty();
+        }
+        try {
+            CompletableFuture<JobStatus> status = cluster.getJobStatus(JOB_ID);
+            return Optional.of(status.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
+        } catch (ExecutionException | TimeoutException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    public boolean hasFailedForGood() {
+        return terminalResult != null && !stopping;
+    }
+
+    public Optional<CheckpointLocator.Snapshot> restoredFrom() {
+        return restoredFrom;
+    }
+
+    public Optional<ServiceOptions> options() {
+        return Optional.ofNullable(options);
+    }
+
+    private static JobID fixedJobId(String name) {
+        UUID uuid = UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8));
+        return new JobID(uuid.getLeastSignificantBits(), uuid.getMostSignificantBits());
+    }
+}

@@ -1,0 +1,222 @@
+package dev.telemetry.aggregator.service;
+
+import dev.telemetry.aggregator.job.InvalidSettingException;
+import dev.telemetry.aggregator.job.JobOptions;
+import dev.telemetry.aggregator.job.Settings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.jboss.logging.Logger;
+
+/**
+ * Start-up checks against the real broker, before the job runs: the topics exist (or are created)
+ * and the exactly-once transaction timeout fits the broker's {@code transaction.max.timeout.ms}.
+ * Each failure says which setting to change.
+ */
+public final class KafkaPreflight implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(KafkaPreflight.class);
+    static final String BROKER_TRANSACTION_MAX = "transaction.max.timeout.ms";
+
+    private final Admin admin;
+    private final Duration timeout;
+
+    public KafkaPreflight(JobOptions job, Duration timeout) {
+        Properties properties = new Properties();
+        properties.putAll(job.kafkaProperties());
+        properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, job.bootstrapServers());
+        int timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+        properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
+        properties.put(
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeoutMs, 30_000));
+        properties.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, job.groupId() + "-preflight");
+        this.admin = Admin.create(properties);
+        this.timeout = timeout;
+    }
+
+    /** Runs every check; throws {@link InvalidSettingException} or {@link IllegalStateException}. */
+    public void check(ServiceOptions options) {
+        ensureTopics(options);
+        if (options.job().deliveryGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
+            checkTransactionTimeout(options.job());
+        }
+    }
+
+    void ensureTopics(ServiceOptions options) {
+        JobOptions job = options.job();
+        Map<String, String> required = new LinkedHashMap<>();
+        job.inputTopics().forEach(topic -> required.put(topic, Settings.INPUT_TOPICS));
+        required.put(job.outputTopic(), Settings.OUTPUT_TOPIC);
+        required.put(job.deadLetterTopic(), Settings.DEAD_LETTER_TOPIC);
+
+        Set<String> existing = await(admin.listTopics().names(), "list topics");
+        List<NewTopic> missing = new ArrayList<>();
+        for (Map.Entry<String, String> topic : required.entrySet()) {
+            if (existing.contains(topic.getKey())) {
+                continue;
+            }
+            if (!options.createTopics()) {
+                throw new InvalidSettingException(
+                        topic.getValue(),
+                        "topic '"
+                                + topic.getKey()
+                                + "' does not exist on "
+                                + job.bootstrapServers()
+                                + " and topic creation is off. Create the topic, or set "
+                                + ServiceOptions.TOPICS_CREATE
+                                + "=true ("
+                                + Settings.environmentVariable(ServiceOptions.TOPICS_CREATE)
+                                + ").");
+            }
+            missing.add(
+                    new NewTopic(
+                            topic.getKey(),
+                            options.topicPartitions(),
+                            options.topicReplicationFactor()));
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        try {
+            admin.createTopics(missing).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            LOG.infof("Created topics %s", missing.stream().map(NewTopic::name).toList());
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new IllegalStateException(
+                        "Cannot create topics "
+                                + missing.stream().map(NewTopic::name).toList()
+                                + ": "
+                                + e.getCause().getMessage(),
+                        e.getCause());
+            }
+            // Another instance created it between our listing and our request: that is fine.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while creating topics", e);
+        } catch (TimeoutException e) {
+            throw brokerUnreachable("create topics", e);
+        }
+    }
+
+    /**
+     * A transaction timeout above the broker's maximum makes every transaction fail at start; one
+     * too short loses committed-on-checkpoint output after a slow restart.
+     */
+    void checkTransactionTimeout(JobOptions job) {
+        Optional<Duration> brokerMax = brokerTransactionMaxTimeout();
+        if (brokerMax.isEmpty()) {
+            return;
+        }
+        Duration max = brokerMax.get();
+        if (job.transactionTimeout().compareTo(max) > 0) {
+            throw new InvalidSettingException(
+                    Settings.TRANSACTION_TIMEOUT,
+                    job.transactionTimeout()
+                            + " is above the broker's "
+                            + BROKER_TRANSACTION_MAX
+                            + " ("
+                            + max
+                            + "), so the broker would reject every transaction. Set "
+                            + Settings.environmentVariable(Settings.TRANSACTION_TIMEOUT)
+                            + " between "
+                            + job.minimumTransactionTimeout()
+                            + " (checkpoint interval + checkpoint timeout + expected restart time)"
+                            + " and "
+                            + max
+                            + ", or raise the broker's "
+                            + BROKER_TRANSACTION_MAX
+                            + ".");
+        }
+        LOG.infof(
+                "Transaction timeout %s: above %s (checkpoint interval + timeout + expected"
+                        + " restart) and within the broker's maximum %s",
+                job.transactionTimeout(), job.minimumTransactionTimeout(), max);
+    }
+
+    Optional<Duration> brokerTransactionMaxTimeout() {
+        Node node =
+                await(admin.describeCluster().nodes(), "describe the cluster").stream()
+                        .findFirst()
+                        .orElseThrow(() -> new IllegalStateException("The cluster has no brokers"));
+        ConfigResource broker =
+                new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(node.id()));
+        try {
+            Config config =
+                    admin.describeConfigs(List.of(broker))
+                            .all()
+                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                            .get(broker);
+            ConfigEntry entry = config.get(BROKER_TRANSACTION_MAX);
+            if (entry == null || entry.value() == null) {
+                return Optional.empty();
+            }
+            return Optional.of(Duration.ofMillis(Long.parseLong(entry.value())));
+        } catch (ExecutionException e) {
+            // Without DescribeConfigs permission the check cannot run; the broker will still
+            // reject an oversized timeout when the first transaction starts.
+            LOG.warnf(
+                    "Cannot read the broker's %s (%s); the transaction timeout is not checked"
+                            + " against it",
+                    BROKER_TRANSACTION_MAX, e.getCause().toString());
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while reading broker configuration", e);
+        } catch (TimeoutException e) {
+            throw brokerUnreachable("read the broker configuration", e);
+        }
+    }
+
+    private <T> T await(org.apache.kafka.common.KafkaFuture<T> future, String action) {
+        try {
+            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(
+                    "Kafka refused to " + action + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while trying to " + action, e);
+        } catch (TimeoutException e) {
+            throw brokerUnreachable(action, e);
+        }
+    }
+
+    private IllegalStateException brokerUnreachable(String action, Exception cause) {
+        return new IllegalStateException(
+                "Kafka did not answer within "
+                        + timeout
+                        + " (trying to "
+                        + action
+                        + "). Check "
+                        + Settings.BOOTSTRAP_SERVERS
+                        + " ("
+                        + Settings.environmentVariable(Settings.BOOTSTRAP_SERVERS)
+                        + ") and the broker, or raise "
+                        + ServiceOptions.KAFKA_STARTUP_TIMEOUT
+                        + " ("
+                        + Settings.environmentVariable(ServiceOptions.KAFKA_STARTUP_TIMEOUT)
+                        + ").",
+                cause);
+    }
+
+    @Override
+    public void close() {
+        admin.close(Duration.ofSeconds(5));
+    }
+}

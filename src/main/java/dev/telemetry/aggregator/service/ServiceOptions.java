@@ -1,0 +1,90 @@
+package dev.telemetry.aggregator.service;
+
+import dev.telemetry.aggregator.job.InvalidSettingException;
+import dev.telemetry.aggregator.job.JobOptions;
+import dev.telemetry.aggregator.job.Settings;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The validated settings of the service around the job: the checkpoint volume, topic creation,
+ * restart policy and shutdown. The job's own settings are {@link JobOptions}.
+ */
+public record ServiceOptions(
+        JobOptions job,
+        Path checkpointDir,
+        int retainedCheckpoints,
+        boolean createTopics,
+        Optional<Integer> topicPartitions,
+        Optional<Short> topicReplicationFactor,
+        int restartAttempts,
+        Duration restartInitialBackoff,
+        Duration restartMaxBackoff,
+        Duration shutdownTimeout,
+        Duration kafkaStartupTimeout,
+        Map<String, String> flinkConfiguration) {
+
+    static final String CHECKPOINT_DIR = "telemetry.checkpoint.dir";
+    static final String CHECKPOINT_RETAINED = "telemetry.checkpoint.retained";
+    static final String TOPICS_CREATE = "telemetry.topics.create";
+    static final String TOPICS_PARTITIONS = "telemetry.topics.partitions";
+    static final String TOPICS_REPLICATION_FACTOR = "telemetry.topics.replication-factor";
+    static final String RESTART_MAX_ATTEMPTS = "telemetry.restart.max-attempts";
+    static final String RESTART_INITIAL_BACKOFF = "telemetry.restart.initial-backoff";
+    static final String RESTART_MAX_BACKOFF = "telemetry.restart.max-backoff";
+    static final String SHUTDOWN_TIMEOUT = "telemetry.shutdown-timeout";
+    static final String KAFKA_STARTUP_TIMEOUT = "kafka.startup-timeout";
+
+    /** Parses and validates both configuration mappings; throws {@link InvalidSettingException}. */
+    public static ServiceOptions from(TelemetryConfiguration telemetry, KafkaConfiguration kafka) {
+        Map<String, String> values = new HashMap<>(telemetry.toSettings());
+        values.putAll(kafka.toSettings());
+        values.put(CHECKPOINT_DIR, telemetry.checkpoint().dir());
+        values.put(CHECKPOINT_RETAINED, telemetry.checkpoint().retained());
+        values.put(TOPICS_CREATE, telemetry.topics().create());
+        telemetry.topics().partitions().ifPresent(value -> values.put(TOPICS_PARTITIONS, value));
+        telemetry
+                .topics()
+                .replicationFactor()
+                .ifPresent(value -> values.put(TOPICS_REPLICATION_FACTOR, value));
+        values.put(RESTART_MAX_ATTEMPTS, telemetry.restart().maxAttempts());
+        values.put(RESTART_INITIAL_BACKOFF, telemetry.restart().initialBackoff());
+        values.put(RESTART_MAX_BACKOFF, telemetry.restart().maxBackoff());
+        values.put(SHUTDOWN_TIMEOUT, telemetry.shutdownTimeout());
+        values.put(KAFKA_STARTUP_TIMEOUT, kafka.startupTimeout());
+        Settings settings = new Settings(values);
+
+        int replicationFactor =
+                settings.optional(TOPICS_REPLICATION_FACTOR).isPresent()
+                        ? settings.positiveInt(TOPICS_REPLICATION_FACTOR)
+                        : -1;
+        if (replicationFactor > Short.MAX_VALUE) {
+            throw new InvalidSettingException(TOPICS_REPLICATION_FACTOR, "is too large");
+        }
+        return new ServiceOptions(
+                JobOptions.fromSettings(settings),
+                checkpointDir(settings.required(CHECKPOINT_DIR)),
+                settings.positiveInt(CHECKPOINT_RETAINED),
+                settings.bool(TOPICS_CREATE),
+                settings.optional(TOPICS_PARTITIONS).map(ignored -> settings.positiveInt(TOPICS_PARTITIONS)),
+                replicationFactor > 0 ? Optional.of((short) replicationFactor) : Optional.empty(),
+                settings.positiveInt(RESTART_MAX_ATTEMPTS),
+                settings.duration(RESTART_INITIAL_BACKOFF),
+                settings.duration(RESTART_MAX_BACKOFF),
+                settings.duration(SHUTDOWN_TIMEOUT),
+                settings.duration(KAFKA_STARTUP_TIMEOUT),
+                Map.copyOf(telemetry.flink()));
+    }
+
+    private static Path checkpointDir(String text) {
+        try {
+            return Paths.get(text).toAbsolutePath().normalize();
+        } catch (RuntimeException e) {
+            throw new InvalidSettingException(CHECKPOINT_DIR, "'" + text + "' is not a path");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+package dev.telemetry.aggregator.service;
+
+import dev.telemetry.aggregator.job.Settings;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithName;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything but the Kafka connection: the pipeline, checkpoints, topics and lifecycle. Defaults
+ * are in {@code application.yaml}; each property is overridable by its environment variable
+ * ({@code telemetry.window-size} by {@code TELEMETRY_WINDOW_SIZE}).
+ *
+ * <p>Values are kept as text and parsed by {@link Settings}, so a bad value fails start-up with a
+ * message that names both the property and its environment variable.
+ */
+@ConfigMapping(prefix = "telemetry")
+public interface TelemetryConfiguration {
+
+    /** Comma-separated input topics. */
+    String inputTopics();
+
+    /** A topic regular expression; when set it replaces {@link #inputTopics()}. */
+    Optional<String> inputTopicPattern();
+
+    String outputTopic();
+
+    String deadLetterTopic();
+
+    /** Tumbling window size, e.g. {@code 1m}, {@code 10s}. */
+    String windowSize();
+
+    /** How far behind the watermark an event may arrive and still be aggregated. */
+    String allowedLateness();
+
+    /** {@code payload} or {@code kafka}. */
+    String eventTime();
+
+    /** {@code exactly-once}, {@code at-least-once} or {@code none}. */
+    String deliveryGuarantee();
+
+    /** Unique per deployment and stable across its restarts. */
+    String transactionalIdPrefix();
+
+    /** Kafka {@code transaction.timeout.ms} of the exactly-once sinks. */
+    String transactionTimeout();
+
+    /** How long a crashed instance may take to come back; transactions must outlive it. */
+    String expectedRestartTime();
+
+    /** Parallelism of every operator (and task slots of the embedded cluster). */
+    String parallelism();
+
+    Source source();
+
+    Watermark watermark();
+
+    Checkpoint checkpoint();
+
+    Topics topics();
+
+    Restart restart();
+
+    /** Bounded wait for the job and the embedded cluster to stop on shutdown. */
+    String shutdownTimeout();
+
+    /** Extra Flink configuration for the embedded cluster, e.g. {@code state.backend.type}. */
+    Map<String, String> flink();
+
+    interface Source {
+        String groupId();
+
+        /** {@code group-offsets}, {@code earliest}, {@code latest}, {@code timestamp:<ms>}, {@code offsets:...}. */
+        String start();
+
+        /** Where {@code group-offsets} starts in partitions without a committed offset. */
+        String offsetReset();
+
+        String partitionDiscoveryInterval();
+    }
+
+    interface Watermark {
+        String maxOutOfOrderness();
+
+        String idleness();
+    }
+
+    interface Checkpoint {
+        /** The checkpoint volume; restarts resume from the newest completed checkpoint in it. */
+        String dir();
+
+        String interval();
+
+        String timeout();
+
+        /** How many completed checkpoints are kept. */
+        String retained();
+    }
+
+    interface Topics {
+        /** Create missing input, output and dead-letter topics at start-up. */
+        String create();
+
+        /** Partitions of created topics; empty = the broker's default. */
+        Optional<String> partitions();
+
+        /** Replication factor of created topics; empty = the broker's default. */
+        @WithName("replication-factor")
+        Optional<String> replicationFactor();
+    }
+
+    interface Restart {
+        /** Failed restarts (exponential delay) before the process gives up and exits non-zero. */
+        String maxAttempts();
+
+        String initialBackoff();
+
+        String maxBackoff();
+    }
+
+    /** The job's settings in the form the job reads them. */
+    default Map<String, String> toSettings() {
+        Map<String, String> settings = new HashMap<>();
+        settings.put(Settings.INPUT_TOPICS, inputTopics());
+        inputTopicPattern().ifPresent(pattern -> settings.put(Settings.INPUT_TOPIC_PATTERN, pattern));
+        settings.put(Settings.OUTPUT_TOPIC, outputTopic());
+        settings.put(Settings.DEAD_LETTER_TOPIC, deadLetterTopic());
+        settings.put(Settings.GROUP_ID, source().groupId());
+        settings.put(Settings.START, source().start());
+        settings.put(Settings.OFFSET_RESET, source().offsetReset());
+        settings.put(Settings.PARTITION_DISCOVERY_INTERVAL, source().partitionDiscoveryInterval());
+        settings.put(Settings.EVENT_TIME, eventTime());
+        settings.put(Settings.WINDOW_SIZE, windowSize());
+        settings.put(Settings.MAX_OUT_OF_ORDERNESS, watermark().maxOutOfOrderness());
+        settings.put(Settings.IDLENESS, watermark().idleness());
+        settings.put(Settings.ALLOWED_LATENESS, allowedLateness());
+        settings.put(Settings.DELIVERY_GUARANTEE, deliveryGuarantee());
+        settings.put(Settings.TRANSACTIONAL_ID_PREFIX, transactionalIdPrefix());
+        settings.put(Settings.TRANSACTION_TIMEOUT, transactionTimeout());
+        settings.put(Settings.CHECKPOINT_INTERVAL, checkpoint().interval());
+        settings.put(Settings.CHECKPOINT_TIMEOUT, checkpoint().timeout());
+        settings.put(Settings.EXPECTED_RESTART_TIME, expectedRestartTime());
+        settings.put(Settings.PARALLELISM, parallelism());
+        return settings;
+    }
+}

@@ -7,6 +7,12 @@ import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -15,7 +21,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * JSON with the fields in contract order.
  */
 public class AggregateSerializationSchema
-        implements KafkaRecordSerializationSchema<TelemetryAggregate> {
+        implements KafkaRecordSerializationSchema<TelemetryAggregate>, KafkaDatasetFacetProvider {
     private static final long serialVersionUID = 1L;
 
     private final String topic;
@@ -59,5 +65,12 @@ public class AggregateSerializationSchema
             // Writing to an in-memory buffer cannot fail on I/O; this would be a programming error.
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The target topic, which the POOLING transaction naming strategy needs to abort leftovers. */
+    @Override
+    public Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
+        return Optional.of(
+                new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(List.of(topic))));
     }
 }

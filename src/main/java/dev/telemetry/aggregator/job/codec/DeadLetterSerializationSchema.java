@@ -2,6 +2,12 @@ package dev.telemetry.aggregator.job.codec;
 
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
+import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -10,7 +16,7 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * Writes a dead letter with its original key and value bytes unchanged and headers naming the
  * reason and the source record's coordinates.
  */
-public class DeadLetterSerializationSchema implements KafkaRecordSerializationSchema<DeadLetter> {
+public class DeadLetterSerializationSchema implements KafkaRecordSerializationSchema<DeadLetter>, KafkaDatasetFacetProvider {
     private static final long serialVersionUID = 1L;
 
     public static final String REASON_HEADER = "dlq.reason";
@@ -44,5 +50,12 @@ public class DeadLetterSerializationSchema implements KafkaRecordSerializationSc
 
     private static byte[] utf8(String text) {
         return text == null ? null : text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The target topic, which the POOLING transaction naming strategy needs to abort leftovers. */
+    @Override
+    public Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
+        return Optional.of(
+                new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(List.of(topic))));
     }
 }

@@ -1,0 +1,209 @@
+package dev.telemetry.aggregator.testing;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/** Plain Kafka clients for tests: create topics, produce, and read what a user would read. */
+public final class KafkaTestClient implements AutoCloseable {
+    private final String bootstrapServers;
+    private final Admin admin;
+    private KafkaProducer<byte[], byte[]> producer;
+
+    public KafkaTestClient(String bootstrapServers) {
+        this.bootstrapServers = bootstrapServers;
+        Properties properties = new Properties();
+        properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        this.admin = Admin.create(properties);
+    }
+
+    public static KafkaTestClient forSharedBroker() {
+        return new KafkaTestClient(SharedKafkaBroker.bootstrapServers());
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    /** A topic name no other test uses. */
+    public static String uniqueTopic(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    public void createTopic(String name, int partitions) {
+        try {
+            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException("Cannot create topic " + name, e);
+        }
+    }
+
+    public boolean topicExists(String name) {
+        try {
+            return admin.listTopics().names().get().contains(name);
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Sends and waits for the broker's acknowledgement of every record. */
+    public void send(Collection<ProducerRecord<byte[], byte[]>> records) {
+        KafkaProducer<byte[], byte[]> p = producer();
+        List<java.util.concurrent.Future<?>> acks = new ArrayList<>();
+        for (ProducerRecord<byte[], byte[]> record : records) {
+            acks.add(p.send(record));
+        }
+        p.flush();
+        for (java.util.concurrent.Future<?> ack : acks) {
+            try {
+                ack.get();
+            } catch (InterruptedException | ExecutionException e) {
+                throw new IllegalStateException("Send failed", e);
+            }
+        }
+    }
+
+    public void send(String topic, Integer partition, String key, String value) {
+        send(
+                List.of(
+                        new ProducerRecord<>(
+                                topic,
+                                partition,
+                                key == null ? null : key.getBytes(StandardCharsets.UTF_8),
+                                value == null ? null : value.getBytes(StandardCharsets.UTF_8))));
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        if (producer == null) {
+            Properties properties = new Properties();
+            properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+            properties.put(ProducerConfig.ACKS_CONFIG, "all");
+            properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+            producer =
+                    new KafkaProducer<>(
+                            properties, new ByteArraySerializer(), new ByteArraySerializer());
+        }
+        return producer;
+    }
+
+    /**
+     * Reads the topic from the beginning with {@code isolation.level=read_committed}, as an
+     * exactly-once consumer does, until {@code done} accepts what was read or the timeout passes.
+     */
+    public List<ConsumerRecord<byte[], byte[]>> readCommitted(
+            String topic, Duration timeout, Predicate<List<ConsumerRecord<byte[], byte[]>>> done) {
+        return read(topic, "read_committed", timeout, done);
+    }
+
+    /** Reads everything committed so far: up to the topic's current last stable offsets. */
+    public List<ConsumerRecord<byte[], byte[]>> readCommittedToEnd(String topic, Duration timeout) {
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer("read_committed")) {
+            List<TopicPartition> partitions = partitions(consumer, topic);
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline
+                    && partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            }
+            return records;
+        }
+    }
+
+    private List<ConsumerRecord<byte[], byte[]>> read(
+            String topic,
+            String isolation,
+            Duration timeout,
+            Predicate<List<ConsumerRecord<byte[], byte[]>>> done) {
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(isolation)) {
+            List<TopicPartition> partitions = partitions(consumer, topic);
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline && !done.test(records)) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            }
+            return records;
+        }
+    }
+
+    /** The consumer group's committed offsets, summed over partitions of {@code topic}. */
+    public long committedOffsetSum(String groupId, String topic) {
+        try {
+            Map<TopicPartition, OffsetAndMetadata> offsets =
+                    admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get();
+            return offsets.entrySet().stream()
+                    .filter(e -> e.getKey().topic().equals(topic) && e.getValue() != null)
+                    .mapToLong(e -> e.getValue().offset())
+                    .sum();
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Sum of the log-end offsets of the topic's partitions (all records ever written). */
+    public long endOffsetSum(String topic) {
+        try {
+            List<TopicPartition> partitions =
+                    admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().stream()
+                            .map(p -> new TopicPartition(topic, p.partition()))
+                            .toList();
+            Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+            partitions.forEach(tp -> request.put(tp, OffsetSpec.latest()));
+            return admin.listOffsets(request).all().get().values().stream()
+                    .mapToLong(info -> info.offset())
+                    .sum();
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static List<TopicPartition> partitions(KafkaConsumer<?, ?> consumer, String topic) {
+        return consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                .map(info -> new TopicPartition(topic, info.partition()))
+                .toList();
+    }
+
+    private KafkaConsumer<byte[], byte[]> consumer(String isolation) {
+        Properties properties = new Properties();
+        properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
+        properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        return new KafkaConsumer<>(
+                properties, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    @Override
+    public void close() {
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+        }
+        admin.close(Duration.ofSeconds(5));
+    }
+}

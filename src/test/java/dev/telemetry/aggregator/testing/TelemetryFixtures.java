@@ -1,0 +1,184 @@
+package dev.telemetry.aggregator.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * Deterministic telemetry for tests and the oracle that says what the pipeline must output for
+ * it. Values are multiples of 0.25, so sums are exact whatever order the pipeline adds them in.
+ */
+public final class TelemetryFixtures {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TelemetryFixtures() {}
+
+    /** One input event. */
+    public record Event(String deviceId, String metric, double value, long timestamp) {
+        public String json() {
+            return String.format(
+                    Locale.ROOT,
+                    "{\"deviceId\":\"%s\",\"metric\":\"%s\",\"value\":%s,\"timestamp\":%d}",
+                    deviceId,
+                    metric,
+                    value,
+                    timestamp);
+        }
+
+        public ProducerRecord<byte[], byte[]> toRecord(String topic, int partitions) {
+            int partition = Math.floorMod(deviceId.hashCode(), partitions);
+            return new ProducerRecord<>(
+                    topic,
+                    partition,
+                    deviceId.getBytes(StandardCharsets.UTF_8),
+                    json().getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Identity of an output record: what an upserting consumer keys on. */
+    public record AggregateKey(String deviceId, String metric, long windowStart) {}
+
+    /** An output record as read back from the output topic. */
+    public record Aggregate(
+            String deviceId,
+            String metric,
+            long windowStart,
+            long windowEnd,
+            long count,
+            double sum,
+            double min,
+            double max,
+            double avg) {
+        public AggregateKey key() {
+            return new AggregateKey(deviceId, metric, windowStart);
+        }
+    }
+
+    /**
+     * {@code eventsPerKey} events for each of {@code devices} x {@code metrics}, in time order from
+     * {@code start} with {@code stepMillis} between a key's events, shuffled within a bounded
+     * disorder of {@code maxDisorderMillis}.
+     */
+    public static List<Event> events(
+            String devicePrefix,
+            int devices,
+            int metrics,
+            int eventsPerKey,
+            long start,
+            long stepMillis,
+            long maxDisorderMillis,
+            long seed) {
+        Random random = new Random(seed);
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < eventsPerKey; i++) {
+            for (int d = 0; d < devices; d++) {
+                for (int m = 0; m < metrics; m++) {
+                    long jitter =
+                            maxDisorderMillis == 0 ? 0 : random.nextLong(maxDisorderMillis + 1);
+                    double value = (random.nextInt(400) - 100) / 4.0;
+                    events.add(
+                            new Event(
+                                    devicePrefix + d,
+                                    "metric-" + m,
+                                    value,
+                                    start + i * stepMillis + jitter));
+                }
+            }
+        }
+        return events;
+    }
+
+    /** What the pipeline must output: one aggregate per (device, metric, tumbling window). */
+    public static Map<AggregateKey, Aggregate> expectedAggregates(
+            List<Event> events, long windowSizeMillis) {
+        Map<AggregateKey, List<Double>> values = new HashMap<>();
+        for (Event event : events) {
+            long windowStart = Math.floorDiv(event.timestamp(), windowSizeMillis) * windowSizeMillis;
+            values.computeIfAbsent(
+                            new AggregateKey(event.deviceId(), event.metric(), windowStart),
+                            key -> new ArrayList<>())
+                    .add(event.value());
+        }
+        Map<AggregateKey, Aggregate> expected = new HashMap<>();
+        values.forEach(
+                (key, list) -> {
+                    double sum = list.stream().mapToDouble(Double::doubleValue).sum();
+                    expected.put(
+                            key,
+                            new Aggregate(
+                                    key.deviceId(),
+                                    key.metric(),
+                                    key.windowStart(),
+                                    key.windowStart() + windowSizeMillis,
+                                    list.size(),
+                                    sum,
+                                    list.stream().mapToDouble(Double::doubleValue).min().orElseThrow(),
+                                    list.stream().mapToDouble(Double::doubleValue).max().orElseThrow(),
+                                    sum / list.size()));
+                });
+        return expected;
+    }
+
+    /** One event per partition far ahead in event time, so every window before it closes. */
+    public static List<ProducerRecord<byte[], byte[]>> watermarkFlush(
+            String topic, int partitions, long timestamp) {
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            Event flush = new Event("flush-" + p, "flush", 0, timestamp);
+            records.add(
+                    new ProducerRecord<>(
+                            topic,
+                            p,
+                            flush.deviceId().getBytes(StandardCharsets.UTF_8),
+                            flush.json().getBytes(StandardCharsets.UTF_8)));
+        }
+        return records;
+    }
+
+    public static Aggregate parseAggregate(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            JsonNode json = JSON.readTree(record.value());
+            Aggregate aggregate =
+                    new Aggregate(
+                            json.get("deviceId").asText(),
+                            json.get("metric").asText(),
+                            json.get("windowStart").asLong(),
+                            json.get("windowEnd").asLong(),
+                            json.get("count").asLong(),
+                            json.get("sum").asDouble(),
+                            json.get("min").asDouble(),
+                            json.get("max").asDouble(),
+                            json.get("avg").asDouble());
+            String key = new String(record.key(), StandardCharsets.UTF_8);
+            if (!key.equals(aggregate.deviceId())) {
+                throw new AssertionError("record key " + key + " is not the deviceId of " + aggregate);
+            }
+            return aggregate;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Aggregates read from the output, leaving out the flush devices. */
+    public static List<Aggregate> parseAggregates(List<ConsumerRecord<byte[], byte[]>> records) {
+        return records.stream()
+                .map(TelemetryFixtures::parseAggregate)
+                .filter(a -> !a.deviceId().startsWith("flush-"))
+                .toList();
+    }
+
+    public static String header(ConsumerRecord<byte[], byte[]> record, String name) {
+        var header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+}

@@ -3,7 +3,6 @@ package dev.telemetry.aggregator.job;
 import dev.telemetry.aggregator.job.codec.EventTimeSource;
 import java.io.Serializable;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -45,7 +44,7 @@ public record JobOptions(
         implements Serializable {
 
     public JobOptions {
-        kafkaProperties = new HashMap<>(kafkaProperties);
+        kafkaProperties = Map.copyOf(kafkaProperties);
         inputTopics = List.copyOf(inputTopics);
     }
 
@@ -126,6 +125,22 @@ public record JobOptions(
             throw new InvalidSettingException(
                     Settings.DEAD_LETTER_TOPIC,
                     "'" + deadLetterTopic + "' is also the output topic; use a separate topic");
+        }
+        if (inputTopicPattern != null) {
+            // The source subscribes to every topic the pattern matches in full, now or later.
+            Pattern subscribed = Pattern.compile(inputTopicPattern);
+            for (String own : List.of(outputTopic, deadLetterTopic)) {
+                if (subscribed.matcher(own).matches()) {
+                    throw new InvalidSettingException(
+                            Settings.INPUT_TOPIC_PATTERN,
+                            "'"
+                                    + inputTopicPattern
+                                    + "' matches '"
+                                    + own
+                                    + "', the job's own output or dead-letter topic; the job"
+                                    + " would read its own output");
+                }
+            }
         }
         if (inputTopics.contains(outputTopic) || inputTopics.contains(deadLetterTopic)) {
             throw new InvalidSettingException(

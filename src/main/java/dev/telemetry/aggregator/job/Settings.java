@@ -154,23 +154,28 @@ public final class Settings {
      */
     public static Duration parseDuration(String name, String text) {
         Matcher matcher = DURATION.matcher(text.trim());
-        if (matcher.matches()) {
-            long amount = Long.parseLong(matcher.group(1));
-            return switch (matcher.group(2).toLowerCase(Locale.ROOT)) {
-                case "ms" -> Duration.ofMillis(amount);
-                case "s" -> Duration.ofSeconds(amount);
-                case "m" -> Duration.ofMinutes(amount);
-                case "h" -> Duration.ofHours(amount);
-                default -> Duration.ofDays(amount);
-            };
-        }
         try {
-            Duration duration = Duration.parse(text.trim());
-            if (!duration.isNegative()) {
+            if (matcher.matches()) {
+                long amount = Long.parseLong(matcher.group(1));
+                Duration duration =
+                        switch (matcher.group(2).toLowerCase(Locale.ROOT)) {
+                            case "ms" -> Duration.ofMillis(amount);
+                            case "s" -> Duration.ofSeconds(amount);
+                            case "m" -> Duration.ofMinutes(amount);
+                            case "h" -> Duration.ofHours(amount);
+                            default -> Duration.ofDays(amount);
+                        };
+                // Flink and Kafka take milliseconds as a long; fail here, not deep in start-up.
+                duration.toMillis();
                 return duration;
             }
-        } catch (DateTimeParseException e) {
-            // Reported below with the accepted forms.
+            Duration duration = Duration.parse(text.trim());
+            if (!duration.isNegative()) {
+                duration.toMillis();
+                return duration;
+            }
+        } catch (DateTimeParseException | NumberFormatException | ArithmeticException e) {
+            // Not a duration, or too large for milliseconds in a long; reported below.
         }
         throw new InvalidSettingException(
                 name,

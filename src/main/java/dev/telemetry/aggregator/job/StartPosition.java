@@ -111,6 +111,12 @@ public final class StartPosition implements Serializable {
                             + "' is not <topic>:<partition>:<offset> with a non-negative partition"
                             + " and offset");
         }
+        if (offsets.isEmpty()) {
+            // "offsets:," splits into no entries at all; starting from the fallback everywhere
+            // would silently ignore what the user meant to pin.
+            throw new InvalidSettingException(
+                    setting, "list at least one <topic>:<partition>:<offset> after 'offsets:'");
+        }
         return offsets;
     }
 

@@ -1,20 +1,34 @@
 package dev.telemetry.aggregator.testing;
 
-import java.util.Map;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.Uuid;
 
 /**
- * One real Apache Kafka broker (KRaft, single combined node, 127.0.0.1, random port) shared by
- * every integration test in the JVM: started on first use, stopped when the JVM exits.
+ * One real Apache Kafka broker (KRaft, single combined node, bound to 127.0.0.1 only) in its own
+ * process, shared by every integration test in the JVM: started on first use, stopped when the JVM
+ * exits. It runs from the test class path (the {@code kafka_2.13} jars from Maven Central).
  *
  * <p>The address is also published as a system property, so code loaded by another class loader
  * (Quarkus tests) finds the same broker instead of starting a second one.
  */
 public final class SharedKafkaBroker {
     public static final String BOOTSTRAP_PROPERTY = "telemetry.test.kafka.bootstrap-servers";
+    private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
 
-    private static KafkaClusterTestKit cluster;
+    private static Process broker;
 
     private SharedKafkaBroker() {}
 
@@ -25,58 +39,115 @@ public final class SharedKafkaBroker {
             if (running != null) {
                 return running;
             }
+            String bootstrap;
             try {
-                cluster = start();
-            } catch (Exception e) {
-                throw new IllegalStateException("Cannot start the test Kafka broker", e);
+                bootstrap = start();
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot start the test Kafka broker", e);
             }
-            String bootstrap = cluster.bootstrapServers();
             System.setProperty(BOOTSTRAP_PROPERTY, bootstrap);
-            Runtime.getRuntime().addShutdownHook(new Thread(SharedKafkaBroker::stop, "kafka-test-broker-stop"));
             return bootstrap;
         }
     }
 
-    private static KafkaClusterTestKit start() throws Exception {
+    private static String start() throws IOException {
         long started = System.nanoTime();
-        KafkaClusterTestKit.Builder builder =
-                new KafkaClusterTestKit.Builder(
-                        new TestKitNodes.Builder()
-                                .setCombined(true)
-                                .setNumBrokerNodes(1)
-                                .setNumControllerNodes(1)
-                                .build());
-        Map.of(
-                        "offsets.topic.replication.factor", "1",
-                        "offsets.topic.num.partitions", "4",
-                        "transaction.state.log.replication.factor", "1",
-                        "transaction.state.log.min.isr", "1",
-                        "transaction.state.log.num.partitions", "4",
-                        "share.coordinator.state.topic.replication.factor", "1",
-                        "share.coordinator.state.topic.min.isr", "1",
-                        "group.initial.rebalance.delay.ms", "0",
-                        "auto.create.topics.enable", "false")
-                .forEach(builder::setConfigProp);
-        KafkaClusterTestKit kit = builder.build();
-        kit.format();
-        kit.startup();
-        kit.waitForReadyBrokers();
+        Path dir = Files.createTempDirectory(Paths.get("target").toAbsolutePath(), "kafka-broker-");
+        int brokerPort = freePort();
+        int controllerPort = freePort();
+        String bootstrap = "127.0.0.1:" + brokerPort;
+        Properties config = new Properties();
+        config.put("process.roles", "broker,controller");
+        config.put("node.id", "1");
+        config.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        config.put(
+                "listeners",
+                "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        config.put("advertised.listeners", "PLAINTEXT://" + bootstrap);
+        config.put("controller.listener.names", "CONTROLLER");
+        config.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        config.put("log.dirs", dir.resolve("data").toString());
+        config.put("num.partitions", "1");
+        config.put("offsets.topic.replication.factor", "1");
+        config.put("offsets.topic.num.partitions", "4");
+        config.put("transaction.state.log.replication.factor", "1");
+        config.put("transaction.state.log.min.isr", "1");
+        config.put("transaction.state.log.num.partitions", "4");
+        config.put("share.coordinator.state.topic.replication.factor", "1");
+        config.put("share.coordinator.state.topic.min.isr", "1");
+        config.put("group.initial.rebalance.delay.ms", "0");
+        config.put("auto.create.topics.enable", "false");
+        Path configFile = dir.resolve("server.properties");
+        try (var out = Files.newBufferedWriter(configFile)) {
+            config.store(out, "telemetry-aggregator test broker");
+        }
+
+        List<String> command = new ArrayList<>();
+        command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xmx512m");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(KafkaBrokerMain.class.getName());
+        command.add(configFile.toString());
+        command.add(Uuid.randomUuid().toString());
+        broker =
+                new ProcessBuilder(command)
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("broker.log").toFile())
+                        .start();
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(SharedKafkaBroker::stop, "kafka-test-broker-stop"));
+        awaitReady(bootstrap, dir);
         System.out.printf(
-                "Test Kafka broker ready at %s in %d ms%n",
-                kit.bootstrapServers(), (System.nanoTime() - started) / 1_000_000);
-        return kit;
+                "Test Kafka broker ready at %s in %d ms (log: %s)%n",
+                bootstrap, (System.nanoTime() - started) / 1_000_000, dir.resolve("broker.log"));
+        return bootstrap;
+    }
+
+    private static void awaitReady(String bootstrap, Path dir) {
+        Properties properties = new Properties();
+        properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000);
+        properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2_000);
+        long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+        try (Admin admin = Admin.create(properties)) {
+            while (System.nanoTime() < deadline) {
+                if (!broker.isAlive()) {
+                    throw new IllegalStateException(
+                            "The test broker exited with " + broker.exitValue() + "; see " + dir.resolve("broker.log"));
+                }
+                try {
+                    if (!admin.describeCluster().nodes().get(2, TimeUnit.SECONDS).isEmpty()) {
+                        return;
+                    }
+                } catch (Exception e) {
+                    // Not up yet; poll again.
+                }
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        throw new IllegalStateException(
+                "The test broker did not become ready within " + STARTUP_TIMEOUT + "; see " + dir.resolve("broker.log"));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
     }
 
     private static void stop() {
-        synchronized (System.class) {
-            if (cluster != null) {
-                try {
-                    cluster.close();
-                } catch (Exception e) {
-                    // The JVM is exiting; a broker that fails to close leaves only temp files.
-                    System.err.println("Test Kafka broker did not close cleanly: " + e);
+        Process process = broker;
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            try {
+                if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
                 }
-                cluster = null;
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
             }
         }
     }

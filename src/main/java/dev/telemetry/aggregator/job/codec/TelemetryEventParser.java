@@ -85,6 +85,11 @@ public final class TelemetryEventParser implements Serializable {
         }
         long eventTime;
         if (eventTimeSource == EventTimeSource.KAFKA) {
+            if (recordTimestamp < 0) {
+                // Without a timestamp the event would land in a window before the epoch.
+                throw new InvalidEventException(
+                        RejectReason.INVALID_TIMESTAMP, "the Kafka record has no timestamp");
+            }
             eventTime = recordTimestamp;
         } else if (timestamp == null) {
             throw new InvalidEventException(

@@ -1,0 +1,326 @@
+package dev.telemetry.aggregator.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.telemetry.aggregator.job.codec.EventTimeSource;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.util.InstantiationUtil;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Covers {@link JobOptions#fromSettings} and {@link Settings}: the defaults, and that every bad
+ * setting stops start-up with a message naming the setting and its environment variable.
+ */
+class JobOptionsTest {
+    private static final String BOOTSTRAP = "broker-1:9092";
+
+    @Test
+    void defaultsNeedOnlyTheBootstrapServers() {
+        JobOptions options = JobOptions.fromSettings(settings());
+
+        assertThat(options.bootstrapServers()).isEqualTo(BOOTSTRAP);
+        assertThat(options.inputTopics()).containsExactly("telemetry");
+        assertThat(options.inputTopicPattern()).isNull();
+        assertThat(options.outputTopic()).isEqualTo("telemetry-aggregates");
+        assertThat(options.deadLetterTopic()).isEqualTo("telemetry-dlq");
+        assertThat(options.groupId()).isEqualTo("telemetry-aggregator");
+        assertThat(options.startPosition().kind()).isEqualTo(StartPosition.Kind.GROUP_OFFSETS);
+        assertThat(options.startPosition().fallback()).isEqualTo(OffsetResetStrategy.EARLIEST);
+        assertThat(options.eventTime()).isEqualTo(EventTimeSource.PAYLOAD);
+        assertThat(options.windowSize()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(options.allowedLateness()).isEqualTo(Duration.ZERO);
+        assertThat(options.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
+        assertThat(options.transactionTimeout()).isGreaterThan(options.minimumTransactionTimeout());
+        assertThat(options.parallelism()).isEqualTo(1);
+        assertThat(options.kafkaProperties()).isEmpty();
+    }
+
+    @Test
+    void optionsSurviveJavaSerializationIntoFlinkClosures() throws Exception {
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings(
+                                "telemetry.source.start", "offsets:telemetry:0:42",
+                                "kafka.properties.security.protocol", "SSL"));
+
+        JobOptions copy = InstantiationUtil.clone(options);
+
+        // StartPosition has no equals(), so compare field by field.
+        assertThat(copy).usingRecursiveComparison().isEqualTo(options);
+        assertThat(copy.startPosition().toOffsetsInitializer()).isNotNull();
+    }
+
+    static Stream<Arguments> badSettings() {
+        return Stream.of(
+                Arguments.of("telemetry.window-size", "abc", "TELEMETRY_WINDOW_SIZE"),
+                Arguments.of("telemetry.window-size", "0s", "TELEMETRY_WINDOW_SIZE"),
+                Arguments.of("telemetry.window-size", "10", "TELEMETRY_WINDOW_SIZE"),
+                Arguments.of(
+                        "telemetry.delivery-guarantee",
+                        "sometimes",
+                        "TELEMETRY_DELIVERY_GUARANTEE"),
+                Arguments.of("telemetry.parallelism", "0", "TELEMETRY_PARALLELISM"),
+                Arguments.of("telemetry.parallelism", "-2", "TELEMETRY_PARALLELISM"),
+                Arguments.of("telemetry.parallelism", "abc", "TELEMETRY_PARALLELISM"),
+                Arguments.of("telemetry.input-topic-pattern", "[", "TELEMETRY_INPUT_TOPIC_PATTERN"),
+                Arguments.of("telemetry.event-time", "wallclock", "TELEMETRY_EVENT_TIME"),
+                Arguments.of(
+                        "telemetry.source.offset-reset",
+                        "sometimes",
+                        "TELEMETRY_SOURCE_OFFSET_RESET"),
+                Arguments.of("telemetry.source.start", "sometimes", "TELEMETRY_SOURCE_START"),
+                Arguments.of(
+                        "telemetry.checkpoint.interval", "0ms", "TELEMETRY_CHECKPOINT_INTERVAL"),
+                Arguments.of(
+                        "telemetry.checkpoint.timeout", "PT0S", "TELEMETRY_CHECKPOINT_TIMEOUT"),
+                Arguments.of(
+                        "telemetry.watermark.max-out-of-orderness",
+                        "-5s",
+                        "TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS"),
+                Arguments.of("telemetry.allowed-lateness", "PT-1S", "TELEMETRY_ALLOWED_LATENESS"),
+                Arguments.of(
+                        "telemetry.dead-letter-topic",
+                        "telemetry-aggregates",
+                        "TELEMETRY_DEAD_LETTER_TOPIC"),
+                Arguments.of(
+                        "telemetry.input-topics", "telemetry-aggregates", "TELEMETRY_INPUT_TOPICS"),
+                Arguments.of(
+                        "telemetry.input-topics",
+                        "telemetry,telemetry-dlq",
+                        "TELEMETRY_INPUT_TOPICS"),
+                Arguments.of("telemetry.input-topics", " , ", "TELEMETRY_INPUT_TOPICS"),
+                Arguments.of("telemetry.output-topic", " ", "TELEMETRY_OUTPUT_TOPIC"));
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @MethodSource("badSettings")
+    void badSettingFailsNamingTheSettingAndItsEnvironmentVariable(
+            String setting, String value, String environmentVariable) {
+        assertThatThrownBy(() -> JobOptions.fromSettings(settings(setting, value)))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining(setting)
+                .hasMessageContaining(environmentVariable);
+    }
+
+    @Test
+    void missingBootstrapServersNamesKafkaBootstrapServers() {
+        assertThatThrownBy(() -> JobOptions.fromSettings(new Settings(Map.of())))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("kafka.bootstrap-servers")
+                .hasMessageContaining("KAFKA_BOOTSTRAP_SERVERS");
+    }
+
+    @Test
+    void outputTopicEqualToDeadLetterTopicIsRejected() {
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        settings(
+                                                "telemetry.output-topic", "out",
+                                                "telemetry.dead-letter-topic", "out")))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("TELEMETRY_DEAD_LETTER_TOPIC")
+                .hasMessageContaining("output topic");
+    }
+
+    @Test
+    void inputTopicEqualToOutputTopicIsRejected() {
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        settings(
+                                                "telemetry.input-topics", "readings",
+                                                "telemetry.output-topic", "readings")))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("TELEMETRY_INPUT_TOPICS")
+                .hasMessageContaining("its own output");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"telemetry.*", "telemetry-.*", ".*"})
+    void inputTopicPatternMatchingTheOutputOrDeadLetterTopicIsRejected(String pattern) {
+        // With the defaults, these patterns subscribe to telemetry-aggregates and telemetry-dlq:
+        // the job would read its own output, and every dead letter would come back as a new one.
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        settings("telemetry.input-topic-pattern", pattern)))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("TELEMETRY_INPUT_TOPIC_PATTERN");
+    }
+
+    @Test
+    void inputTopicPatternReplacesTheTopicList() {
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings("telemetry.input-topic-pattern", "sensors-[0-9]+"));
+
+        assertThat(options.inputTopicPattern()).isEqualTo("sensors-[0-9]+");
+        assertThat(options.inputTopics()).isEmpty();
+    }
+
+    @Test
+    void topicListIsSplitOnCommasAndTrimmed() {
+        JobOptions options =
+                JobOptions.fromSettings(settings("telemetry.input-topics", " a, b ,,c "));
+
+        assertThat(options.inputTopics()).containsExactly("a", "b", "c");
+    }
+
+    static Stream<Arguments> durations() {
+        return Stream.of(
+                Arguments.of("500ms", Duration.ofMillis(500)),
+                Arguments.of("10s", Duration.ofSeconds(10)),
+                Arguments.of("1m", Duration.ofMinutes(1)),
+                Arguments.of("2h", Duration.ofHours(2)),
+                Arguments.of("1d", Duration.ofDays(1)),
+                Arguments.of("PT1M", Duration.ofMinutes(1)),
+                Arguments.of(" 30 s ", Duration.ofSeconds(30)),
+                Arguments.of("10S", Duration.ofSeconds(10)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("durations")
+    void parsesDurationsWithAUnitOrIso8601(String text, Duration expected) {
+        assertThat(Settings.parseDuration("telemetry.window-size", text)).isEqualTo(expected);
+        assertThat(JobOptions.fromSettings(settings("telemetry.window-size", text)).windowSize())
+                .isEqualTo(expected);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"10", "1.5s", "ten seconds", "10 minutes", ""})
+    void rejectsDurationsWithoutAKnownUnit(String text) {
+        assertThatThrownBy(() -> Settings.parseDuration("telemetry.window-size", text))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("TELEMETRY_WINDOW_SIZE")
+                .hasMessageContaining("500ms");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"99999999999999999999s", "9999999999999999d"})
+    void rejectsDurationsTooLargeToRepresentWithTheSettingNamed(String text) {
+        // An operator's typo must still get the actionable message, not a bare
+        // NumberFormatException.
+        assertThatThrownBy(() -> Settings.parseDuration("telemetry.window-size", text))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("TELEMETRY_WINDOW_SIZE");
+    }
+
+    @Test
+    void exactlyOnceRejectsATransactionTimeoutThatCouldExpireBeforeCommit() {
+        // 1m is not above 10s checkpoint interval + 1m checkpoint timeout + 2m expected restart.
+        Settings settings =
+                settings(
+                        "telemetry.delivery-guarantee", "exactly-once",
+                        "telemetry.transaction-timeout", "1m",
+                        "telemetry.checkpoint.interval", "10s",
+                        "telemetry.checkpoint.timeout", "1m",
+                        "telemetry.expected-restart-time", "2m");
+
+        assertThatThrownBy(() -> JobOptions.fromSettings(settings))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("telemetry.transaction-timeout")
+                .hasMessageContaining("TELEMETRY_TRANSACTION_TIMEOUT")
+                .hasMessageContaining("TELEMETRY_CHECKPOINT_INTERVAL")
+                .hasMessageContaining("TELEMETRY_CHECKPOINT_TIMEOUT")
+                .hasMessageContaining("TELEMETRY_EXPECTED_RESTART_TIME");
+    }
+
+    @Test
+    void exactlyOnceAcceptsATransactionTimeoutAboveTheMinimum() {
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings(
+                                "telemetry.transaction-timeout", "191s",
+                                "telemetry.checkpoint.interval", "10s",
+                                "telemetry.checkpoint.timeout", "1m",
+                                "telemetry.expected-restart-time", "2m"));
+
+        assertThat(options.minimumTransactionTimeout()).isEqualTo(Duration.ofSeconds(190));
+        assertThat(options.transactionTimeout()).isEqualTo(Duration.ofSeconds(191));
+    }
+
+    @Test
+    void atLeastOnceDoesNotCheckTheTransactionTimeout() {
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings(
+                                "telemetry.delivery-guarantee", "at-least-once",
+                                "telemetry.transaction-timeout", "1m",
+                                "telemetry.checkpoint.interval", "10s",
+                                "telemetry.checkpoint.timeout", "1m",
+                                "telemetry.expected-restart-time", "2m"));
+
+        assertThat(options.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
+    }
+
+    @Test
+    void exactlyOnceNeedsATransactionalIdPrefix() {
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        settings("telemetry.transactional-id-prefix", " ")))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("TELEMETRY_TRANSACTIONAL_ID_PREFIX");
+    }
+
+    @Test
+    void kafkaPropertiesArePassedThroughWithoutThePrefix() {
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings(
+                                "kafka.properties.security.protocol", "SSL",
+                                "kafka.properties.ssl.truststore.location", "/etc/kafka/ts.p12"));
+
+        assertThat(options.kafkaProperties())
+                .containsExactlyInAnyOrderEntriesOf(
+                        Map.of(
+                                "security.protocol", "SSL",
+                                "ssl.truststore.location", "/etc/kafka/ts.p12"));
+    }
+
+    @Test
+    void transactionalIdPrefixesOfTheTwoSinksAreDistinctAndNotPrefixesOfEachOther() {
+        JobOptions options = JobOptions.fromSettings(settings());
+
+        String aggregates = options.transactionalIdPrefixFor("aggregates");
+        String deadLetters = options.transactionalIdPrefixFor("dead-letters");
+
+        // Kafka sinks abort lingering transactions by prefix; overlapping prefixes would let one
+        // sink abort (or fence) the other's transactions.
+        assertThat(aggregates).isNotEqualTo(deadLetters);
+        assertThat(aggregates).doesNotStartWith(deadLetters);
+        assertThat(deadLetters).doesNotStartWith(aggregates);
+        assertThat(List.of(aggregates, deadLetters))
+                .allMatch(p -> p.startsWith("telemetry-aggregator"));
+    }
+
+    @Test
+    void environmentVariableFollowsMicroProfileConfigNaming() {
+        assertThat(Settings.environmentVariable("telemetry.watermark.max-out-of-orderness"))
+                .isEqualTo("TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS");
+        assertThat(Settings.environmentVariable("kafka.bootstrap-servers"))
+                .isEqualTo("KAFKA_BOOTSTRAP_SERVERS");
+    }
+
+    /** Only the bootstrap servers plus the given name/value pairs; everything else defaults. */
+    private static Settings settings(String... nameValuePairs) {
+        Map<String, String> values = new HashMap<>();
+        values.put(Settings.BOOTSTRAP_SERVERS, BOOTSTRAP);
+        for (int i = 0; i < nameValuePairs.length; i += 2) {
+            values.put(nameValuePairs[i], nameValuePairs[i + 1]);
+        }
+        return new Settings(values);
+    }
+}

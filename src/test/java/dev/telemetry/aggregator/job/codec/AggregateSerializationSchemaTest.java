@@ -1,0 +1,98 @@
+package dev.telemetry.aggregator.job.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
+import dev.telemetry.aggregator.job.records.TelemetryAggregate;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+/** Covers the output record of the data contract: its topic, key and JSON value. */
+class AggregateSerializationSchemaTest {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final AggregateSerializationSchema schema =
+            new AggregateSerializationSchema("telemetry-aggregates");
+
+    @Test
+    void keyIsTheDeviceIdInUtf8() {
+        ProducerRecord<byte[], byte[]> record =
+                schema.serialize(aggregate("capteur-é-17", 1.0, 2.0), null, 1L);
+
+        assertThat(record.topic()).isEqualTo("telemetry-aggregates");
+        assertThat(new String(record.key(), StandardCharsets.UTF_8)).isEqualTo("capteur-é-17");
+    }
+
+    @Test
+    void valueHasExactlyTheContractFieldsInContractOrder() throws Exception {
+        ProducerRecord<byte[], byte[]> record =
+                schema.serialize(aggregate("sensor-17", 20.9, 22.0, 21.625), null, 1L);
+
+        JsonNode json = MAPPER.readTree(record.value());
+        List<String> fields = new ArrayList<>();
+        json.fieldNames().forEachRemaining(fields::add);
+        assertThat(fields)
+                .containsExactly(
+                        "deviceId",
+                        "metric",
+                        "windowStart",
+                        "windowEnd",
+                        "count",
+                        "sum",
+                        "min",
+                        "max",
+                        "avg");
+        assertThat(json.get("deviceId").asText()).isEqualTo("sensor-17");
+        assertThat(json.get("metric").asText()).isEqualTo("temperature");
+        assertThat(json.get("windowStart").isIntegralNumber()).isTrue();
+        assertThat(json.get("windowStart").asLong()).isEqualTo(1763683200000L);
+        assertThat(json.get("windowEnd").asLong()).isEqualTo(1763683260000L);
+        assertThat(json.get("count").isIntegralNumber()).isTrue();
+        assertThat(json.get("count").asLong()).isEqualTo(3);
+        assertThat(json.get("sum").asDouble()).isEqualTo(20.9 + 22.0 + 21.625);
+        assertThat(json.get("min").asDouble()).isEqualTo(20.9);
+        assertThat(json.get("max").asDouble()).isEqualTo(22.0);
+        assertThat(json.get("avg").asDouble()).isEqualTo((20.9 + 22.0 + 21.625) / 3);
+    }
+
+    @Test
+    void valueIsUtf8JsonEvenForNonAsciiIdentifiers() throws Exception {
+        ProducerRecord<byte[], byte[]> record =
+                schema.serialize(aggregate("Gerät-\"42\"", 1.0, 2.0), null, 1L);
+
+        JsonNode json = MAPPER.readTree(new String(record.value(), StandardCharsets.UTF_8));
+        assertThat(json.get("deviceId").asText()).isEqualTo("Gerät-\"42\"");
+    }
+
+    @Test
+    void keepsTheTimestampFlinkAssignsToTheRecord() {
+        ProducerRecord<byte[], byte[]> record =
+                schema.serialize(aggregate("d", 1.0), null, 1763683259999L);
+
+        assertThat(record.timestamp()).isEqualTo(1763683259999L);
+    }
+
+    @Test
+    void declaresItsTargetTopicForTransactionCleanUp() {
+        // The POOLING transaction naming strategy finds leftover transactions via this topic.
+        assertThat(schema.getKafkaDatasetFacet())
+                .hasValueSatisfying(
+                        facet ->
+                                assertThat(facet.getTopicIdentifier().getTopics())
+                                        .containsExactly("telemetry-aggregates"));
+    }
+
+    private static TelemetryAggregate aggregate(String deviceId, double... values) {
+        TelemetryAccumulator accumulator = new TelemetryAccumulator();
+        for (double value : values) {
+            accumulator.add(value);
+        }
+        return TelemetryAggregate.of(
+                deviceId, "temperature", 1763683200000L, 1763683260000L, accumulator);
+    }
+}

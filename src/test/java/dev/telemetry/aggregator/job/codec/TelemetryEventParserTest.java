@@ -1,0 +1,337 @@
+package dev.telemetry.aggregator.job.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.telemetry.aggregator.job.records.RejectReason;
+import dev.telemetry.aggregator.job.records.TelemetryEvent;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Covers what the parser accepts from the data contract and the reason code of every rejection. */
+class TelemetryEventParserTest {
+    /** 2025-11-21T00:00:00Z, the instant of the contract's example. */
+    private static final long CONTRACT_MILLIS = 1763683200000L;
+
+    private static final long KAFKA_TIMESTAMP = 1_700_000_000_123L;
+
+    private final TelemetryEventParser payloadTime =
+            new TelemetryEventParser(EventTimeSource.PAYLOAD);
+    private final TelemetryEventParser kafkaTime = new TelemetryEventParser(EventTimeSource.KAFKA);
+
+    @Test
+    void parsesTheContractExampleWithEpochMillis() throws Exception {
+        TelemetryEvent event =
+                payloadTime.parse(
+                        utf8(
+                                "{\"deviceId\":\"sensor-17\",\"metric\":\"temperature\","
+                                        + "\"value\":21.5,\"timestamp\":1763683200000}"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event.deviceId).isEqualTo("sensor-17");
+        assertThat(event.metric).isEqualTo("temperature");
+        assertThat(event.value).isEqualTo(21.5);
+        assertThat(event.timestamp).isEqualTo(CONTRACT_MILLIS);
+    }
+
+    static Stream<Arguments> acceptedTimestamps() {
+        return Stream.of(
+                Arguments.of("epoch millis", "1763683200000", CONTRACT_MILLIS),
+                Arguments.of("ISO-8601 instant", "\"2025-11-21T00:00:00Z\"", CONTRACT_MILLIS),
+                Arguments.of(
+                        "ISO-8601 instant with millis",
+                        "\"2025-11-21T00:00:00.250Z\"",
+                        CONTRACT_MILLIS + 250),
+                // JDK 12+ Instant.parse accepts an offset; 01:00+01:00 is midnight UTC.
+                Arguments.of(
+                        "ISO-8601 with offset", "\"2025-11-21T01:00:00+01:00\"", CONTRACT_MILLIS),
+                Arguments.of(
+                        "epoch millis as a string of digits",
+                        "\"1763683200000\"",
+                        CONTRACT_MILLIS));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("acceptedTimestamps")
+    void acceptsEveryContractTimestampForm(String form, String json, long expectedMillis)
+            throws Exception {
+        TelemetryEvent event =
+                payloadTime.parse(
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1.0,\"timestamp\":"
+                                        + json
+                                        + "}"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event.timestamp).isEqualTo(expectedMillis);
+    }
+
+    @Test
+    void ignoresUnknownFieldsIncludingNestedObjectsAndArrays() throws Exception {
+        // The unknown fields sit before and between known ones, and nest the known field names, so
+        // a
+        // parser that does not skip children properly would pick up the wrong values.
+        TelemetryEvent event =
+                payloadTime.parse(
+                        utf8(
+                                "{\"firmware\":\"1.2.3\","
+                                        + "\"location\":{\"deviceId\":\"wrong\",\"value\":99,"
+                                        + "\"inner\":{\"metric\":\"wrong\"}},"
+                                        + "\"deviceId\":\"sensor-17\","
+                                        + "\"tags\":[\"a\",{\"value\":-1},[1,2,[3]]],"
+                                        + "\"metric\":\"humidity\",\"value\":40.25,"
+                                        + "\"ok\":true,\"nothing\":null,"
+                                        + "\"timestamp\":1763683200000,\"trailing\":{}}"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event)
+                .isEqualTo(new TelemetryEvent("sensor-17", "humidity", 40.25, CONTRACT_MILLIS));
+    }
+
+    @Test
+    void acceptsAnIntegerValueAsADouble() throws Exception {
+        TelemetryEvent event =
+                payloadTime.parse(
+                        utf8("{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":-42,\"timestamp\":5}"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event.value).isEqualTo(-42.0);
+    }
+
+    @Test
+    void acceptsTrailingWhitespaceAfterTheObject() throws Exception {
+        // Console producers and scripts often append a newline; that is not trailing garbage.
+        TelemetryEvent event =
+                payloadTime.parse(
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":5}"
+                                        + " \n"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event.timestamp).isEqualTo(5);
+    }
+
+    static Stream<Arguments> payloadTimestampsIgnoredInKafkaMode() {
+        return Stream.of(
+                Arguments.of("absent", ""),
+                Arguments.of("valid but different", ",\"timestamp\":1763683200000"),
+                Arguments.of("unparseable text", ",\"timestamp\":\"yesterday\""),
+                Arguments.of("a float", ",\"timestamp\":1.5"),
+                Arguments.of("a boolean", ",\"timestamp\":true"),
+                Arguments.of("an object", ",\"timestamp\":{\"seconds\":1}"),
+                Arguments.of("null", ",\"timestamp\":null"));
+    }
+
+    @ParameterizedTest(name = "payload timestamp {0}")
+    @MethodSource("payloadTimestampsIgnoredInKafkaMode")
+    void kafkaEventTimeUsesTheRecordTimestampWhateverThePayloadSays(String why, String timestamp)
+            throws Exception {
+        TelemetryEvent event =
+                kafkaTime.parse(
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":3.5"
+                                        + timestamp
+                                        + "}"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event).isEqualTo(new TelemetryEvent("d", "m", 3.5, KAFKA_TIMESTAMP));
+    }
+
+    @Test
+    void rejectsANullValueAsTombstone() {
+        assertRejected(payloadTime, null, RejectReason.NULL_VALUE);
+        assertRejected(kafkaTime, null, RejectReason.NULL_VALUE);
+    }
+
+    static Stream<Arguments> badInputs() {
+        String ok = "\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1.0,\"timestamp\":1763683200000";
+        return Stream.of(
+                bad("empty bytes", new byte[0], RejectReason.INVALID_JSON),
+                bad("only whitespace", "  \n", RejectReason.INVALID_JSON),
+                bad("not JSON", "temperature=21.5", RejectReason.INVALID_JSON),
+                bad(
+                        "truncated JSON",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"val",
+                        RejectReason.INVALID_JSON),
+                bad("truncated after a complete field", "{" + ok, RejectReason.INVALID_JSON),
+                bad("trailing garbage", "{" + ok + "}garbage", RejectReason.INVALID_JSON),
+                bad("a second object", "{" + ok + "}{" + ok + "}", RejectReason.INVALID_JSON),
+                bad(
+                        "invalid UTF-8 in a known field",
+                        concat(
+                                utf8("{\"deviceId\":\""),
+                                new byte[] {(byte) 0xC3, (byte) 0x28},
+                                utf8("\",\"metric\":\"m\",\"value\":1,\"timestamp\":1}")),
+                        RejectReason.INVALID_JSON),
+                bad(
+                        "invalid UTF-8 in an unknown field",
+                        concat(
+                                utf8("{" + ok + ",\"note\":\""),
+                                new byte[] {(byte) 0xFF},
+                                utf8("\"}")),
+                        RejectReason.INVALID_JSON),
+                bad("a JSON array", "[{" + ok + "}]", RejectReason.NOT_AN_OBJECT),
+                bad("a JSON string", "\"hello\"", RejectReason.NOT_AN_OBJECT),
+                bad("a JSON number", "42", RejectReason.NOT_AN_OBJECT),
+                bad("JSON null", "null", RejectReason.NOT_AN_OBJECT),
+                bad(
+                        "missing deviceId",
+                        "{\"metric\":\"m\",\"value\":1,\"timestamp\":1}",
+                        RejectReason.MISSING_FIELD),
+                bad(
+                        "empty deviceId",
+                        "{\"deviceId\":\"\",\"metric\":\"m\",\"value\":1,\"timestamp\":1}",
+                        RejectReason.MISSING_FIELD),
+                bad(
+                        "null deviceId",
+                        "{\"deviceId\":null,\"metric\":\"m\",\"value\":1,\"timestamp\":1}",
+                        RejectReason.MISSING_FIELD),
+                bad(
+                        "deviceId as a number",
+                        "{\"deviceId\":17,\"metric\":\"m\",\"value\":1,\"timestamp\":1}",
+                        RejectReason.INVALID_FIELD),
+                bad(
+                        "missing metric",
+                        "{\"deviceId\":\"d\",\"value\":1,\"timestamp\":1}",
+                        RejectReason.MISSING_FIELD),
+                bad(
+                        "missing value",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"timestamp\":1}",
+                        RejectReason.MISSING_FIELD),
+                bad(
+                        "null value",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":null,\"timestamp\":1}",
+                        RejectReason.MISSING_FIELD),
+                bad(
+                        "value as a string",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":\"21.5\",\"timestamp\":1}",
+                        RejectReason.INVALID_FIELD),
+                bad(
+                        "value as an object",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":{\"v\":1},\"timestamp\":1}",
+                        RejectReason.INVALID_FIELD),
+                bad(
+                        "value 1e400 overflows a double",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1e400,\"timestamp\":1}",
+                        RejectReason.NON_FINITE_VALUE),
+                bad(
+                        "value -1e400 overflows a double",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":-1e400,\"timestamp\":1}",
+                        RejectReason.NON_FINITE_VALUE),
+                bad(
+                        "missing timestamp",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1}",
+                        RejectReason.MISSING_FIELD),
+                bad(
+                        "null timestamp",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":null}",
+                        RejectReason.MISSING_FIELD),
+                bad(
+                        "timestamp 'yesterday'",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":\"yesterday\"}",
+                        RejectReason.INVALID_TIMESTAMP),
+                bad(
+                        "timestamp as a float",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000.5}",
+                        RejectReason.INVALID_TIMESTAMP),
+                bad(
+                        "timestamp as a huge integer",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                                + "\"timestamp\":123456789012345678901234567890}",
+                        RejectReason.INVALID_TIMESTAMP),
+                bad(
+                        "timestamp as a boolean",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":true}",
+                        RejectReason.INVALID_TIMESTAMP),
+                bad(
+                        "timestamp as an array",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":[1]}",
+                        RejectReason.INVALID_TIMESTAMP),
+                bad(
+                        "duplicate field",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"value\":2,\"timestamp\":1}",
+                        RejectReason.INVALID_JSON));
+    }
+
+    @ParameterizedTest(name = "{0} -> {2}")
+    @MethodSource("badInputs")
+    void rejectsBadInputWithItsReason(String what, byte[] value, RejectReason reason) {
+        assertRejected(payloadTime, value, reason);
+    }
+
+    @Test
+    void rejectionDetailNamesTheOffendingField() {
+        InvalidEventException missing =
+                rejection(payloadTime, utf8("{\"deviceId\":\"d\",\"value\":1,\"timestamp\":1}"));
+        InvalidEventException badTimestamp =
+                rejection(
+                        payloadTime,
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                                        + "\"timestamp\":\"yesterday\"}"));
+
+        assertThat(missing).hasMessageContaining("metric");
+        assertThat(badTimestamp)
+                .hasMessageContaining("timestamp")
+                .hasMessageContaining("yesterday");
+    }
+
+    @Test
+    void kafkaEventTimeStillRejectsAPayloadWithoutRequiredFields() {
+        assertRejected(
+                kafkaTime,
+                utf8("{\"deviceId\":\"d\",\"metric\":\"m\"}"),
+                RejectReason.MISSING_FIELD);
+    }
+
+    @Test
+    void parserIsReusableAfterARejection() throws Exception {
+        // One parser instance serves a whole source split; a bad record must not poison it.
+        assertRejected(payloadTime, utf8("{\"deviceId\":"), RejectReason.INVALID_JSON);
+
+        TelemetryEvent event =
+                payloadTime.parse(
+                        utf8("{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":2,\"timestamp\":7}"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event).isEqualTo(new TelemetryEvent("d", "m", 2, 7));
+    }
+
+    private static void assertRejected(
+            TelemetryEventParser parser, byte[] value, RejectReason reason) {
+        assertThatThrownBy(() -> parser.parse(value, KAFKA_TIMESTAMP))
+                .isInstanceOfSatisfying(
+                        InvalidEventException.class, e -> assertThat(e.reason()).isEqualTo(reason));
+    }
+
+    private static InvalidEventException rejection(TelemetryEventParser parser, byte[] value) {
+        return catchThrowableOfType(
+                InvalidEventException.class, () -> parser.parse(value, KAFKA_TIMESTAMP));
+    }
+
+    private static Arguments bad(String what, String json, RejectReason reason) {
+        return Arguments.of(what, utf8(json), reason);
+    }
+
+    private static Arguments bad(String what, byte[] value, RejectReason reason) {
+        return Arguments.of(what, value, reason);
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
+    }
+}

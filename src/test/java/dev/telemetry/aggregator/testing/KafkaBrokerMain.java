@@ -1,0 +1,43 @@
+package dev.telemetry.aggregator.testing;
+
+import java.io.IOException;
+
+/**
+ * Entry point of the test broker's own process: formats the KRaft storage if needed, then runs
+ * Apache Kafka's {@code kafka.Kafka}. It exits when its standard input closes, so a test JVM that
+ * dies (even by {@code kill -9}) never leaves a broker behind.
+ *
+ * <p>Arguments: {@code <server.properties> <cluster-id>}.
+ */
+public final class KafkaBrokerMain {
+    private KafkaBrokerMain() {}
+
+    public static void main(String[] args) {
+        String config = args[0];
+        String clusterId = args[1];
+        int formatted =
+                kafka.tools.StorageTool.execute(
+                        new String[] {"format", "-t", clusterId, "-c", config, "--ignore-formatted"},
+                        System.out);
+        if (formatted != 0) {
+            System.err.println("Formatting the broker storage failed with " + formatted);
+            System.exit(formatted);
+        }
+        Thread parentWatch =
+                new Thread(
+                        () -> {
+                            try {
+                                while (System.in.read() != -1) {
+                                    // Nothing is sent; we only wait for the parent to go away.
+                                }
+                            } catch (IOException e) {
+                                // A broken pipe means the parent is gone, like end of input.
+                            }
+                            System.exit(0);
+                        },
+                        "parent-watch");
+        parentWatch.setDaemon(true);
+        parentWatch.start();
+        kafka.Kafka.main(new String[] {config});
+    }
+}

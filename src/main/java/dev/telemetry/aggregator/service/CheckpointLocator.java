@@ -83,6 +83,21 @@ public final class CheckpointLocator {
         return deleted;
     }
 
+    /**
+     * Deletes completed checkpoints beyond the newest {@code keep}. Flink's own retention only
+     * knows the checkpoints of the current run (plus the one it restored from and claimed), so
+     * without this every restart would leave the previous run's older checkpoints behind.
+     */
+    public List<Path> deleteAllButNewest(int keep) throws IOException {
+        List<Snapshot> completed = completedNewestFirst();
+        List<Path> deleted = new ArrayList<>();
+        for (Snapshot old : completed.subList(Math.min(keep, completed.size()), completed.size())) {
+            deleteRecursively(old.path());
+            deleted.add(old.path());
+        }
+        return deleted;
+    }
+
     private List<Path> checkpointDirectories() throws IOException {
         if (!Files.isDirectory(root)) {
             return List.of();

@@ -87,7 +87,9 @@ public class EmbeddedFlinkJob {
                 new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
             preflight.check(serviceOptions);
         }
-        restoredFrom = prepareCheckpointDirectory(serviceOptions.checkpointDir());
+        restoredFrom =
+                prepareCheckpointDirectory(
+                        serviceOptions.checkpointDir(), serviceOptions.retainedCheckpoints());
 
         Configuration configuration = flinkConfiguration(serviceOptions, restoredFrom);
         MiniCluster cluster =
@@ -132,8 +134,8 @@ public class EmbeddedFlinkJob {
      * Makes sure the volume is usable, removes checkpoints a crash interrupted, and picks the
      * newest completed one.
      */
-    private static Optional<CheckpointLocator.Snapshot> prepareCheckpointDirectory(Path dir)
-            throws IOException {
+    private static Optional<CheckpointLocator.Snapshot> prepareCheckpointDirectory(
+            Path dir, int retained) throws IOException {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -158,7 +160,13 @@ public class EmbeddedFlinkJob {
         for (Path incomplete : locator.deleteIncomplete()) {
             LOG.infof("Deleted incomplete checkpoint %s", incomplete);
         }
-        return locator.newestCompleted();
+        Optional<CheckpointLocator.Snapshot> newest = locator.newestCompleted();
+        if (newest.isPresent()) {
+            for (Path old : locator.deleteAllButNewest(retained)) {
+                LOG.infof("Deleted checkpoint %s of an earlier run (keeping the newest %d)", old, retained);
+            }
+        }
+        return newest;
     }
 
     static Configuration flinkConfiguration(

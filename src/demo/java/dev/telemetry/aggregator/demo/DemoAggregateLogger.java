@@ -1,0 +1,166 @@
+package dev.telemetry.aggregator.demo;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Dev-mode demo only: shows what the service produces by logging every committed aggregate from the
+ * output topic, and every dead-letter record with its {@code dlq.reason} header.
+ *
+ * <p>Runs only when {@link DemoKafkaBroker} is active.
+ */
+@ApplicationScoped
+public class DemoAggregateLogger {
+
+    private static final Logger LOG = Logger.getLogger(DemoAggregateLogger.class);
+    private static final JsonFactory JSON = new JsonFactory();
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
+
+    @Inject DemoKafkaBroker broker;
+
+    @ConfigProperty(name = "telemetry.output-topic", defaultValue = "telemetry-aggregates")
+    String outputTopic;
+
+    @ConfigProperty(name = "telemetry.dead-letter-topic", defaultValue = "telemetry-dlq")
+    String deadLetterTopic;
+
+    private volatile boolean running;
+    private volatile KafkaConsumer<String, String> consumer;
+    private Thread thread;
+
+    void onStart(@Observes @Priority(3) StartupEvent event) {
+        if (!broker.isActive()) {
+            return;
+        }
+        running = true;
+        thread = new Thread(this::run, "demo-aggregate-logger");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    void onStop(@Observes @Priority(1) ShutdownEvent event) {
+        running = false;
+        KafkaConsumer<String, String> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        if (thread != null) {
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void run() {
+        Map<String, Object> conf = new HashMap<>();
+        conf.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap());
+        conf.put(ConsumerConfig.GROUP_ID_CONFIG, "demo-aggregate-logger");
+        conf.put(ConsumerConfig.CLIENT_ID_CONFIG, "demo-aggregate-logger");
+        // Only what the exactly-once sink committed, as a downstream consumer would see it.
+        conf.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        conf.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // The service creates the output topic; we must not auto-create it with 1 partition.
+        conf.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        // A pattern subscription waits silently for topics that do not exist yet (a plain
+        // subscribe() warns on every metadata refresh); refresh often so new topics show up fast.
+        conf.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 2000);
+        Pattern topics =
+                Pattern.compile(Pattern.quote(outputTopic) + "|" + Pattern.quote(deadLetterTopic));
+        KafkaConsumer<String, String> c =
+                new KafkaConsumer<>(conf, new StringDeserializer(), new StringDeserializer());
+        consumer = c;
+        try {
+            c.subscribe(topics);
+            LOG.infof(
+                    "demo logger: waiting for records on %s and %s", outputTopic, deadLetterTopic);
+            while (running) {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
+                    if (r.topic().equals(outputTopic)) {
+                        LOG.info(describeAggregate(r.value()));
+                    } else {
+                        Header reason = r.headers().lastHeader("dlq.reason");
+                        LOG.infof(
+                                "dead-letter reason=%s value=%s",
+                                reason == null
+                                        ? "?"
+                                        : new String(reason.value(), StandardCharsets.UTF_8),
+                                r.value());
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            // Shutdown requested.
+        } catch (RuntimeException e) {
+            LOG.error("demo logger stopped", e);
+        } finally {
+            consumer = null;
+            // Bounded: shutdown must not wait the default 30 s for a broker that is gone.
+            c.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+        }
+    }
+
+    /** "aggregate sensor-3 temperature [12:00:00,12:01:00) count=20 avg=21.40 min=.. max=..". */
+    static String describeAggregate(String value) {
+        Map<String, String> f = new HashMap<>();
+        try (JsonParser p = JSON.createParser(value)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return "aggregate (unparsable) " + value;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                p.nextToken();
+                f.put(name, p.getValueAsString());
+            }
+            return String.format(
+                    "aggregate %s %s [%s,%s) count=%s avg=%.2f min=%s max=%s sum=%s",
+                    f.get("deviceId"),
+                    f.get("metric"),
+                    time(f.get("windowStart")),
+                    time(f.get("windowEnd")),
+                    f.get("count"),
+                    Double.parseDouble(f.getOrDefault("avg", "NaN")),
+                    f.get("min"),
+                    f.get("max"),
+                    f.get("sum"));
+        } catch (Exception e) {
+            return "aggregate (unparsable) " + value;
+        }
+    }
+
+    private static String time(String epochMillis) {
+        return epochMillis == null
+                ? "?"
+                : TIME.format(Instant.ofEpochMilli(Long.parseLong(epochMillis)));
+    }
+}

@@ -98,6 +98,7 @@ class TelemetryPipelineIT {
 
         JobOptions options =
                 options(
+                        kafka,
                         Map.of(
                                 Settings.INPUT_TOPICS, input,
                                 Settings.OUTPUT_TOPIC, output,
@@ -184,7 +185,7 @@ class TelemetryPipelineIT {
     }
 
     /** Options for a test job: the defaults, with test-sized windows and checkpoints. */
-    static JobOptions options(Map<String, String> overrides) {
+    static JobOptions options(KafkaTestClient kafka, Map<String, String> overrides) {
         Map<String, String> values = new HashMap<>();
         values.put(Settings.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
         values.put(Settings.START, "earliest");

@@ -16,6 +16,7 @@ import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
 import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
@@ -28,6 +29,12 @@ public final class TelemetryKafka {
 
     /** Offsets live in checkpoints; committing them to the group is for monitoring only. */
     public static KafkaSource<IngestedRecord> source(JobOptions options) {
+        return source(options, new TelemetryDeserializationSchema(options.eventTime()));
+    }
+
+    /** The source with another deserializer, e.g. one that injects a failure in a test. */
+    public static KafkaSource<IngestedRecord> source(
+            JobOptions options, KafkaRecordDeserializationSchema<IngestedRecord> deserializer) {
         Properties properties = clientProperties(options);
         // Input written by transactional producers must not be read before it commits.
         properties.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -38,7 +45,7 @@ public final class TelemetryKafka {
                         .setGroupId(options.groupId())
                         .setClientIdPrefix(options.groupId())
                         .setStartingOffsets(options.startPosition().toOffsetsInitializer())
-                        .setDeserializer(new TelemetryDeserializationSchema(options.eventTime()))
+                        .setDeserializer(deserializer)
                         .setProperty(
                                 "partition.discovery.interval.ms",
                                 Long.toString(options.partitionDiscoveryInterval().toMillis()))

@@ -126,7 +126,7 @@ class ExactlyOnceRecoveryIT {
         } finally {
             job.cancel().get();
         }
-        TelemetryPipelineIT.assertExactly(
+        TelemetryFixtures.assertExactlyOnce(
                 TelemetryFixtures.parseAggregates(kafka.readCommittedToEnd(output, Duration.ofSeconds(30))),
                 expected);
     }

@@ -169,19 +169,7 @@ class TelemetryPipelineIT {
         List<Aggregate> committed =
                 TelemetryFixtures.parseAggregates(
                         kafka.readCommittedToEnd(output, Duration.ofSeconds(30)));
-        assertExactly(committed, expected);
-    }
-
-    static void assertExactly(List<Aggregate> committed, Map<AggregateKey, Aggregate> expected) {
-        Map<AggregateKey, Long> occurrences =
-                committed.stream().collect(Collectors.groupingBy(Aggregate::key, Collectors.counting()));
-        assertThat(occurrences.entrySet())
-                .as("no (deviceId, metric, windowStart) is output twice")
-                .allSatisfy(entry -> assertThat(entry.getValue()).as("%s", entry.getKey()).isEqualTo(1L));
-        Map<AggregateKey, Aggregate> actual =
-                committed.stream().collect(Collectors.toMap(Aggregate::key, Function.identity()));
-        assertThat(actual.keySet()).containsExactlyInAnyOrderElementsOf(expected.keySet());
-        expected.forEach((key, aggregate) -> assertThat(actual.get(key)).isEqualTo(aggregate));
+        TelemetryFixtures.assertExactlyOnce(committed, expected);
     }
 
     /** Options for a test job: the defaults, with test-sized windows and checkpoints. */

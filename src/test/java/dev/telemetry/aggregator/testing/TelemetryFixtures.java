@@ -1,5 +1,7 @@
 package dev.telemetry.aggregator.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -11,6 +13,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -180,5 +184,20 @@ public final class TelemetryFixtures {
     public static String header(ConsumerRecord<byte[], byte[]> record, String name) {
         var header = record.headers().lastHeader(name);
         return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+    /**
+     * What an exactly-once reader must see: every expected aggregate, with the expected values,
+     * and no (deviceId, metric, windowStart) twice.
+     */
+    public static void assertExactlyOnce(List<Aggregate> committed, Map<AggregateKey, Aggregate> expected) {
+        Map<AggregateKey, Long> occurrences =
+                committed.stream().collect(Collectors.groupingBy(Aggregate::key, Collectors.counting()));
+        assertThat(occurrences.entrySet())
+                .as("no (deviceId, metric, windowStart) is output twice")
+                .allSatisfy(entry -> assertThat(entry.getValue()).as("%s", entry.getKey()).isEqualTo(1L));
+        Map<AggregateKey, Aggregate> actual =
+                committed.stream().collect(Collectors.toMap(Aggregate::key, Function.identity()));
+        assertThat(actual.keySet()).containsExactlyInAnyOrderElementsOf(expected.keySet());
+        expected.forEach((key, aggregate) -> assertThat(actual.get(key)).isEqualTo(aggregate));
     }
 }

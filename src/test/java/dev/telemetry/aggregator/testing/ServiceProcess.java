@@ -1,0 +1,157 @@
+package dev.telemetry.aggregator.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The packaged service ({@code java -jar target/quarkus-app/quarkus-run.jar}) as a child process,
+ * configured only by environment variables, the way users run it. Each start logs to its own file.
+ */
+public final class ServiceProcess implements AutoCloseable {
+    public static final Path JAR = Paths.get("target", "quarkus-app", "quarkus-run.jar");
+
+    private final Map<String, String> environment;
+    private final Path logDir;
+    private final int httpPort;
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final List<Path> logs = new ArrayList<>();
+    private Process process;
+
+    public ServiceProcess(Map<String, String> environment, Path logDir) {
+        this.environment = new HashMap<>(environment);
+        this.logDir = logDir;
+        this.httpPort = freePort();
+        this.environment.put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
+        this.environment.put("QUARKUS_HTTP_HOST", "127.0.0.1");
+    }
+
+    public void start() {
+        if (!Files.isRegularFile(JAR)) {
+            throw new IllegalStateException(JAR + " is missing: run the tests with 'verify'");
+        }
+        try {
+            Files.createDirectories(logDir);
+            Path log = logDir.resolve("service-" + (logs.size() + 1) + ".log");
+            logs.add(log);
+            ProcessBuilder builder =
+                    new ProcessBuilder(
+                                    Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                                    "-Xmx384m",
+                                    "-jar",
+                                    JAR.toString())
+                            .redirectErrorStream(true)
+                            .redirectOutput(log.toFile());
+            builder.environment().putAll(environment);
+            process = builder.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Waits until {@code /q/health/ready} answers 200; fails if the process exits first. */
+    public void awaitReady(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(
+                        "The service exited with " + process.exitValue() + " before it was ready:\n" + lastLog());
+            }
+            if (health("ready") == 200) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("The service was not ready within " + timeout + ":\n" + lastLog());
+    }
+
+    /** HTTP status of {@code /q/health/<kind>}, or -1 if nothing answers. */
+    public int health(String kind) {
+        try {
+            HttpRequest request =
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/" + kind))
+                            .timeout(Duration.ofSeconds(3))
+                            .build();
+            return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    /** SIGKILL, as {@code kill -9} or the OOM killer would: no shutdown hook runs. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM, then waits; returns the exit code, or -1 if it did not exit in time. */
+    public int stop(Duration timeout) throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            return -1;
+        }
+        return process.exitValue();
+    }
+
+    public boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public List<String> logsOfEachStart() {
+        List<String> texts = new ArrayList<>();
+        for (Path log : logs) {
+            texts.add(read(log));
+        }
+        return texts;
+    }
+
+    public String lastLog() {
+        return logs.isEmpty() ? "" : read(logs.get(logs.size() - 1));
+    }
+
+    private static String read(Path log) {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(cannot read " + log + ": " + e + ")";
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (isAlive()) {
+            kill();
+        }
+    }
+}

@@ -11,8 +11,8 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
- * Everything the job needs to know, validated. Immutable and serializable: this (or parts of it)
- * is what crosses into Flink closures, never a CDI bean.
+ * Everything the job needs to know, validated. Immutable and serializable: this (or parts of it) is
+ * what crosses into Flink closures, never a CDI bean.
  *
  * @param kafkaProperties extra Kafka client properties for every client (security included)
  * @param inputTopicPattern a regular expression; when set it replaces {@code inputTopics}
@@ -48,7 +48,10 @@ public record JobOptions(
         inputTopics = List.copyOf(inputTopics);
     }
 
-    /** Parses and validates; the first invalid setting stops with an {@link InvalidSettingException}. */
+    /**
+     * Parses and validates; the first invalid setting stops with an {@link
+     * InvalidSettingException}.
+     */
     public static JobOptions fromSettings(Settings settings) {
         List<String> topics = settings.list(Settings.INPUT_TOPICS);
         String pattern = settings.optional(Settings.INPUT_TOPIC_PATTERN).orElse(null);

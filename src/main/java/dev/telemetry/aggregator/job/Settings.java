@@ -131,7 +131,10 @@ public final class Settings {
         if (value == null) {
             throw new InvalidSettingException(
                     name,
-                    "'" + text + "' is not one of " + String.join(", ", choices.keySet().stream().sorted().toList()));
+                    "'"
+                            + text
+                            + "' is not one of "
+                            + String.join(", ", choices.keySet().stream().sorted().toList()));
         }
         return value;
     }

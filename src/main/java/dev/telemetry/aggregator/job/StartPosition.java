@@ -149,7 +149,8 @@ public final class StartPosition implements Serializable {
     @Override
     public String toString() {
         return switch (kind) {
-            case GROUP_OFFSETS -> "group-offsets (fallback " + fallback.name().toLowerCase(Locale.ROOT) + ")";
+            case GROUP_OFFSETS ->
+                    "group-offsets (fallback " + fallback.name().toLowerCase(Locale.ROOT) + ")";
             case EARLIEST -> "earliest";
             case LATEST -> "latest";
             case TIMESTAMP -> "timestamp:" + timestamp;

@@ -21,8 +21,8 @@ import org.jboss.logging.Logger;
  * Finds the snapshot to resume from on the checkpoint volume and tidies what a crash left behind.
  *
  * <p>Flink writes {@code <dir>/<job-id>/chk-<n>/_metadata} last, so a {@code chk-<n>} without it
- * was never completed. A {@code _metadata} is also read back before it is trusted: restoring from
- * a torn file would fail the job on every start.
+ * was never completed. A {@code _metadata} is also read back before it is trusted: restoring from a
+ * torn file would fail the job on every start.
  */
 public final class CheckpointLocator {
     private static final Logger LOG = Logger.getLogger(CheckpointLocator.class);

@@ -163,7 +163,9 @@ public class EmbeddedFlinkJob {
         Optional<CheckpointLocator.Snapshot> newest = locator.newestCompleted();
         if (newest.isPresent()) {
             for (Path old : locator.deleteAllButNewest(retained)) {
-                LOG.infof("Deleted checkpoint %s of an earlier run (keeping the newest %d)", old, retained);
+                LOG.infof(
+                        "Deleted checkpoint %s of an earlier run (keeping the newest %d)",
+                        old, retained);
             }
         }
         return newest;
@@ -226,8 +228,8 @@ public class EmbeddedFlinkJob {
 
     /**
      * Where the job's classes are (the application jar, or {@code target/classes} in dev and
-     * tests). Flink loads user code from {@code pipeline.classpaths}; without it Flink falls back to
-     * the system class loader, which under Quarkus cannot see the application's classes.
+     * tests). Flink loads user code from {@code pipeline.classpaths}; without it Flink falls back
+     * to the system class loader, which under Quarkus cannot see the application's classes.
      */
     static URL jobCodeLocation() {
         CodeSource source = TelemetryAggregationJob.class.getProtectionDomain().getCodeSource();
@@ -288,7 +290,10 @@ public class EmbeddedFlinkJob {
             Thread.currentThread().interrupt();
         }
         try {
-            cluster.closeAsync().get(Math.max(remaining(deadline), TimeUnit.SECONDS.toNanos(5)), TimeUnit.NANOSECONDS);
+            cluster.closeAsync()
+                    .get(
+                            Math.max(remaining(deadline), TimeUnit.SECONDS.toNanos(5)),
+                            TimeUnit.NANOSECONDS);
         } catch (ExecutionException | TimeoutException e) {
             LOG.warnf("Embedded Flink cluster did not close within %s: %s", timeout, e.toString());
         } catch (InterruptedException e) {

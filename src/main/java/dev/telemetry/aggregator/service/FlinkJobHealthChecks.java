@@ -26,7 +26,9 @@ public class FlinkJobHealthChecks {
         return () -> {
             Optional<JobStatus> status = job.jobStatus(STATUS_TIMEOUT);
             boolean live = status.isPresent() && !job.hasFailedForGood();
-            return withData(HealthCheckResponse.named("flink-job-live"), status).status(live).build();
+            return withData(HealthCheckResponse.named("flink-job-live"), status)
+                    .status(live)
+                    .build();
         };
     }
 
@@ -46,7 +48,8 @@ public class FlinkJobHealthChecks {
         builder.withData("jobId", EmbeddedFlinkJob.JOB_ID.toHexString())
                 .withData("state", status.map(JobStatus::name).orElse("UNKNOWN"));
         job.restoredFrom()
-                .ifPresent(snapshot -> builder.withData("restoredFrom", snapshot.path().toString()));
+                .ifPresent(
+                        snapshot -> builder.withData("restoredFrom", snapshot.path().toString()));
         return builder;
     }
 }

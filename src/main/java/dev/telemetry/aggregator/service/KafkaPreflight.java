@@ -43,14 +43,15 @@ public final class KafkaPreflight implements AutoCloseable {
         properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, job.bootstrapServers());
         int timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
-        properties.put(
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeoutMs, 30_000));
+        properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeoutMs, 30_000));
         properties.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, job.groupId() + "-preflight");
         this.admin = Admin.create(properties);
         this.timeout = timeout;
     }
 
-    /** Runs every check; throws {@link InvalidSettingException} or {@link IllegalStateException}. */
+    /**
+     * Runs every check; throws {@link InvalidSettingException} or {@link IllegalStateException}.
+     */
     public void check(ServiceOptions options) {
         ensureTopics(options);
         if (options.job().deliveryGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {

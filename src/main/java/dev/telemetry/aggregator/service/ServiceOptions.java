@@ -70,7 +70,8 @@ public record ServiceOptions(
                 checkpointDir(settings.required(CHECKPOINT_DIR)),
                 settings.positiveInt(CHECKPOINT_RETAINED),
                 settings.bool(TOPICS_CREATE),
-                settings.optional(TOPICS_PARTITIONS).map(ignored -> settings.positiveInt(TOPICS_PARTITIONS)),
+                settings.optional(TOPICS_PARTITIONS)
+                        .map(ignored -> settings.positiveInt(TOPICS_PARTITIONS)),
                 replicationFactor > 0 ? Optional.of((short) replicationFactor) : Optional.empty(),
                 settings.positiveInt(RESTART_MAX_ATTEMPTS),
                 settings.duration(RESTART_INITIAL_BACKOFF),

@@ -9,8 +9,8 @@ import java.util.Optional;
 
 /**
  * Everything but the Kafka connection: the pipeline, checkpoints, topics and lifecycle. Defaults
- * are in {@code application.yaml}; each property is overridable by its environment variable
- * ({@code telemetry.window-size} by {@code TELEMETRY_WINDOW_SIZE}).
+ * are in {@code application.yaml}; each property is overridable by its environment variable ({@code
+ * telemetry.window-size} by {@code TELEMETRY_WINDOW_SIZE}).
  *
  * <p>Values are kept as text and parsed by {@link Settings}, so a bad value fails start-up with a
  * message that names both the property and its environment variable.
@@ -71,7 +71,10 @@ public interface TelemetryConfiguration {
     interface Source {
         String groupId();
 
-        /** {@code group-offsets}, {@code earliest}, {@code latest}, {@code timestamp:<ms>}, {@code offsets:...}. */
+        /**
+         * {@code group-offsets}, {@code earliest}, {@code latest}, {@code timestamp:<ms>}, {@code
+         * offsets:...}.
+         */
         String start();
 
         /** Where {@code group-offsets} starts in partitions without a committed offset. */
@@ -123,7 +126,8 @@ public interface TelemetryConfiguration {
     default Map<String, String> toSettings() {
         Map<String, String> settings = new HashMap<>();
         settings.put(Settings.INPUT_TOPICS, inputTopics());
-        inputTopicPattern().ifPresent(pattern -> settings.put(Settings.INPUT_TOPIC_PATTERN, pattern));
+        inputTopicPattern()
+                .ifPresent(pattern -> settings.put(Settings.INPUT_TOPIC_PATTERN, pattern));
         settings.put(Settings.OUTPUT_TOPIC, outputTopic());
         settings.put(Settings.DEAD_LETTER_TOPIC, deadLetterTopic());
         settings.put(Settings.GROUP_ID, source().groupId());

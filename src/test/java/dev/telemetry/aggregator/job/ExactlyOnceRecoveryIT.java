@@ -66,14 +66,16 @@ class ExactlyOnceRecoveryIT {
         kafka.createTopic(output, 2);
         kafka.createTopic(deadLetters, 1);
 
-        List<Event> beforeCheckpoint = TelemetryFixtures.events("sensor-", 5, 2, 30, START, 1_000, 500, 1);
+        List<Event> beforeCheckpoint =
+                TelemetryFixtures.events("sensor-", 5, 2, 30, START, 1_000, 500, 1);
         List<Event> afterCheckpoint =
                 TelemetryFixtures.events("sensor-", 5, 2, 30, START + 30_000, 1_000, 500, 2);
         Event poison = new Event("poison", "metric-0", 7.25, START + 45_000);
         List<Event> all = new ArrayList<>(beforeCheckpoint);
         all.addAll(afterCheckpoint);
         all.add(poison);
-        Map<AggregateKey, Aggregate> expected = TelemetryFixtures.expectedAggregates(all, WINDOW_MILLIS);
+        Map<AggregateKey, Aggregate> expected =
+                TelemetryFixtures.expectedAggregates(all, WINDOW_MILLIS);
 
         JobOptions options =
                 TelemetryPipelineIT.options(
@@ -89,8 +91,10 @@ class ExactlyOnceRecoveryIT {
         Configuration restart = new Configuration();
         restart.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         restart.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-        restart.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(restart);
+        restart.set(
+                RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(restart);
         TelemetryAggregationJob.configure(env, options);
         FailOnceDeserializationSchema.FAILURES.set(0);
         new TelemetryAggregationJob(
@@ -120,14 +124,19 @@ class ExactlyOnceRecoveryIT {
                             kafka.readCommitted(
                                     output,
                                     Duration.ofMinutes(2),
-                                    read -> TelemetryFixtures.parseAggregates(read).size() >= expected.size()));
-            assertThat(FailOnceDeserializationSchema.FAILURES).as("the injected failure happened").hasValue(1);
+                                    read ->
+                                            TelemetryFixtures.parseAggregates(read).size()
+                                                    >= expected.size()));
+            assertThat(FailOnceDeserializationSchema.FAILURES)
+                    .as("the injected failure happened")
+                    .hasValue(1);
             assertThat(committed).hasSizeGreaterThanOrEqualTo(expected.size());
         } finally {
             job.cancel().get();
         }
         TelemetryFixtures.assertExactlyOnce(
-                TelemetryFixtures.parseAggregates(kafka.readCommittedToEnd(output, Duration.ofSeconds(30))),
+                TelemetryFixtures.parseAggregates(
+                        kafka.readCommittedToEnd(output, Duration.ofSeconds(30))),
                 expected);
     }
 }

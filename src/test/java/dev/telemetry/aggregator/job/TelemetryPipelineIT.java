@@ -73,10 +73,20 @@ class TelemetryPipelineIT {
         Map<String, String> badValues = new HashMap<>();
         badValues.put("not json at all", "invalid-json");
         badValues.put("[1,2,3]", "not-an-object");
-        badValues.put("{\"metric\":\"temperature\",\"value\":1,\"timestamp\":" + START + "}", "missing-field");
-        badValues.put("{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":\"high\",\"timestamp\":" + START + "}", "invalid-field");
-        badValues.put("{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1e400,\"timestamp\":" + START + "}", "non-finite-value");
-        badValues.put("{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":\"yesterday\"}", "invalid-timestamp");
+        badValues.put(
+                "{\"metric\":\"temperature\",\"value\":1,\"timestamp\":" + START + "}",
+                "missing-field");
+        badValues.put(
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":\"high\",\"timestamp\":"
+                        + START
+                        + "}",
+                "invalid-field");
+        badValues.put(
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1e400,\"timestamp\":" + START + "}",
+                "non-finite-value");
+        badValues.put(
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":\"yesterday\"}",
+                "invalid-timestamp");
 
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
         events.forEach(event -> records.add(event.toRecord(input, PARTITIONS)));
@@ -91,7 +101,8 @@ class TelemetryPipelineIT {
                             "bad-key".getBytes(StandardCharsets.UTF_8),
                             bad.getBytes(StandardCharsets.UTF_8)));
         }
-        records.add(new ProducerRecord<>(input, 0, "tombstone".getBytes(StandardCharsets.UTF_8), null));
+        records.add(
+                new ProducerRecord<>(input, 0, "tombstone".getBytes(StandardCharsets.UTF_8), null));
         kafka.send(records);
         long flushTime = START + 3_600_000;
         kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, flushTime));
@@ -114,7 +125,9 @@ class TelemetryPipelineIT {
                     kafka.readCommitted(
                             output,
                             Duration.ofMinutes(2),
-                            read -> TelemetryFixtures.parseAggregates(read).size() >= expected.size());
+                            read ->
+                                    TelemetryFixtures.parseAggregates(read).size()
+                                            >= expected.size());
             assertThat(TelemetryFixtures.parseAggregates(out)).hasSize(expected.size());
 
             // An event for a window that already closed (the flush moved every partition's
@@ -125,7 +138,9 @@ class TelemetryPipelineIT {
             int expectedDeadLetters = badValues.size() + 2;
             List<ConsumerRecord<byte[], byte[]>> dlq =
                     kafka.readCommitted(
-                            deadLetters, Duration.ofMinutes(1), read -> read.size() >= expectedDeadLetters);
+                            deadLetters,
+                            Duration.ofMinutes(1),
+                            read -> read.size() >= expectedDeadLetters);
             Map<String, ConsumerRecord<byte[], byte[]>> byValue =
                     dlq.stream()
                             .filter(r -> r.value() != null)
@@ -140,25 +155,50 @@ class TelemetryPipelineIT {
                         assertThat(record).as("dead letter for %s", value).isNotNull();
                         assertThat(header(record, DeadLetterSerializationSchema.REASON_HEADER))
                                 .isEqualTo(reason);
-                        assertThat(new String(record.key(), StandardCharsets.UTF_8)).isEqualTo("bad-key");
-                        assertThat(header(record, DeadLetterSerializationSchema.SOURCE_TOPIC_HEADER))
+                        assertThat(new String(record.key(), StandardCharsets.UTF_8))
+                                .isEqualTo("bad-key");
+                        assertThat(
+                                        header(
+                                                record,
+                                                DeadLetterSerializationSchema.SOURCE_TOPIC_HEADER))
                                 .isEqualTo(input);
-                        assertThat(header(record, DeadLetterSerializationSchema.SOURCE_OFFSET_HEADER))
+                        assertThat(
+                                        header(
+                                                record,
+                                                DeadLetterSerializationSchema.SOURCE_OFFSET_HEADER))
                                 .isNotBlank();
                     });
             assertThat(dlq)
                     .filteredOn(r -> r.value() == null)
                     .singleElement()
-                    .satisfies(r -> assertThat(header(r, DeadLetterSerializationSchema.REASON_HEADER)).isEqualTo("null-value"));
+                    .satisfies(
+                            r ->
+                                    assertThat(
+                                                    header(
+                                                            r,
+                                                            DeadLetterSerializationSchema
+                                                                    .REASON_HEADER))
+                                            .isEqualTo("null-value"));
             assertThat(dlq)
-                    .filteredOn(r -> "late".equals(header(r, DeadLetterSerializationSchema.REASON_HEADER)))
+                    .filteredOn(
+                            r ->
+                                    "late"
+                                            .equals(
+                                                    header(
+                                                            r,
+                                                            DeadLetterSerializationSchema
+                                                                    .REASON_HEADER)))
                     .singleElement()
                     .satisfies(
                             r -> {
                                 assertThat(new String(r.value(), StandardCharsets.UTF_8))
                                         .contains("\"deviceId\":\"sensor-0\"")
                                         .contains("\"timestamp\":" + late.timestamp());
-                                assertThat(header(r, DeadLetterSerializationSchema.SOURCE_TOPIC_HEADER))
+                                assertThat(
+                                                header(
+                                                        r,
+                                                        DeadLetterSerializationSchema
+                                                                .SOURCE_TOPIC_HEADER))
                                         .isEqualTo(input);
                             });
         } finally {

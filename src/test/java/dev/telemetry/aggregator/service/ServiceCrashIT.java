@@ -25,10 +25,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The packaged service against a broker in another process, killed with {@code kill -9} three
- * times while input flows and restarted each time on the same checkpoint directory: afterwards a
- * {@code read_committed} reader sees exactly the expected aggregates and dead letters, nothing
- * missing and nothing twice.
+ * The packaged service against a broker in another process, killed with {@code kill -9} three times
+ * while input flows and restarted each time on the same checkpoint directory: afterwards a {@code
+ * read_committed} reader sees exactly the expected aggregates and dead letters, nothing missing and
+ * nothing twice.
  */
 class ServiceCrashIT {
     private static final int PARTITIONS = 4;
@@ -60,7 +60,8 @@ class ServiceCrashIT {
 
         // 20 devices x 2 metrics, an event every 250 ms of event time each: 30 s of event time.
         List<Event> events = TelemetryFixtures.events("sensor-", 20, 2, 120, START, 250, 0, 7);
-        Map<AggregateKey, Aggregate> expected = TelemetryFixtures.expectedAggregates(events, WINDOW_MILLIS);
+        Map<AggregateKey, Aggregate> expected =
+                TelemetryFixtures.expectedAggregates(events, WINDOW_MILLIS);
         int corrupt = 12;
 
         Map<String, String> environment =
@@ -79,7 +80,9 @@ class ServiceCrashIT {
                         Map.entry("TELEMETRY_PARALLELISM", "2"),
                         Map.entry(
                                 "TELEMETRY_CHECKPOINT_DIR",
-                                Paths.get("target", "crash-it", input, "checkpoints").toAbsolutePath().toString()));
+                                Paths.get("target", "crash-it", input, "checkpoints")
+                                        .toAbsolutePath()
+                                        .toString()));
 
         AtomicReference<Throwable> producerFailure = new AtomicReference<>();
         Thread producer =
@@ -122,7 +125,9 @@ class ServiceCrashIT {
                     read -> TelemetryFixtures.parseAggregates(read).size() >= expected.size());
             kafka.readCommitted(deadLetters, Duration.ofMinutes(1), read -> read.size() >= corrupt);
             // 143 = 128 + SIGTERM: the JVM's exit code after running its shutdown hooks.
-            assertThat(service.stop(Duration.ofSeconds(60))).as("exit code after SIGTERM").isIn(0, 143);
+            assertThat(service.stop(Duration.ofSeconds(60)))
+                    .as("exit code after SIGTERM")
+                    .isIn(0, 143);
             assertThat(service.lastLog()).contains("Cancelling job").contains("stopped in");
 
             List<String> logs = service.logsOfEachStart();
@@ -135,10 +140,12 @@ class ServiceCrashIT {
         }
 
         List<Aggregate> committed =
-                TelemetryFixtures.parseAggregates(kafka.readCommittedToEnd(output, Duration.ofSeconds(30)));
+                TelemetryFixtures.parseAggregates(
+                        kafka.readCommittedToEnd(output, Duration.ofSeconds(30)));
         TelemetryFixtures.assertExactlyOnce(committed, expected);
 
-        List<ConsumerRecord<byte[], byte[]>> dlq = kafka.readCommittedToEnd(deadLetters, Duration.ofSeconds(30));
+        List<ConsumerRecord<byte[], byte[]>> dlq =
+                kafka.readCommittedToEnd(deadLetters, Duration.ofSeconds(30));
         Map<String, Long> deadLetterCounts =
                 dlq.stream()
                         .collect(
@@ -164,7 +171,8 @@ class ServiceCrashIT {
                                 input,
                                 corruptSent % PARTITIONS,
                                 null,
-                                ("corrupt record #" + corruptSent++).getBytes(StandardCharsets.UTF_8)));
+                                ("corrupt record #" + corruptSent++)
+                                        .getBytes(StandardCharsets.UTF_8)));
             }
             if (records.size() >= batch) {
                 kafka.send(records);
@@ -174,5 +182,4 @@ class ServiceCrashIT {
         }
         kafka.send(records);
     }
-
 }

@@ -16,7 +16,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * {@code trigger} it throws, failing the task as a crash would. After the restart the same record
  * passes. (KafkaSinkITCase's fail-once mapper, moved to where our job lets a test plug in.)
  */
-public class FailOnceDeserializationSchema implements KafkaRecordDeserializationSchema<IngestedRecord> {
+public class FailOnceDeserializationSchema
+        implements KafkaRecordDeserializationSchema<IngestedRecord> {
     private static final long serialVersionUID = 1L;
 
     /** Failures injected so far; static because the MiniCluster runs in the test's JVM. */
@@ -36,7 +37,13 @@ public class FailOnceDeserializationSchema implements KafkaRecordDeserialization
         if (record.value() != null
                 && new String(record.value(), StandardCharsets.UTF_8).contains(trigger)
                 && FAILURES.compareAndSet(0, 1)) {
-            throw new IOException("Injected failure at " + record.topic() + "-" + record.partition() + "@" + record.offset());
+            throw new IOException(
+                    "Injected failure at "
+                            + record.topic()
+                            + "-"
+                            + record.partition()
+                            + "@"
+                            + record.offset());
         }
         delegate.deserialize(record, out);
     }

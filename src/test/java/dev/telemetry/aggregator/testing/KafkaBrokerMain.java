@@ -17,7 +17,9 @@ public final class KafkaBrokerMain {
         String clusterId = args[1];
         int formatted =
                 kafka.tools.StorageTool.execute(
-                        new String[] {"format", "-t", clusterId, "-c", config, "--ignore-formatted"},
+                        new String[] {
+                            "format", "-t", clusterId, "-c", config, "--ignore-formatted"
+                        },
                         System.out);
         if (formatted != 0) {
             System.err.println("Formatting the broker storage failed with " + formatted);

@@ -170,7 +170,13 @@ public final class KafkaTestClient implements AutoCloseable {
     public long endOffsetSum(String topic) {
         try {
             List<TopicPartition> partitions =
-                    admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().stream()
+                    admin
+                            .describeTopics(List.of(topic))
+                            .allTopicNames()
+                            .get()
+                            .get(topic)
+                            .partitions()
+                            .stream()
                             .map(p -> new TopicPartition(topic, p.partition()))
                             .toList();
             Map<TopicPartition, OffsetSpec> request = new HashMap<>();

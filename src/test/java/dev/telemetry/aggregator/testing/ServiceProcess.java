@@ -51,7 +51,8 @@ public final class ServiceProcess implements AutoCloseable {
             logs.add(log);
             ProcessBuilder builder =
                     new ProcessBuilder(
-                                    Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                                    Paths.get(System.getProperty("java.home"), "bin", "java")
+                                            .toString(),
                                     "-Xmx384m",
                                     "-jar",
                                     JAR.toString())
@@ -70,21 +71,27 @@ public final class ServiceProcess implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IllegalStateException(
-                        "The service exited with " + process.exitValue() + " before it was ready:\n" + lastLog());
+                        "The service exited with "
+                                + process.exitValue()
+                                + " before it was ready:\n"
+                                + lastLog());
             }
             if (health("ready") == 200) {
                 return;
             }
             Thread.sleep(200);
         }
-        throw new IllegalStateException("The service was not ready within " + timeout + ":\n" + lastLog());
+        throw new IllegalStateException(
+                "The service was not ready within " + timeout + ":\n" + lastLog());
     }
 
     /** HTTP status of {@code /q/health/<kind>}, or -1 if nothing answers. */
     public int health(String kind) {
         try {
             HttpRequest request =
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/q/health/" + kind))
+                    HttpRequest.newBuilder(
+                                    URI.create(
+                                            "http://127.0.0.1:" + httpPort + "/q/health/" + kind))
                             .timeout(Duration.ofSeconds(3))
                             .build();
             return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();

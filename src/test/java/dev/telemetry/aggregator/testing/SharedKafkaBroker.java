@@ -62,7 +62,10 @@ public final class SharedKafkaBroker {
         config.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
         config.put(
                 "listeners",
-                "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+                "PLAINTEXT://127.0.0.1:"
+                        + brokerPort
+                        + ",CONTROLLER://127.0.0.1:"
+                        + controllerPort);
         config.put("advertised.listeners", "PLAINTEXT://" + bootstrap);
         config.put("controller.listener.names", "CONTROLLER");
         config.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
@@ -114,7 +117,10 @@ public final class SharedKafkaBroker {
             while (System.nanoTime() < deadline) {
                 if (!broker.isAlive()) {
                     throw new IllegalStateException(
-                            "The test broker exited with " + broker.exitValue() + "; see " + dir.resolve("broker.log"));
+                            "The test broker exited with "
+                                    + broker.exitValue()
+                                    + "; see "
+                                    + dir.resolve("broker.log"));
                 }
                 try {
                     if (!admin.describeCluster().nodes().get(2, TimeUnit.SECONDS).isEmpty()) {
@@ -129,7 +135,10 @@ public final class SharedKafkaBroker {
             Thread.currentThread().interrupt();
         }
         throw new IllegalStateException(
-                "The test broker did not become ready within " + STARTUP_TIMEOUT + "; see " + dir.resolve("broker.log"));
+                "The test broker did not become ready within "
+                        + STARTUP_TIMEOUT
+                        + "; see "
+                        + dir.resolve("broker.log"));
     }
 
     private static int freePort() throws IOException {

@@ -19,8 +19,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Deterministic telemetry for tests and the oracle that says what the pipeline must output for
- * it. Values are multiples of 0.25, so sums are exact whatever order the pipeline adds them in.
+ * Deterministic telemetry for tests and the oracle that says what the pipeline must output for it.
+ * Values are multiples of 0.25, so sums are exact whatever order the pipeline adds them in.
  */
 public final class TelemetryFixtures {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -107,7 +107,8 @@ public final class TelemetryFixtures {
             List<Event> events, long windowSizeMillis) {
         Map<AggregateKey, List<Double>> values = new HashMap<>();
         for (Event event : events) {
-            long windowStart = Math.floorDiv(event.timestamp(), windowSizeMillis) * windowSizeMillis;
+            long windowStart =
+                    Math.floorDiv(event.timestamp(), windowSizeMillis) * windowSizeMillis;
             values.computeIfAbsent(
                             new AggregateKey(event.deviceId(), event.metric(), windowStart),
                             key -> new ArrayList<>())
@@ -126,8 +127,14 @@ public final class TelemetryFixtures {
                                     key.windowStart() + windowSizeMillis,
                                     list.size(),
                                     sum,
-                                    list.stream().mapToDouble(Double::doubleValue).min().orElseThrow(),
-                                    list.stream().mapToDouble(Double::doubleValue).max().orElseThrow(),
+                                    list.stream()
+                                            .mapToDouble(Double::doubleValue)
+                                            .min()
+                                            .orElseThrow(),
+                                    list.stream()
+                                            .mapToDouble(Double::doubleValue)
+                                            .max()
+                                            .orElseThrow(),
                                     sum / list.size()));
                 });
         return expected;
@@ -165,7 +172,8 @@ public final class TelemetryFixtures {
                             json.get("avg").asDouble());
             String key = new String(record.key(), StandardCharsets.UTF_8);
             if (!key.equals(aggregate.deviceId())) {
-                throw new AssertionError("record key " + key + " is not the deviceId of " + aggregate);
+                throw new AssertionError(
+                        "record key " + key + " is not the deviceId of " + aggregate);
             }
             return aggregate;
         } catch (IOException e) {
@@ -185,16 +193,23 @@ public final class TelemetryFixtures {
         var header = record.headers().lastHeader(name);
         return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
+
     /**
-     * What an exactly-once reader must see: every expected aggregate, with the expected values,
-     * and no (deviceId, metric, windowStart) twice.
+     * What an exactly-once reader must see: every expected aggregate, with the expected values, and
+     * no (deviceId, metric, windowStart) twice.
      */
-    public static void assertExactlyOnce(List<Aggregate> committed, Map<AggregateKey, Aggregate> expected) {
+    public static void assertExactlyOnce(
+            List<Aggregate> committed, Map<AggregateKey, Aggregate> expected) {
         Map<AggregateKey, Long> occurrences =
-                committed.stream().collect(Collectors.groupingBy(Aggregate::key, Collectors.counting()));
+                committed.stream()
+                        .collect(Collectors.groupingBy(Aggregate::key, Collectors.counting()));
         assertThat(occurrences.entrySet())
                 .as("no (deviceId, metric, windowStart) is output twice")
-                .allSatisfy(entry -> assertThat(entry.getValue()).as("%s", entry.getKey()).isEqualTo(1L));
+                .allSatisfy(
+                        entry ->
+                                assertThat(entry.getValue())
+                                        .as("%s", entry.getKey())
+                                        .isEqualTo(1L));
         Map<AggregateKey, Aggregate> actual =
                 committed.stream().collect(Collectors.toMap(Aggregate::key, Function.identity()));
         assertThat(actual.keySet()).containsExactlyInAnyOrderElementsOf(expected.keySet());

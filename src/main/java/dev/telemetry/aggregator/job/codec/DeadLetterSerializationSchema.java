@@ -16,7 +16,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * Writes a dead letter with its original key and value bytes unchanged and headers naming the
  * reason and the source record's coordinates.
  */
-public class DeadLetterSerializationSchema implements KafkaRecordSerializationSchema<DeadLetter>, KafkaDatasetFacetProvider {
+public class DeadLetterSerializationSchema
+        implements KafkaRecordSerializationSchema<DeadLetter>, KafkaDatasetFacetProvider {
     private static final long serialVersionUID = 1L;
 
     public static final String REASON_HEADER = "dlq.reason";
@@ -56,6 +57,7 @@ public class DeadLetterSerializationSchema implements KafkaRecordSerializationSc
     @Override
     public Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
         return Optional.of(
-                new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(List.of(topic))));
+                new DefaultKafkaDatasetFacet(
+                        DefaultKafkaDatasetIdentifier.ofTopics(List.of(topic))));
     }
 }

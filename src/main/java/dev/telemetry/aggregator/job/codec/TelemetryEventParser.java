@@ -55,7 +55,8 @@ public final class TelemetryEventParser implements Serializable {
         }
         if (first != JsonToken.START_OBJECT) {
             throw new InvalidEventException(
-                    RejectReason.NOT_AN_OBJECT, "expected a JSON object but found " + first.asString());
+                    RejectReason.NOT_AN_OBJECT,
+                    "expected a JSON object but found " + first.asString());
         }
         String deviceId = null;
         String metric = null;
@@ -181,7 +182,9 @@ public final class TelemetryEventParser implements Serializable {
     private JsonFactory jsonFactory() {
         if (jsonFactory == null) {
             jsonFactory =
-                    JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+                    JsonFactory.builder()
+                            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                            .build();
         }
         return jsonFactory;
     }

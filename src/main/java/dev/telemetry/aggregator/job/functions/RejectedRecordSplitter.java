@@ -11,11 +11,11 @@ import org.apache.flink.util.OutputTag;
 public class RejectedRecordSplitter extends ProcessFunction<IngestedRecord, TelemetryEvent> {
     private static final long serialVersionUID = 1L;
 
-    public static final OutputTag<DeadLetter> REJECTED =
-            new OutputTag<>("rejected-records") {};
+    public static final OutputTag<DeadLetter> REJECTED = new OutputTag<>("rejected-records") {};
 
     @Override
-    public void processElement(IngestedRecord record, Context context, Collector<TelemetryEvent> out) {
+    public void processElement(
+            IngestedRecord record, Context context, Collector<TelemetryEvent> out) {
         if (record.event != null) {
             out.collect(record.event);
         } else {

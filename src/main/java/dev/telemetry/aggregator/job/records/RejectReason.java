@@ -11,7 +11,10 @@ public enum RejectReason {
     INVALID_JSON("invalid-json"),
     /** The value is well-formed JSON but not a JSON object. */
     NOT_AN_OBJECT("not-an-object"),
-    /** {@code deviceId}, {@code metric}, {@code value} or (payload event time) {@code timestamp} is absent, null or empty. */
+    /**
+     * {@code deviceId}, {@code metric}, {@code value} or (payload event time) {@code timestamp} is
+     * absent, null or empty.
+     */
     MISSING_FIELD("missing-field"),
     /** A known field has the wrong JSON type, e.g. {@code "value":"high"}. */
     INVALID_FIELD("invalid-field"),

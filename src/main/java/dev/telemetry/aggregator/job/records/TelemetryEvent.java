@@ -13,7 +13,9 @@ public class TelemetryEvent {
     public String metric;
     public double value;
 
-    /** Event time in epoch milliseconds (from the payload or the Kafka record, by configuration). */
+    /**
+     * Event time in epoch milliseconds (from the payload or the Kafka record, by configuration).
+     */
     public long timestamp;
 
     public String sourceTopic;

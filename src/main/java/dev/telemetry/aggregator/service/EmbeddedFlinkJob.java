@@ -83,6 +83,12 @@ public class EmbeddedFlinkJob {
         ServiceOptions serviceOptions =
                 ServiceOptions.from(telemetryConfiguration, kafkaConfiguration);
         this.options = serviceOptions;
+        if (!serviceOptions.job().kafkaProperties().isEmpty()) {
+            // Names only: values may be secrets.
+            LOG.infof(
+                    "Kafka client properties passed to every client: %s",
+                    serviceOptions.job().kafkaProperties().keySet().stream().sorted().toList());
+        }
         try (KafkaPreflight preflight =
                 new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
             preflight.check(serviceOptions);

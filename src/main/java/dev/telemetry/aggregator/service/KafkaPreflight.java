@@ -188,6 +188,10 @@ public final class KafkaPreflight implements AutoCloseable {
         try {
             return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+                // Kafka's own timeout: no broker answered at the bootstrap address.
+                throw brokerUnreachable(action, e);
+            }
             throw new IllegalStateException(
                     "Kafka refused to " + action + ": " + e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException e) {

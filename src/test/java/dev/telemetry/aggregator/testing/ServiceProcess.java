@@ -123,6 +123,11 @@ public final class ServiceProcess implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /** The exit code of a process that has ended. */
+    public int exitCode() {
+        return process.exitValue();
+    }
+
     public long pid() {
         return process.pid();
     }

@@ -1,0 +1,74 @@
+package dev.telemetry.aggregator.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.telemetry.aggregator.testing.KafkaTestClient;
+import dev.telemetry.aggregator.testing.ServiceProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * When the job fails for good (every restart fails again until the restart strategy gives up), the
+ * packaged service reports not ready and exits non-zero, so a container runtime restarts it.
+ */
+class ServiceFailureIT {
+    private static KafkaTestClient kafka;
+
+    @BeforeAll
+    static void connect() {
+        kafka = KafkaTestClient.forSharedBroker();
+    }
+
+    @AfterAll
+    static void disconnect() {
+        kafka.close();
+    }
+
+    @Test
+    void exitsNonZeroWhenRestartsAreExhausted() throws Exception {
+        String input = KafkaTestClient.uniqueTopic("telemetry");
+        Path dir = Paths.get("target", "failure-it", input).toAbsolutePath();
+        Path checkpoints = dir.resolve("checkpoints");
+        Map<String, String> environment =
+                Map.ofEntries(
+                        Map.entry("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers()),
+                        Map.entry("TELEMETRY_INPUT_TOPICS", input),
+                        Map.entry("TELEMETRY_OUTPUT_TOPIC", input + "-aggregates"),
+                        Map.entry("TELEMETRY_DEAD_LETTER_TOPIC", input + "-dlq"),
+                        Map.entry("TELEMETRY_SOURCE_GROUP_ID", input),
+                        Map.entry("TELEMETRY_TRANSACTIONAL_ID_PREFIX", input),
+                        Map.entry("TELEMETRY_CHECKPOINT_INTERVAL", "500ms"),
+                        Map.entry("TELEMETRY_CHECKPOINT_DIR", checkpoints.toString()),
+                        Map.entry("TELEMETRY_RESTART_MAX_ATTEMPTS", "2"),
+                        Map.entry("TELEMETRY_RESTART_INITIAL_BACKOFF", "200ms"),
+                        Map.entry("TELEMETRY_RESTART_MAX_BACKOFF", "1s"));
+        try (ServiceProcess service = new ServiceProcess(environment, dir)) {
+            service.start();
+            service.awaitReady(Duration.ofMinutes(2));
+
+            // A file where the checkpoint directory was: every checkpoint now fails, and with it
+            // every restart of the job (root ignores permissions, so chmod would not do).
+            try (Stream<Path> walk = Files.walk(checkpoints)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+            }
+            Files.writeString(checkpoints, "not a directory");
+
+            Awaitility.await()
+                    .atMost(Duration.ofMinutes(2))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> !service.isAlive());
+            assertThat(service.exitCode()).isEqualTo(1);
+            assertThat(service.lastLog())
+                    .contains("exiting with status 1 so the service is restarted");
+        }
+    }
+}

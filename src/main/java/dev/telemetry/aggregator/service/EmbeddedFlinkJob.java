@@ -1,6 +1,7 @@
 package dev.telemetry.aggregator.service;
 
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -64,6 +65,7 @@ public class EmbeddedFlinkJob {
 
     @Inject TelemetryConfiguration telemetryConfiguration;
     @Inject KafkaConfiguration kafkaConfiguration;
+    @Inject MeterRegistry meterRegistry;
 
     private volatile MiniCluster miniCluster;
     private volatile ServiceOptions options;
@@ -72,7 +74,14 @@ public class EmbeddedFlinkJob {
     private volatile JobResult terminalResult;
 
     void onStart(@Observes StartupEvent event) throws Exception {
-        start();
+        try {
+            start();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // Quarkus reports this as "Failed to start quarkus" followed by its own stack frames;
+            // one line with what to change comes first, where an operator looks.
+            LOG.errorf("Cannot start: %s", e.getMessage());
+            throw e;
+        }
     }
 
     void onStop(@Observes ShutdownEvent event) {
@@ -99,12 +108,13 @@ public class EmbeddedFlinkJob {
 
         Configuration configuration = flinkConfiguration(serviceOptions, restoredFrom);
         MiniCluster cluster =
-                new MiniCluster(
+                new ReportingMiniCluster(
                         new MiniClusterConfiguration.Builder()
                                 .setConfiguration(configuration)
                                 .setNumTaskManagers(1)
                                 .setNumSlotsPerTaskManager(serviceOptions.job().parallelism())
-                                .build());
+                                .build(),
+                        new FlinkMicrometerReporter(meterRegistry));
         cluster.start();
         this.miniCluster = cluster;
 

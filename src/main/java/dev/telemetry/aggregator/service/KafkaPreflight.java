@@ -98,6 +98,9 @@ public final class KafkaPreflight implements AutoCloseable {
             admin.createTopics(missing).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             LOG.infof("Created topics %s", missing.stream().map(NewTopic::name).toList());
         } catch (ExecutionException e) {
+            if (isTimeout(e)) {
+                throw brokerUnreachable("create topics", e.getCause());
+            }
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw new IllegalStateException(
                         "Cannot create topics "
@@ -169,6 +172,9 @@ public final class KafkaPreflight implements AutoCloseable {
             }
             return Optional.of(Duration.ofMillis(Long.parseLong(entry.value())));
         } catch (ExecutionException e) {
+            if (isTimeout(e)) {
+                throw brokerUnreachable("read the broker configuration", e.getCause());
+            }
             // Without DescribeConfigs permission the check cannot run; the broker will still
             // reject an oversized timeout when the first transaction starts.
             LOG.warnf(
@@ -188,9 +194,8 @@ public final class KafkaPreflight implements AutoCloseable {
         try {
             return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
-                // Kafka's own timeout: no broker answered at the bootstrap address.
-                throw brokerUnreachable(action, e);
+            if (isTimeout(e)) {
+                throw brokerUnreachable(action, e.getCause());
             }
             throw new IllegalStateException(
                     "Kafka refused to " + action + ": " + e.getCause().getMessage(), e.getCause());
@@ -202,7 +207,16 @@ public final class KafkaPreflight implements AutoCloseable {
         }
     }
 
-    private IllegalStateException brokerUnreachable(String action, Exception cause) {
+    /**
+     * The admin client's own deadline (default.api.timeout.ms, set to the same timeout) starts
+     * before our {@code get} does, so an unreachable broker usually fails the future with Kafka's
+     * TimeoutException first; it means the same as our own timeout.
+     */
+    private static boolean isTimeout(ExecutionException e) {
+        return e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException;
+    }
+
+    private IllegalStateException brokerUnreachable(String action, Throwable cause) {
         return new IllegalStateException(
                 "Kafka did not answer within "
                         + timeout

@@ -9,13 +9,13 @@ import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -84,39 +84,31 @@ class ServiceCrashIT {
                                         .toAbsolutePath()
                                         .toString()));
 
-        AtomicReference<Throwable> producerFailure = new AtomicReference<>();
-        Thread producer =
-                new Thread(
-                        () -> {
-                            try {
-                                produceSteadily(input, events, corrupt);
-                            } catch (Throwable t) {
-                                producerFailure.set(t);
-                            }
-                        },
-                        "crash-it-producer");
-
+        Path checkpoints = Paths.get(environment.get("TELEMETRY_CHECKPOINT_DIR"));
+        List<List<ProducerRecord<byte[], byte[]>>> chunks =
+                chunks(input, events, corrupt, KILLS + 1);
         try (ServiceProcess service =
                 new ServiceProcess(environment, Paths.get("target", "crash-it", input))) {
             service.start();
             service.awaitReady(Duration.ofMinutes(2));
-            producer.start();
 
             Random random = new Random(11);
             for (int kill = 1; kill <= KILLS; kill++) {
-                // Let this run commit a checkpoint past the last one, so every run makes progress.
-                long committedBefore = kafka.committedOffsetSum(group, input);
+                Thread producer = produceInBackground(chunks.get(kill - 1));
+                // Kill only once this run has completed a checkpoint of its own, so every run
+                // makes progress, and while this chunk is still flowing.
+                long newestBefore = newestCheckpointId(checkpoints);
                 Awaitility.await()
                         .atMost(Duration.ofMinutes(1))
-                        .until(() -> kafka.committedOffsetSum(group, input) > committedBefore);
-                Thread.sleep(300 + random.nextInt(1_500));
+                        .until(() -> newestCheckpointId(checkpoints) > newestBefore);
+                Thread.sleep(200 + random.nextInt(800));
                 service.kill();
+                producer.join(Duration.ofMinutes(1).toMillis());
+                assertThat(producer.isAlive()).as("producer of chunk %d finished", kill).isFalse();
                 service.start();
                 service.awaitReady(Duration.ofMinutes(2));
             }
-            producer.join(Duration.ofMinutes(2).toMillis());
-            assertThat(producerFailure.get()).isNull();
-            assertThat(producer.isAlive()).as("producer finished").isFalse();
+            kafka.send(chunks.get(KILLS));
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
 
             kafka.readCommitted(
@@ -135,8 +127,6 @@ class ServiceCrashIT {
             for (String restartLog : logs.subList(1, logs.size())) {
                 assertThat(restartLog).contains("restored from");
             }
-        } finally {
-            producer.interrupt();
         }
 
         List<Aggregate> committed =
@@ -156,13 +146,15 @@ class ServiceCrashIT {
         assertThat(deadLetterCounts.values()).allMatch(count -> count == 1L);
     }
 
-    /** About 300 events/s in time order, with a numbered corrupt record every so often. */
-    private static void produceSteadily(String input, List<Event> events, int corrupt)
-            throws InterruptedException {
-        int batch = 40;
+    /**
+     * The input in {@code count} chunks, in time order, with numbered corrupt records spread over
+     * it.
+     */
+    private static List<List<ProducerRecord<byte[], byte[]>>> chunks(
+            String input, List<Event> events, int corrupt, int count) {
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
         int corruptEvery = events.size() / corrupt;
         int corruptSent = 0;
-        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
         for (int i = 0; i < events.size(); i++) {
             records.add(events.get(i).toRecord(input, PARTITIONS));
             if (i % corruptEvery == corruptEvery - 1 && corruptSent < corrupt) {
@@ -174,12 +166,39 @@ class ServiceCrashIT {
                                 ("corrupt record #" + corruptSent++)
                                         .getBytes(StandardCharsets.UTF_8)));
             }
-            if (records.size() >= batch) {
-                kafka.send(records);
-                records.clear();
-                Thread.sleep(130);
-            }
         }
-        kafka.send(records);
+        List<List<ProducerRecord<byte[], byte[]>>> chunks = new ArrayList<>();
+        int size = (records.size() + count - 1) / count;
+        for (int from = 0; from < records.size(); from += size) {
+            chunks.add(records.subList(from, Math.min(records.size(), from + size)));
+        }
+        return chunks;
+    }
+
+    /** Sends a chunk at about 300 records/s (input flowing, not one burst), bounded in time. */
+    private static Thread produceInBackground(List<ProducerRecord<byte[], byte[]>> chunk) {
+        Thread producer =
+                new Thread(
+                        () -> {
+                            try {
+                                for (int from = 0; from < chunk.size(); from += 40) {
+                                    kafka.send(
+                                            chunk.subList(from, Math.min(chunk.size(), from + 40)));
+                                    Thread.sleep(130);
+                                }
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        },
+                        "crash-it-producer");
+        producer.start();
+        return producer;
+    }
+
+    private static long newestCheckpointId(Path checkpoints) throws java.io.IOException {
+        return new CheckpointLocator(checkpoints)
+                .newestCompleted()
+                .map(CheckpointLocator.Snapshot::checkpointId)
+                .orElse(0L);
     }
 }

@@ -25,7 +25,13 @@ import org.apache.kafka.common.Uuid;
  * (Quarkus tests) finds the same broker instead of starting a second one.
  */
 public final class SharedKafkaBroker {
-    public static final String BOOTSTRAP_PROPERTY = "telemetry.test.kafka.bootstrap-servers";
+    /**
+     * Deliberately outside the {@code telemetry.} and {@code kafka.} roots of the service's
+     * {@code @ConfigMapping}s: SmallRye Config rejects unknown properties under a mapped root, so a
+     * system property named {@code telemetry.*} fails every {@code @QuarkusTest} started after it.
+     */
+    public static final String BOOTSTRAP_PROPERTY = "shared-test-broker.bootstrap-servers";
+
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
 
     private static Process broker;

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.security.CodeSource;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -40,6 +41,7 @@ import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.RecoveryClaimMode;
+import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
@@ -72,6 +74,7 @@ public class EmbeddedFlinkJob {
     private volatile Optional<CheckpointLocator.Snapshot> restoredFrom = Optional.empty();
     private volatile boolean stopping;
     private volatile JobResult terminalResult;
+    private volatile Instant submittedAt;
 
     void onStart(@Observes StartupEvent event) throws Exception {
         try {
@@ -125,6 +128,7 @@ public class EmbeddedFlinkJob {
         graph.setJobName(TelemetryAggregationJob.JOB_NAME);
         StreamGraph prepared = PipelineExecutorUtils.getStreamGraph(graph, configuration);
         cluster.submitJob(prepared).get(1, TimeUnit.MINUTES);
+        submittedAt = Instant.now();
         cluster.requestJobResult(JOB_ID).whenComplete(this::onJobTerminated);
         LOG.infof(
                 "Job %s submitted: %s -> %s (dead letters: %s), %s windows, %s, checkpoints every"
@@ -337,6 +341,29 @@ public class EmbeddedFlinkJob {
             Thread.currentThread().interrupt();
             return Optional.empty();
         }
+    }
+
+    /** The job's execution graph (state, checkpoint statistics), if the cluster answers in time. */
+    public Optional<AccessExecutionGraph> executionGraph(Duration timeout) {
+        MiniCluster cluster = miniCluster;
+        if (cluster == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(
+                    cluster.getExecutionGraph(JOB_ID)
+                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS));
+        } catch (ExecutionException | TimeoutException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    /** When the job was submitted, i.e. when this run started (after restoring). */
+    public Optional<Instant> submittedAt() {
+        return Optional.ofNullable(submittedAt);
     }
 
     public boolean hasFailedForGood() {

@@ -10,23 +10,32 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
+import org.eclipse.microprofile.health.Startup;
 
 /**
- * Health of the embedded job, with the job state as data: live while the job has not failed for
- * good and the cluster answers; ready while the job is RUNNING.
+ * Health of the embedded job, each check carrying what it is based on:
+ *
+ * <ul>
+ *   <li>live: the cluster answers and the job has not failed for good (restarting is alive);
+ *   <li>ready: the job is RUNNING, its last completed checkpoint is recent (output is being
+ *       committed) and Kafka answers;
+ *   <li>started: the job was submitted, after restoring its checkpoint if there was one.
+ * </ul>
  */
 @ApplicationScoped
 public class FlinkJobHealthChecks {
     private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(2);
 
     @Inject EmbeddedFlinkJob job;
+    @Inject JobObserver observer;
+    @Inject KafkaReachability kafka;
 
     @Liveness
     HealthCheck liveness() {
         return () -> {
             Optional<JobStatus> status = job.jobStatus(STATUS_TIMEOUT);
             boolean live = status.isPresent() && !job.hasFailedForGood();
-            return withData(HealthCheckResponse.named("flink-job-live"), status)
+            return withJobData(HealthCheckResponse.named("flink-job-live"), status)
                     .status(live)
                     .build();
         };
@@ -35,21 +44,51 @@ public class FlinkJobHealthChecks {
     @Readiness
     HealthCheck readiness() {
         return () -> {
-            Optional<JobStatus> status = job.jobStatus(STATUS_TIMEOUT);
-            boolean ready = status.filter(JobStatus.RUNNING::equals).isPresent();
-            return withData(HealthCheckResponse.named("flink-job-ready"), status)
-                    .status(ready)
-                    .build();
+            Optional<JobObserver.Observation> observation = observer.observe();
+            Optional<JobStatus> status = observation.map(JobObserver.Observation::state);
+            double maxLag = maxCheckpointLagSeconds();
+            boolean running = status.filter(JobStatus.RUNNING::equals).isPresent();
+            boolean fresh = observation.map(o -> o.checkpointLagSeconds() <= maxLag).orElse(false);
+            boolean kafkaReachable = kafka.reachable();
+            HealthCheckResponseBuilder builder =
+                    withJobData(HealthCheckResponse.named("flink-job-ready"), status)
+                            .withData("kafkaReachable", kafkaReachable)
+                            .withData("maxCheckpointLagSeconds", (long) maxLag);
+            observation.ifPresent(
+                    o -> {
+                        builder.withData("checkpointLagSeconds", (long) o.checkpointLagSeconds());
+                        o.lastCheckpointId()
+                                .ifPresent(id -> builder.withData("lastCompletedCheckpoint", id));
+                    });
+            return builder.status(running && fresh && kafkaReachable).build();
         };
     }
 
-    private HealthCheckResponseBuilder withData(
+    @Startup
+    HealthCheck started() {
+        return () ->
+                withJobData(HealthCheckResponse.named("flink-job-started"), Optional.empty())
+                        .status(job.submittedAt().isPresent())
+                        .build();
+    }
+
+    private double maxCheckpointLagSeconds() {
+        return job.options()
+                .map(
+                        o ->
+                                o.job().checkpointInterval().toMillis()
+                                        * (double) o.readinessCheckpointIntervals()
+                                        / 1000.0)
+                .orElse(Double.MAX_VALUE);
+    }
+
+    private HealthCheckResponseBuilder withJobData(
             HealthCheckResponseBuilder builder, Optional<JobStatus> status) {
-        builder.withData("jobId", EmbeddedFlinkJob.JOB_ID.toHexString())
-                .withData("state", status.map(JobStatus::name).orElse("UNKNOWN"));
-        job.restoredFrom()
-                .ifPresent(
-                        snapshot -> builder.withData("restoredFrom", snapshot.path().toString()));
+        builder.withData("jobId", EmbeddedFlinkJob.JOB_ID.toHexString());
+        status.ifPresent(s -> builder.withData("state", s.name()));
+        builder.withData(
+                "restoredFrom",
+                job.restoredFrom().map(s -> s.path().toString()).orElse("(fresh start)"));
         return builder;
     }
 }

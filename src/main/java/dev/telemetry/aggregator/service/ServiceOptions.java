@@ -26,6 +26,7 @@ public record ServiceOptions(
         Duration restartMaxBackoff,
         Duration shutdownTimeout,
         Duration kafkaStartupTimeout,
+        int readinessCheckpointIntervals,
         Map<String, String> flinkConfiguration) {
 
     static final String CHECKPOINT_DIR = "telemetry.checkpoint.dir";
@@ -38,6 +39,8 @@ public record ServiceOptions(
     static final String RESTART_MAX_BACKOFF = "telemetry.restart.max-backoff";
     static final String SHUTDOWN_TIMEOUT = "telemetry.shutdown-timeout";
     static final String KAFKA_STARTUP_TIMEOUT = "kafka.startup-timeout";
+    static final String READINESS_CHECKPOINT_INTERVALS =
+            "telemetry.health.max-checkpoint-lag-intervals";
 
     /** Parses and validates both configuration mappings; throws {@link InvalidSettingException}. */
     public static ServiceOptions from(TelemetryConfiguration telemetry, KafkaConfiguration kafka) {
@@ -56,6 +59,7 @@ public record ServiceOptions(
         values.put(RESTART_MAX_BACKOFF, telemetry.restart().maxBackoff());
         values.put(SHUTDOWN_TIMEOUT, telemetry.shutdownTimeout());
         values.put(KAFKA_STARTUP_TIMEOUT, kafka.startupTimeout());
+        values.put(READINESS_CHECKPOINT_INTERVALS, telemetry.health().maxCheckpointLagIntervals());
         Settings settings = new Settings(values);
 
         int replicationFactor =
@@ -78,6 +82,7 @@ public record ServiceOptions(
                 settings.duration(RESTART_MAX_BACKOFF),
                 settings.duration(SHUTDOWN_TIMEOUT),
                 settings.duration(KAFKA_STARTUP_TIMEOUT),
+                settings.positiveInt(READINESS_CHECKPOINT_INTERVALS),
                 Map.copyOf(telemetry.flink()));
     }
 

@@ -62,6 +62,8 @@ public interface TelemetryConfiguration {
 
     Restart restart();
 
+    Health health();
+
     /** Bounded wait for the job and the embedded cluster to stop on shutdown. */
     String shutdownTimeout();
 
@@ -111,6 +113,14 @@ public interface TelemetryConfiguration {
         /** Replication factor of created topics; empty = the broker's default. */
         @WithName("replication-factor")
         Optional<String> replicationFactor();
+    }
+
+    interface Health {
+        /**
+         * Readiness turns DOWN when no checkpoint completed for this many checkpoint intervals:
+         * output is committed only at checkpoints.
+         */
+        String maxCheckpointLagIntervals();
     }
 
     interface Restart {

@@ -1,0 +1,96 @@
+package dev.telemetry.aggregator.service;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.runtime.checkpoint.CompletedCheckpointStats;
+import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
+
+/**
+ * What health checks and metrics need to know about the running job, read from its execution graph
+ * at most once a second however often Prometheus and probes ask.
+ */
+@ApplicationScoped
+public class JobObserver {
+    private static final Duration MAX_AGE = Duration.ofSeconds(1);
+    private static final Duration CLUSTER_TIMEOUT = Duration.ofSeconds(2);
+
+    @Inject EmbeddedFlinkJob job;
+
+    private volatile Observation cached;
+
+    /**
+     * One reading of the job.
+     *
+     * @param lastCheckpointId the newest checkpoint completed by this run, if any
+     * @param lastCheckpointTriggeredAt when that checkpoint started: the sink's oldest open
+     *     transaction began no earlier
+     * @param lastCheckpointCompletedAt when that checkpoint completed (its output was committed)
+     * @param runningSince when this run of the job was submitted
+     */
+    public record Observation(
+            Instant takenAt,
+            JobStatus state,
+            Optional<Long> lastCheckpointId,
+            Optional<Instant> lastCheckpointTriggeredAt,
+            Optional<Instant> lastCheckpointCompletedAt,
+            Instant runningSince) {
+
+        /**
+         * Seconds since the last completed checkpoint, or since the run started if none has
+         * completed yet: output is committed only at checkpoints, so this is how stale it is.
+         */
+        public double checkpointLagSeconds() {
+            return seconds(lastCheckpointCompletedAt.orElse(runningSince));
+        }
+
+        /**
+         * An upper bound on the age of the exactly-once sinks' oldest open transaction: each
+         * transaction starts at a checkpoint barrier and is committed when the next checkpoint
+         * completes, so none is older than the last completed checkpoint's start.
+         */
+        public double oldestOpenTransactionAgeSeconds() {
+            return seconds(lastCheckpointTriggeredAt.orElse(runningSince));
+        }
+
+        private double seconds(Instant since) {
+            return Math.max(0, Duration.between(since, takenAt).toMillis() / 1000.0);
+        }
+    }
+
+    /** The latest reading, or empty while the job has not been submitted or does not answer. */
+    public Optional<Observation> observe() {
+        Observation last = cached;
+        Instant now = Instant.now();
+        if (last != null && Duration.between(last.takenAt(), now).compareTo(MAX_AGE) < 0) {
+            return Optional.of(last);
+        }
+        Optional<Instant> runningSince = job.submittedAt();
+        Optional<AccessExecutionGraph> graph = job.executionGraph(CLUSTER_TIMEOUT);
+        if (runningSince.isEmpty() || graph.isEmpty()) {
+            return Optional.empty();
+        }
+        CompletedCheckpointStats latest =
+                graph.get().getCheckpointStatsSnapshot() == null
+                        ? null
+                        : graph.get()
+                                .getCheckpointStatsSnapshot()
+                                .getHistory()
+                                .getLatestCompletedCheckpoint();
+        Observation observation =
+                new Observation(
+                        now,
+                        graph.get().getState(),
+                        Optional.ofNullable(latest).map(CompletedCheckpointStats::getCheckpointId),
+                        Optional.ofNullable(latest)
+                                .map(c -> Instant.ofEpochMilli(c.getTriggerTimestamp())),
+                        Optional.ofNullable(latest)
+                                .map(c -> Instant.ofEpochMilli(c.getLatestAckTimestamp())),
+                        runningSince.get());
+        cached = observation;
+        return Optional.of(observation);
+    }
+}

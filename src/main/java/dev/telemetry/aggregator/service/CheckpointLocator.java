@@ -20,13 +20,19 @@ import org.jboss.logging.Logger;
 /**
  * Finds the snapshot to resume from on the checkpoint volume and tidies what a crash left behind.
  *
- * <p>Flink writes {@code <dir>/<job-id>/chk-<n>/_metadata} last, so a {@code chk-<n>} without it
- * was never completed. A {@code _metadata} is also read back before it is trusted: restoring from a
- * torn file would fail the job on every start.
+ * <p>Snapshots are checkpoints, {@code <dir>/<job-id>/chk-<n>}, and the savepoints the service
+ * takes when it stops, {@code <dir>/savepoints/savepoint-<id>}. Flink writes {@code _metadata}
+ * last, so a snapshot directory without it was never completed. A {@code _metadata} is also read
+ * back before it is trusted: restoring from a torn file would fail the job on every start.
  */
 public final class CheckpointLocator {
     private static final Logger LOG = Logger.getLogger(CheckpointLocator.class);
     private static final Pattern CHECKPOINT_DIR = Pattern.compile("chk-(\\d+)");
+    private static final Pattern SAVEPOINT_DIR = Pattern.compile("savepoint-[0-9a-zA-Z-]+");
+
+    /** Where the service's stop-with-savepoint savepoints go, under the checkpoint directory. */
+    public static final String SAVEPOINTS = "savepoints";
+
     static final String METADATA = "_metadata";
 
     private final Path root;
@@ -35,10 +41,17 @@ public final class CheckpointLocator {
         this.root = root;
     }
 
-    /** A completed checkpoint: its directory, id and completion time. */
-    public record Snapshot(Path path, long checkpointId, FileTime completedAt) {}
+    /**
+     * A completed snapshot: its directory, checkpoint id (-1 for a savepoint, whose id is inside
+     * its metadata) and completion time.
+     */
+    public record Snapshot(Path path, long checkpointId, FileTime completedAt) {
+        public boolean isSavepoint() {
+            return SAVEPOINT_DIR.matcher(path.getFileName().toString()).matches();
+        }
+    }
 
-    /** The newest completed, readable checkpoint under the root, across job-id directories. */
+    /** The newest completed, readable snapshot under the root, across job-id directories. */
     public Optional<Snapshot> newestCompleted() throws IOException {
         for (Snapshot candidate : completedNewestFirst()) {
             if (isReadable(candidate.path())) {
@@ -107,7 +120,10 @@ public final class CheckpointLocator {
             for (Path jobDir : jobDirs.filter(Files::isDirectory).toList()) {
                 try (Stream<Path> children = Files.list(jobDir)) {
                     children.filter(Files::isDirectory)
-                            .filter(dir -> CHECKPOINT_DIR.matcher(name(dir)).matches())
+                            .filter(
+                                    dir ->
+                                            CHECKPOINT_DIR.matcher(name(dir)).matches()
+                                                    || SAVEPOINT_DIR.matcher(name(dir)).matches())
                             .forEach(result::add);
                 }
             }
@@ -115,7 +131,8 @@ public final class CheckpointLocator {
         return result;
     }
 
-    private static boolean isReadable(Path checkpoint) {
+    /** Whether {@code snapshot} is a directory with a {@code _metadata} Flink can read. */
+    public static boolean isReadable(Path checkpoint) {
         Path metadata = checkpoint.resolve(METADATA);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(metadata));
                 DataInputStream data = new DataInputStream(in)) {

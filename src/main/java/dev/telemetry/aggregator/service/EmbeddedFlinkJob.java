@@ -41,6 +41,7 @@ import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.RecoveryClaimMode;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.runtime.minicluster.MiniCluster;
@@ -72,6 +73,7 @@ public class EmbeddedFlinkJob {
     private volatile MiniCluster miniCluster;
     private volatile ServiceOptions options;
     private volatile Optional<CheckpointLocator.Snapshot> restoredFrom = Optional.empty();
+    private Optional<Restore> restore = Optional.empty();
     private volatile boolean stopping;
     private volatile JobResult terminalResult;
     private volatile Instant submittedAt;
@@ -105,11 +107,13 @@ public class EmbeddedFlinkJob {
                 new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
             preflight.check(serviceOptions);
         }
-        restoredFrom =
+        Optional<CheckpointLocator.Snapshot> newest =
                 prepareCheckpointDirectory(
                         serviceOptions.checkpointDir(), serviceOptions.retainedCheckpoints());
+        restore = chooseRestore(serviceOptions, newest);
+        restoredFrom = restore.map(Restore::snapshot);
 
-        Configuration configuration = flinkConfiguration(serviceOptions, restoredFrom);
+        Configuration configuration = flinkConfiguration(serviceOptions, restore);
         MiniCluster cluster =
                 new ReportingMiniCluster(
                         new MiniClusterConfiguration.Builder()
@@ -129,6 +133,11 @@ public class EmbeddedFlinkJob {
         StreamGraph prepared = PipelineExecutorUtils.getStreamGraph(graph, configuration);
         cluster.submitJob(prepared).get(1, TimeUnit.MINUTES);
         submittedAt = Instant.now();
+        if (restore.filter(Restore::explicit).isPresent()) {
+            Files.writeString(
+                    restoreMarker(serviceOptions.checkpointDir()),
+                    restore.get().snapshot().path().toString());
+        }
         cluster.requestJobResult(JOB_ID).whenComplete(this::onJobTerminated);
         LOG.infof(
                 "Job %s submitted: %s -> %s (dead letters: %s), %s windows, %s, checkpoints every"
@@ -191,8 +200,48 @@ public class EmbeddedFlinkJob {
         return newest;
     }
 
-    static Configuration flinkConfiguration(
-            ServiceOptions options, Optional<CheckpointLocator.Snapshot> restore) {
+    /**
+     * What to restore: an explicitly requested snapshot the first time it is requested (NO_CLAIM:
+     * it is the user's, not ours to delete), else the newest completed snapshot on the volume
+     * (CLAIM: ours, so Flink's retention deletes it in turn).
+     */
+    record Restore(CheckpointLocator.Snapshot snapshot, boolean explicit) {}
+
+    private static Optional<Restore> chooseRestore(
+            ServiceOptions options, Optional<CheckpointLocator.Snapshot> newest)
+            throws IOException {
+        if (options.restoreFrom().isPresent()) {
+            Path requested = options.restoreFrom().get();
+            Path marker = restoreMarker(options.checkpointDir());
+            boolean applied =
+                    Files.isRegularFile(marker)
+                            && Files.readString(marker).trim().equals(requested.toString());
+            if (!applied) {
+                LOG.infof(
+                        "Restoring from %s as requested by %s (TELEMETRY_RESTORE_FROM)",
+                        requested, ServiceOptions.RESTORE_FROM);
+                return Optional.of(
+                        new Restore(
+                                new CheckpointLocator.Snapshot(
+                                        requested,
+                                        -1,
+                                        Files.getLastModifiedTime(
+                                                requested.resolve(CheckpointLocator.METADATA))),
+                                true));
+            }
+            LOG.infof(
+                    "%s was already restored by an earlier start; resuming from the newest"
+                            + " snapshot on the volume instead",
+                    requested);
+        }
+        return newest.map(snapshot -> new Restore(snapshot, false));
+    }
+
+    private static Path restoreMarker(Path checkpointDir) {
+        return checkpointDir.resolve("restore-from.applied");
+    }
+
+    static Configuration flinkConfiguration(ServiceOptions options, Optional<Restore> restore) {
         Configuration configuration = new Configuration();
         configuration.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
         configuration.set(
@@ -236,12 +285,18 @@ public class EmbeddedFlinkJob {
         configuration.set(PipelineOptions.CLASSPATHS, List.of(jobCodeLocation().toString()));
         configuration.set(CoreOptions.CHECK_LEAKED_CLASSLOADER, false);
         restore.ifPresent(
-                snapshot -> {
+                chosen -> {
                     configuration.set(
-                            StateRecoveryOptions.SAVEPOINT_PATH, snapshot.path().toString());
-                    // CLAIM: the restored checkpoint becomes ours, so retention deletes it in
-                    // turn and checkpoints do not pile up across restarts.
-                    configuration.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.CLAIM);
+                            StateRecoveryOptions.SAVEPOINT_PATH,
+                            chosen.snapshot().path().toString());
+                    configuration.set(
+                            StateRecoveryOptions.RESTORE_MODE,
+                            chosen.explicit()
+                                    ? RecoveryClaimMode.NO_CLAIM
+                                    : RecoveryClaimMode.CLAIM);
+                    configuration.set(
+                            StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE,
+                            options.allowNonRestoredState());
                 });
         return configuration;
     }
@@ -298,8 +353,12 @@ public class EmbeddedFlinkJob {
         try {
             JobStatus status = cluster.getJobStatus(JOB_ID).get(5, TimeUnit.SECONDS);
             if (!status.isGloballyTerminalState()) {
-                LOG.infof("Cancelling job %s (%s)", JOB_ID, status);
-                cluster.cancelJob(JOB_ID).get(remaining(deadline), TimeUnit.NANOSECONDS);
+                if (!(options.stopWithSavepoint()
+                        && status == JobStatus.RUNNING
+                        && stoppedWithSavepoint(cluster, deadline))) {
+                    LOG.infof("Cancelling job %s (%s)", JOB_ID, status);
+                    cluster.cancelJob(JOB_ID).get(remaining(deadline), TimeUnit.NANOSECONDS);
+                }
                 cluster.requestJobResult(JOB_ID).get(remaining(deadline), TimeUnit.NANOSECONDS);
             }
         } catch (ExecutionException | TimeoutException e) {
@@ -320,6 +379,40 @@ public class EmbeddedFlinkJob {
             Thread.currentThread().interrupt();
         }
         miniCluster = null;
+    }
+
+    /**
+     * Stops the job with a savepoint on the volume: its transactions are committed and the next
+     * start resumes exactly there. Leaves a few seconds of the shutdown budget for cancelling if
+     * the savepoint cannot complete in time.
+     */
+    private boolean stoppedWithSavepoint(MiniCluster cluster, long deadline)
+            throws InterruptedException {
+        long budget = remaining(deadline) - TimeUnit.SECONDS.toNanos(5);
+        if (budget <= 0) {
+            return false;
+        }
+        Path savepoints = options.checkpointDir().resolve(CheckpointLocator.SAVEPOINTS);
+        LOG.infof("Stopping job %s with a savepoint in %s", JOB_ID, savepoints);
+        try {
+            String path =
+                    cluster.stopWithSavepoint(
+                                    JOB_ID,
+                                    savepoints.toUri().toString(),
+                                    false,
+                                    SavepointFormatType.CANONICAL)
+                            .get(budget, TimeUnit.NANOSECONDS);
+            LOG.infof("Stopped with savepoint %s", path);
+            return true;
+        } catch (ExecutionException | TimeoutException e) {
+            // The job keeps running after a failed stop-with-savepoint; cancelling leaves the
+            // last completed checkpoint as the restore point, which loses nothing either.
+            LOG.warnf(
+                    "Stop with savepoint did not complete (%s); cancelling instead, the next start"
+                            + " resumes from the last completed checkpoint",
+                    e.toString());
+            return false;
+        }
     }
 
     private static long remaining(long deadline) {

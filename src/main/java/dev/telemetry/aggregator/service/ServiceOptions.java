@@ -3,6 +3,7 @@ package dev.telemetry.aggregator.service;
 import dev.telemetry.aggregator.job.InvalidSettingException;
 import dev.telemetry.aggregator.job.JobOptions;
 import dev.telemetry.aggregator.job.Settings;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
@@ -27,6 +28,9 @@ public record ServiceOptions(
         Duration shutdownTimeout,
         Duration kafkaStartupTimeout,
         int readinessCheckpointIntervals,
+        Optional<Path> restoreFrom,
+        boolean allowNonRestoredState,
+        boolean stopWithSavepoint,
         Map<String, String> flinkConfiguration) {
 
     static final String CHECKPOINT_DIR = "telemetry.checkpoint.dir";
@@ -39,6 +43,9 @@ public record ServiceOptions(
     static final String RESTART_MAX_BACKOFF = "telemetry.restart.max-backoff";
     static final String SHUTDOWN_TIMEOUT = "telemetry.shutdown-timeout";
     static final String KAFKA_STARTUP_TIMEOUT = "kafka.startup-timeout";
+    static final String RESTORE_FROM = "telemetry.restore-from";
+    static final String ALLOW_NON_RESTORED_STATE = "telemetry.allow-non-restored-state";
+    static final String STOP_WITH_SAVEPOINT = "telemetry.stop-with-savepoint";
     static final String READINESS_CHECKPOINT_INTERVALS =
             "telemetry.health.max-checkpoint-lag-intervals";
 
@@ -60,6 +67,9 @@ public record ServiceOptions(
         values.put(SHUTDOWN_TIMEOUT, telemetry.shutdownTimeout());
         values.put(KAFKA_STARTUP_TIMEOUT, kafka.startupTimeout());
         values.put(READINESS_CHECKPOINT_INTERVALS, telemetry.health().maxCheckpointLagIntervals());
+        telemetry.restoreFrom().ifPresent(value -> values.put(RESTORE_FROM, value));
+        values.put(ALLOW_NON_RESTORED_STATE, telemetry.allowNonRestoredState());
+        values.put(STOP_WITH_SAVEPOINT, telemetry.stopWithSavepoint());
         Settings settings = new Settings(values);
 
         int replicationFactor =
@@ -83,7 +93,36 @@ public record ServiceOptions(
                 settings.duration(SHUTDOWN_TIMEOUT),
                 settings.duration(KAFKA_STARTUP_TIMEOUT),
                 settings.positiveInt(READINESS_CHECKPOINT_INTERVALS),
+                settings.optional(RESTORE_FROM).map(ServiceOptions::restorePath),
+                settings.bool(ALLOW_NON_RESTORED_STATE),
+                settings.bool(STOP_WITH_SAVEPOINT),
                 Map.copyOf(telemetry.flink()));
+    }
+
+    /** A snapshot to restore must exist and be readable: fail at start, not at every restart. */
+    private static Path restorePath(String text) {
+        Path path;
+        try {
+            path = Paths.get(text.startsWith("file:") ? text.substring("file:".length()) : text);
+        } catch (RuntimeException e) {
+            throw new InvalidSettingException(RESTORE_FROM, "'" + text + "' is not a path");
+        }
+        if (Files.isRegularFile(path) && path.getFileName().toString().equals("_metadata")) {
+            path = path.getParent();
+        }
+        if (!Files.isDirectory(path)) {
+            throw new InvalidSettingException(
+                    RESTORE_FROM, "'" + text + "' does not exist or is not a directory");
+        }
+        if (!CheckpointLocator.isReadable(path)) {
+            throw new InvalidSettingException(
+                    RESTORE_FROM,
+                    "'"
+                            + text
+                            + "' is not a savepoint or completed checkpoint: it has no readable"
+                            + " _metadata");
+        }
+        return path.toAbsolutePath().normalize();
     }
 
     private static Path checkpointDir(String text) {

@@ -64,6 +64,18 @@ public interface TelemetryConfiguration {
 
     Health health();
 
+    /**
+     * A savepoint or checkpoint to start from instead of the newest snapshot on the volume; used
+     * once (a marker on the volume records it), so a later crash still resumes from the newest.
+     */
+    Optional<String> restoreFrom();
+
+    /** Allow restoring a snapshot that has state for operators this build no longer has. */
+    String allowNonRestoredState();
+
+    /** On shutdown, stop the job with a savepoint (falling back to cancel) rather than cancel. */
+    String stopWithSavepoint();
+
     /** Bounded wait for the job and the embedded cluster to stop on shutdown. */
     String shutdownTimeout();
 

@@ -1,0 +1,96 @@
+package dev.telemetry.aggregator.testing;
+
+import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * Test input for process-level tests: events plus numbered corrupt records, cut into chunks that
+ * are sent at a steady pace (input flowing, not one burst) while the test stops or kills the
+ * service.
+ */
+public final class PacedInput {
+    private final List<List<ProducerRecord<byte[], byte[]>>> chunks;
+
+    /**
+     * @param corrupt how many corrupt records ({@code corrupt record #n}) to spread over the input
+     */
+    public PacedInput(String topic, int partitions, List<Event> events, int corrupt, int chunks) {
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        int corruptEvery = Math.max(1, events.size() / Math.max(1, corrupt));
+        int corruptSent = 0;
+        for (int i = 0; i < events.size(); i++) {
+            records.add(events.get(i).toRecord(topic, partitions));
+            if (i % corruptEvery == corruptEvery - 1 && corruptSent < corrupt) {
+                records.add(
+                        new ProducerRecord<>(
+                                topic,
+                                corruptSent % partitions,
+                                null,
+                                ("corrupt record #" + corruptSent++)
+                                        .getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+        this.chunks = new ArrayList<>();
+        int size = (records.size() + chunks - 1) / chunks;
+        for (int from = 0; from < records.size(); from += size) {
+            this.chunks.add(records.subList(from, Math.min(records.size(), from + size)));
+        }
+    }
+
+    public int chunkCount() {
+        return chunks.size();
+    }
+
+    public List<ProducerRecord<byte[], byte[]>> chunk(int index) {
+        return chunks.get(index);
+    }
+
+    /** Sends a chunk at about 300 records/s on a background thread; join it to wait. */
+    public Thread sendInBackground(KafkaTestClient kafka, int index) {
+        List<ProducerRecord<byte[], byte[]>> chunk = chunks.get(index);
+        Thread producer =
+                new Thread(
+                        () -> {
+                            try {
+                                for (int from = 0; from < chunk.size(); from += 40) {
+                                    kafka.send(
+                                            chunk.subList(from, Math.min(chunk.size(), from + 40)));
+                                    Thread.sleep(130);
+                                }
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        },
+                        "paced-input-" + index);
+        producer.start();
+        return producer;
+    }
+
+    /** The service's environment for one test: its own topics, group, prefix and volume. */
+    public static java.util.Map<String, String> serviceEnvironment(
+            KafkaTestClient kafka,
+            String input,
+            String output,
+            String deadLetters,
+            java.nio.file.Path checkpoints) {
+        java.util.Map<String, String> environment = new java.util.HashMap<>();
+        String group = "it-" + input;
+        environment.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+        environment.put("TELEMETRY_INPUT_TOPICS", input);
+        environment.put("TELEMETRY_OUTPUT_TOPIC", output);
+        environment.put("TELEMETRY_DEAD_LETTER_TOPIC", deadLetters);
+        environment.put("TELEMETRY_SOURCE_GROUP_ID", group);
+        environment.put("TELEMETRY_TRANSACTIONAL_ID_PREFIX", group);
+        environment.put("TELEMETRY_SOURCE_START", "earliest");
+        environment.put("TELEMETRY_WINDOW_SIZE", "2s");
+        environment.put("TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS", "1s");
+        environment.put("TELEMETRY_WATERMARK_IDLENESS", "3s");
+        environment.put("TELEMETRY_CHECKPOINT_INTERVAL", "1s");
+        environment.put("TELEMETRY_PARALLELISM", "2");
+        environment.put("TELEMETRY_CHECKPOINT_DIR", checkpoints.toAbsolutePath().toString());
+        return environment;
+    }
+}

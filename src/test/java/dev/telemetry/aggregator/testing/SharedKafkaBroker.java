@@ -23,6 +23,9 @@ import org.apache.kafka.common.Uuid;
  *
  * <p>The address is also published as a system property, so code loaded by another class loader
  * (Quarkus tests) finds the same broker instead of starting a second one.
+ *
+ * <p>A second listener, also bound to 127.0.0.1 only, serves containers (see {@link
+ * #containerBootstrapServers()}).
  */
 public final class SharedKafkaBroker {
     /**
@@ -31,6 +34,15 @@ public final class SharedKafkaBroker {
      * system property named {@code telemetry.*} fails every {@code @QuarkusTest} started after it.
      */
     public static final String BOOTSTRAP_PROPERTY = "shared-test-broker.bootstrap-servers";
+
+    public static final String CONTAINER_BOOTSTRAP_PROPERTY =
+            "shared-test-broker.container-bootstrap-servers";
+
+    /**
+     * The host's loopback as a podman container on slirp4netns with {@code
+     * allow_host_loopback=true} sees it: slirp4netns forwards this address to the host's 127.0.0.1.
+     */
+    public static final String SLIRP4NETNS_HOST_LOOPBACK = "10.0.2.2";
 
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
 
@@ -56,12 +68,26 @@ public final class SharedKafkaBroker {
         }
     }
 
+    /**
+     * Bootstrap servers for a client in a container on slirp4netns with {@code
+     * allow_host_loopback=true}: the broker's CONTAINER listener, bound to 127.0.0.1 like the other
+     * and advertised as {@value #SLIRP4NETNS_HOST_LOOPBACK}, so the metadata the broker returns
+     * sends the container's clients back through slirp4netns rather than to the container's own
+     * loopback.
+     */
+    public static String containerBootstrapServers() {
+        bootstrapServers();
+        return System.getProperty(CONTAINER_BOOTSTRAP_PROPERTY);
+    }
+
     private static String start() throws IOException {
         long started = System.nanoTime();
         Path dir = Files.createTempDirectory(Paths.get("target").toAbsolutePath(), "kafka-broker-");
         int brokerPort = freePort();
         int controllerPort = freePort();
+        int containerPort = freePort();
         String bootstrap = "127.0.0.1:" + brokerPort;
+        String containerBootstrap = SLIRP4NETNS_HOST_LOOPBACK + ":" + containerPort;
         Properties config = new Properties();
         config.put("process.roles", "broker,controller");
         config.put("node.id", "1");
@@ -71,10 +97,17 @@ public final class SharedKafkaBroker {
                 "PLAINTEXT://127.0.0.1:"
                         + brokerPort
                         + ",CONTROLLER://127.0.0.1:"
-                        + controllerPort);
-        config.put("advertised.listeners", "PLAINTEXT://" + bootstrap);
+                        + controllerPort
+                        + ",CONTAINER://127.0.0.1:"
+                        + containerPort);
+        config.put(
+                "advertised.listeners",
+                "PLAINTEXT://" + bootstrap + ",CONTAINER://" + containerBootstrap);
         config.put("controller.listener.names", "CONTROLLER");
-        config.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        config.put("inter.broker.listener.name", "PLAINTEXT");
+        config.put(
+                "listener.security.protocol.map",
+                "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,CONTAINER:PLAINTEXT");
         config.put("log.dirs", dir.resolve("data").toString());
         config.put("num.partitions", "1");
         config.put("offsets.topic.replication.factor", "1");
@@ -86,6 +119,11 @@ public final class SharedKafkaBroker {
         config.put("share.coordinator.state.topic.min.isr", "1");
         config.put("group.initial.rebalance.delay.ms", "0");
         config.put("auto.create.topics.enable", "false");
+        // Test events carry fixed timestamps (2025-11), and so do the aggregates the sinks write.
+        // On a machine whose clock is more than 7 days past them, time-based retention (checked
+        // 30 s after start, then every 5 min) rolls and deletes an output topic's log under a
+        // running test: committed aggregates vanish. Tests never need retention.
+        config.put("log.retention.ms", "-1");
         Path configFile = dir.resolve("server.properties");
         try (var out = Files.newBufferedWriter(configFile)) {
             config.store(out, "telemetry-aggregator test broker");
@@ -108,8 +146,12 @@ public final class SharedKafkaBroker {
                 .addShutdownHook(new Thread(SharedKafkaBroker::stop, "kafka-test-broker-stop"));
         awaitReady(bootstrap, dir);
         System.out.printf(
-                "Test Kafka broker ready at %s in %d ms (log: %s)%n",
-                bootstrap, (System.nanoTime() - started) / 1_000_000, dir.resolve("broker.log"));
+                "Test Kafka broker ready at %s (containers: %s) in %d ms (log: %s)%n",
+                bootstrap,
+                containerBootstrap,
+                (System.nanoTime() - started) / 1_000_000,
+                dir.resolve("broker.log"));
+        System.setProperty(CONTAINER_BOOTSTRAP_PROPERTY, containerBootstrap);
         return bootstrap;
     }
 

@@ -9,6 +9,7 @@ public final class StandaloneTestBroker {
 
     public static void main(String[] args) throws InterruptedException {
         System.out.println("BOOTSTRAP=" + SharedKafkaBroker.bootstrapServers());
+        System.out.println("CONTAINER_BOOTSTRAP=" + SharedKafkaBroker.containerBootstrapServers());
         long minutes = args.length > 0 ? Long.parseLong(args[0]) : 30;
         Thread.sleep(minutes * 60_000);
         System.exit(0);

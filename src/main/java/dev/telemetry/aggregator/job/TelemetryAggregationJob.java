@@ -12,6 +12,7 @@ import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
+import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -137,10 +138,15 @@ public class TelemetryAggregationJob {
      * backend and checkpoint storage come from the cluster's configuration.
      */
     public static void main(String[] args) throws Exception {
-        JobOptions options =
-                JobOptions.fromSettings(new Settings(ParameterTool.fromArgs(args).toMap()));
+        ParameterTool arguments = ParameterTool.fromArgs(args);
+        JobOptions options = JobOptions.fromSettings(new Settings(arguments.toMap()));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         configure(env, options);
+        if (!arguments.has(Settings.PARALLELISM)) {
+            // On a cluster the deployment's parallelism (e.g. the operator's job.parallelism)
+            // applies unless the job is told otherwise.
+            env.setParallelism(ExecutionConfig.PARALLELISM_DEFAULT);
+        }
         withKafka(options).build(env);
         env.execute(JOB_NAME);
     }

@@ -26,11 +26,11 @@ import org.jboss.logging.Logger;
  * Kafka binder never sees them; this is their only way out.
  *
  * <p>Names follow Flink's Prometheus reporter: {@code flink_<logical scope>_<metric>}, e.g. {@code
- * flink_jobmanager_job_lastCheckpointDuration}. Scope variables become tags ({@code job}, {@code
- * task}, {@code operator}, {@code subtask}, {@code topic}, {@code partition}, {@code reason}, ...);
- * per-run identifiers (host, task manager, attempt and vertex ids) are left out so series survive
- * restarts. Gauges whose value is not a number are not exported. Meters are removed when Flink
- * removes the metric (e.g. on job restart) and registered again with the new instance.
+ * flink_jobmanager_job_lastCheckpointDuration}. Scope variables become tags ({@code flink_job},
+ * {@code task}, {@code operator}, {@code subtask}, {@code topic}, {@code partition}, {@code
+ * reason}, ...); per-run identifiers (host, task manager, attempt and vertex ids) are left out so
+ * series survive restarts. Gauges whose value is not a number are not exported. Meters are removed
+ * when Flink removes the metric (e.g. on job restart) and registered again with the new instance.
  */
 final class FlinkMicrometerReporter implements MetricReporter {
     private static final Logger LOG = Logger.getLogger(FlinkMicrometerReporter.class);
@@ -93,12 +93,11 @@ final class FlinkMicrometerReporter implements MetricReporter {
                     .tags(tags)
                     .register(registry);
         }
-        if (metric instanceof org.apache.flink.metrics.Meter flinkMeter) {
-            // The count is what Prometheus needs; rate() derives the rate without smoothing.
-            return FunctionCounter.builder(
-                            name, flinkMeter, org.apache.flink.metrics.Meter::getCount)
-                    .tags(tags)
-                    .register(registry);
+        if (metric instanceof org.apache.flink.metrics.Meter) {
+            // Flink's meters (numRecordsInPerSecond, ...) are views over counters it also
+            // registers; Prometheus derives the rate from the counter, so exporting both would
+            // only double the series.
+            return null;
         }
         if (metric instanceof org.apache.flink.metrics.Gauge<?> gauge) {
             Object value = safeValue(gauge);
@@ -164,7 +163,8 @@ final class FlinkMicrometerReporter implements MetricReporter {
 
     private static String tagName(String variable) {
         return switch (variable) {
-            case "job_name" -> "job";
+            // Not "job": Prometheus owns that label (the scrape job) and would rename ours.
+            case "job_name" -> "flink_job";
             case "task_name" -> "task";
             case "operator_name" -> "operator";
             case "subtask_index" -> "subtask";

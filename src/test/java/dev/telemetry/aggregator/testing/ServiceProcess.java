@@ -103,6 +103,28 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
+    /** The port of its HTTP server, on 127.0.0.1. */
+    public int httpPort() {
+        return httpPort;
+    }
+
+    /** The body of {@code GET <path>} (e.g. {@code /q/metrics}) with the given Accept header. */
+    public String get(String path, String accept) {
+        try {
+            HttpRequest request =
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                            .header("Accept", accept)
+                            .timeout(Duration.ofSeconds(10))
+                            .build();
+            return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+        } catch (IOException e) {
+            throw new UncheckedIOException("GET " + path + " failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** SIGKILL, as {@code kill -9} or the OOM killer would: no shutdown hook runs. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();

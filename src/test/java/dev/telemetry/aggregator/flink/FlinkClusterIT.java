@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
+import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.StandaloneFlinkCluster;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
@@ -22,8 +23,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,23 +30,11 @@ import org.junit.jupiter.api.Test;
  * own JVM), submitted through Flink's REST API, with one TaskManager killed by {@code kill -9}
  * while input flows: a {@code read_committed} reader sees exactly the expected aggregates.
  */
-class FlinkClusterIT {
+class FlinkClusterIT extends SharedBrokerTest {
     private static final int PARTITIONS = 4;
     private static final int PARALLELISM = 2;
     private static final long WINDOW_MILLIS = 2_000;
     private static final long START = 1_763_704_800_000L;
-
-    private static KafkaTestClient kafka;
-
-    @BeforeAll
-    static void connect() {
-        kafka = KafkaTestClient.forSharedBroker();
-    }
-
-    @AfterAll
-    static void disconnect() {
-        kafka.close();
-    }
 
     @Test
     void taskManagerKilledMidStreamOutputIsExactlyOnce() throws Exception {

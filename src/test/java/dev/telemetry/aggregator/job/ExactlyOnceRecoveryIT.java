@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import dev.telemetry.aggregator.testing.FailOnceDeserializationSchema;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
+import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
@@ -20,8 +21,6 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -30,7 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Kafka transaction holds uncommitted aggregates; after the restart from that checkpoint a {@code
  * read_committed} reader sees every expected aggregate exactly once.
  */
-class ExactlyOnceRecoveryIT {
+class ExactlyOnceRecoveryIT extends SharedBrokerTest {
     private static final int PARTITIONS = 4;
     private static final long WINDOW_MILLIS = 5_000;
     private static final long START = 1_763_690_400_000L;
@@ -43,18 +42,6 @@ class ExactlyOnceRecoveryIT {
                             .setNumberTaskManagers(1)
                             .setNumberSlotsPerTaskManager(2)
                             .build());
-
-    private static KafkaTestClient kafka;
-
-    @BeforeAll
-    static void connect() {
-        kafka = KafkaTestClient.forSharedBroker();
-    }
-
-    @AfterAll
-    static void disconnect() {
-        kafka.close();
-    }
 
     @Test
     void failureAfterCompletedCheckpointNeitherLosesNorDuplicatesAggregates() throws Exception {

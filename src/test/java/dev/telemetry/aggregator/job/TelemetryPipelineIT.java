@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.telemetry.aggregator.job.codec.DeadLetterSerializationSchema;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
+import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
@@ -23,8 +24,6 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -33,7 +32,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the expected aggregates for a {@code read_committed} reader, and every bad or late record lands
  * in the dead-letter topic with its reason and original bytes.
  */
-class TelemetryPipelineIT {
+class TelemetryPipelineIT extends SharedBrokerTest {
     private static final int PARTITIONS = 4;
     private static final long WINDOW_MILLIS = 10_000;
     private static final long START = 1_763_683_200_000L;
@@ -46,26 +45,12 @@ class TelemetryPipelineIT {
                             .setNumberSlotsPerTaskManager(2)
                             .build());
 
-    private static KafkaTestClient kafka;
-
-    @BeforeAll
-    static void connect() {
-        kafka = KafkaTestClient.forSharedBroker();
-    }
-
-    @AfterAll
-    static void disconnect() {
-        kafka.close();
-    }
-
     @Test
     void exactlyOnceOutputEqualsExpectedAggregatesAndBadRecordsAreDeadLettered() throws Exception {
-        String input = KafkaTestClient.uniqueTopic("telemetry");
-        String output = KafkaTestClient.uniqueTopic("aggregates");
-        String deadLetters = KafkaTestClient.uniqueTopic("dlq");
-        kafka.createTopic(input, PARTITIONS);
-        kafka.createTopic(output, 2);
-        kafka.createTopic(deadLetters, 1);
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        String input = topics.input();
+        String output = topics.output();
+        String deadLetters = topics.deadLetters();
 
         List<Event> events = TelemetryFixtures.events("sensor-", 6, 2, 40, START, 1_000, 2_000, 42);
         Map<AggregateKey, Aggregate> expected =

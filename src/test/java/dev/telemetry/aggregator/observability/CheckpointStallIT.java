@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.ServiceProcess;
+import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.TelemetryFeed;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,30 +16,16 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * When checkpoints stop completing while the job keeps running, the checkpoint-lag gauge grows and
  * readiness turns DOWN; when they complete again, both recover.
  */
-class CheckpointStallIT {
+class CheckpointStallIT extends SharedBrokerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern LAG =
             Pattern.compile("(?m)^telemetry_checkpoint_lag_seconds(?:\\{[^}]*})? (\\S+)$");
-
-    private static KafkaTestClient kafka;
-
-    @BeforeAll
-    static void connect() {
-        kafka = KafkaTestClient.forSharedBroker();
-    }
-
-    @AfterAll
-    static void disconnect() {
-        kafka.close();
-    }
 
     @Test
     void checkpointLagGrowsAndReadinessTurnsDownUntilCheckpointsComplete() throws Exception {

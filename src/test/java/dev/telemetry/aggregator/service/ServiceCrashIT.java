@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.PacedInput;
 import dev.telemetry.aggregator.testing.ServiceProcess;
+import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
@@ -20,8 +21,6 @@ import java.util.Random;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,32 +29,18 @@ import org.junit.jupiter.api.Test;
  * read_committed} reader sees exactly the expected aggregates and dead letters, nothing missing and
  * nothing twice.
  */
-class ServiceCrashIT {
+class ServiceCrashIT extends SharedBrokerTest {
     private static final int PARTITIONS = 4;
     private static final long WINDOW_MILLIS = 2_000;
     private static final long START = 1_763_697_600_000L;
     private static final int KILLS = 3;
 
-    private static KafkaTestClient kafka;
-
-    @BeforeAll
-    static void connect() {
-        kafka = KafkaTestClient.forSharedBroker();
-    }
-
-    @AfterAll
-    static void disconnect() {
-        kafka.close();
-    }
-
     @Test
     void killedThreeTimesWhileInputFlowsOutputIsExactlyOnce() throws Exception {
-        String input = KafkaTestClient.uniqueTopic("telemetry");
-        String output = KafkaTestClient.uniqueTopic("aggregates");
-        String deadLetters = KafkaTestClient.uniqueTopic("dlq");
-        kafka.createTopic(input, PARTITIONS);
-        kafka.createTopic(output, 2);
-        kafka.createTopic(deadLetters, 1);
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        String input = topics.input();
+        String output = topics.output();
+        String deadLetters = topics.deadLetters();
 
         // 20 devices x 2 metrics, an event every 250 ms of event time each: 30 s of event time.
         List<Event> events = TelemetryFixtures.events("sensor-", 20, 2, 120, START, 250, 0, 7);

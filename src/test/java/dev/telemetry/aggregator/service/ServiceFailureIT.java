@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.ServiceProcess;
+import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -12,26 +13,13 @@ import java.util.Comparator;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * When the job fails for good (every restart fails again until the restart strategy gives up), the
  * packaged service reports not ready and exits non-zero, so a container runtime restarts it.
  */
-class ServiceFailureIT {
-    private static KafkaTestClient kafka;
-
-    @BeforeAll
-    static void connect() {
-        kafka = KafkaTestClient.forSharedBroker();
-    }
-
-    @AfterAll
-    static void disconnect() {
-        kafka.close();
-    }
+class ServiceFailureIT extends SharedBrokerTest {
 
     @Test
     void exitsNonZeroWhenRestartsAreExhausted() throws Exception {

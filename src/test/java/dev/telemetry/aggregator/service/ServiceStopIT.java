@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.PacedInput;
 import dev.telemetry.aggregator.testing.ServiceProcess;
+import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
@@ -15,8 +16,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,30 +23,16 @@ import org.junit.jupiter.api.Test;
  * and the next start resumes from that savepoint; the committed output is exactly the expected
  * aggregates.
  */
-class ServiceStopIT {
+class ServiceStopIT extends SharedBrokerTest {
     private static final int PARTITIONS = 4;
     private static final long START = 1_763_701_200_000L;
 
-    private static KafkaTestClient kafka;
-
-    @BeforeAll
-    static void connect() {
-        kafka = KafkaTestClient.forSharedBroker();
-    }
-
-    @AfterAll
-    static void disconnect() {
-        kafka.close();
-    }
-
     @Test
     void sigtermStopsWithASavepointAndTheNextStartResumesFromIt() throws Exception {
-        String input = KafkaTestClient.uniqueTopic("telemetry");
-        String output = KafkaTestClient.uniqueTopic("aggregates");
-        String deadLetters = KafkaTestClient.uniqueTopic("dlq");
-        kafka.createTopic(input, PARTITIONS);
-        kafka.createTopic(output, 2);
-        kafka.createTopic(deadLetters, 1);
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        String input = topics.input();
+        String output = topics.output();
+        String deadLetters = topics.deadLetters();
         List<Event> events = TelemetryFixtures.events("sensor-", 10, 2, 120, START, 250, 0, 5);
         Map<AggregateKey, Aggregate> expected = TelemetryFixtures.expectedAggregates(events, 2_000);
         Path checkpoints = Paths.get("target", "stop-it", input, "checkpoints");

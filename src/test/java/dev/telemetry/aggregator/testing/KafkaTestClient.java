@@ -52,6 +52,20 @@ public final class KafkaTestClient implements AutoCloseable {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
+    /** A test's own input, output and dead-letter topics. */
+    public record TestTopics(String input, String output, String deadLetters) {}
+
+    /** Creates unique input ({@code inputPartitions}), output (2) and dead-letter (1) topics. */
+    public TestTopics createTestTopics(int inputPartitions) {
+        TestTopics topics =
+                new TestTopics(
+                        uniqueTopic("telemetry"), uniqueTopic("aggregates"), uniqueTopic("dlq"));
+        createTopic(topics.input(), inputPartitions);
+        createTopic(topics.output(), 2);
+        createTopic(topics.deadLetters(), 1);
+        return topics;
+    }
+
     public void createTopic(String name, int partitions) {
         try {
             admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();

@@ -42,7 +42,9 @@ import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.RecoveryClaimMode;
 import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.execution.ExecutionState;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
+import org.apache.flink.runtime.executiongraph.AccessExecutionVertex;
 import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
@@ -72,6 +74,7 @@ public class EmbeddedFlinkJob {
 
     private volatile MiniCluster miniCluster;
     private volatile ServiceOptions options;
+    private volatile AdminOptions adminOptions;
     private volatile Optional<CheckpointLocator.Snapshot> restoredFrom = Optional.empty();
     private Optional<Restore> restore = Optional.empty();
     private volatile boolean stopping;
@@ -94,6 +97,7 @@ public class EmbeddedFlinkJob {
     }
 
     synchronized void start() throws Exception {
+        this.adminOptions = AdminOptions.from(telemetryConfiguration.admin());
         ServiceOptions serviceOptions =
                 ServiceOptions.from(telemetryConfiguration, kafkaConfiguration);
         this.options = serviceOptions;
@@ -106,6 +110,12 @@ public class EmbeddedFlinkJob {
         try (KafkaPreflight preflight =
                 new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
             preflight.check(serviceOptions);
+            // Read-only look at the volume: whether this deployment has snapshots of its own.
+            boolean ownSnapshots =
+                    !new CheckpointLocator(serviceOptions.checkpointDir())
+                            .completedNewestFirst()
+                            .isEmpty();
+            preflight.checkNotAFork(serviceOptions, ownSnapshots);
         }
         Optional<CheckpointLocator.Snapshot> newest =
                 prepareCheckpointDirectory(
@@ -417,6 +427,63 @@ public class EmbeddedFlinkJob {
 
     private static long remaining(long deadline) {
         return Math.max(0, deadline - System.nanoTime());
+    }
+
+    /**
+     * Triggers a savepoint into {@code <checkpoint dir>/savepoints} and waits for it, at most the
+     * checkpoint timeout; returns its path. The job keeps running.
+     *
+     * @throws IllegalStateException if the job is not running
+     */
+    public String triggerSavepoint()
+            throws ExecutionException, InterruptedException, TimeoutException {
+        MiniCluster cluster = miniCluster;
+        ServiceOptions current = options;
+        if (cluster == null || stopping) {
+            throw new IllegalStateException("The job is not running");
+        }
+        Optional<JobStatus> status = jobStatus(Duration.ofSeconds(5));
+        if (status.isEmpty() || status.get() != JobStatus.RUNNING) {
+            throw new IllegalStateException(
+                    "The job is "
+                            + status.map(Enum::name).orElse("not answering")
+                            + ", not RUNNING");
+        }
+        // RUNNING is the job's state; its tasks may still be deploying, and Flink refuses to
+        // snapshot until every task runs. Say so plainly instead of failing the savepoint.
+        boolean allTasksRunning =
+                executionGraph(Duration.ofSeconds(5))
+                        .map(
+                                graph -> {
+                                    for (AccessExecutionVertex vertex :
+                                            graph.getAllExecutionVertices()) {
+                                        if (vertex.getExecutionState() != ExecutionState.RUNNING) {
+                                            return false;
+                                        }
+                                    }
+                                    return true;
+                                })
+                        .orElse(false);
+        if (!allTasksRunning) {
+            throw new IllegalStateException(
+                    "The job's tasks are not all running yet; try again in a few seconds");
+        }
+        Path savepoints = current.checkpointDir().resolve(CheckpointLocator.SAVEPOINTS);
+        LOG.infof("Triggering a savepoint in %s (admin request)", savepoints);
+        String path =
+                cluster.triggerSavepoint(
+                                JOB_ID,
+                                savepoints.toUri().toString(),
+                                false,
+                                SavepointFormatType.CANONICAL)
+                        .get(current.job().checkpointTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        LOG.infof("Savepoint %s completed", path);
+        return path;
+    }
+
+    /** The admin API's settings, once start-up has validated them. */
+    public Optional<AdminOptions> adminOptions() {
+        return Optional.ofNullable(adminOptions);
     }
 
     /** The job's state, or empty if the cluster does not answer within the timeout. */

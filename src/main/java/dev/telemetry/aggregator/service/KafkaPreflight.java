@@ -22,13 +22,16 @@ import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.jboss.logging.Logger;
 
 /**
- * Start-up checks against the real broker, before the job runs: the topics exist (or are created)
- * and the exactly-once transaction timeout fits the broker's {@code transaction.max.timeout.ms}.
- * Each failure says which setting to change.
+ * Start-up checks against the real broker, before the job runs: the topics exist (or are created),
+ * the exactly-once transaction timeout fits the broker's {@code transaction.max.timeout.ms}, and a
+ * fork does not reuse another deployment's transactional-id prefix. Each failure says which setting
+ * to change.
  */
 public final class KafkaPreflight implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(KafkaPreflight.class);
@@ -57,6 +60,73 @@ public final class KafkaPreflight implements AutoCloseable {
         if (options.job().deliveryGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
             checkTransactionTimeout(options.job());
         }
+    }
+
+    /**
+     * Refuses a fork that reuses the original deployment's transactional-id prefix. A volume with
+     * no snapshot of its own plus an explicit restore means a new deployment started from someone
+     * else's snapshot; if that prefix has open transactions, another deployment is using it, and
+     * the two would fence each other's transactions (or this one would abort the original's).
+     */
+    void checkNotAFork(ServiceOptions options, boolean volumeHasOwnSnapshots) {
+        JobOptions job = options.job();
+        if (volumeHasOwnSnapshots
+                || options.restoreFrom().isEmpty()
+                || job.deliveryGuarantee() != DeliveryGuarantee.EXACTLY_ONCE) {
+            return;
+        }
+        List<LingeringTransactions.OpenTransaction> open;
+        try {
+            open = new LingeringTransactions(admin, timeout).find(job.transactionalIdPrefix());
+        } catch (ExecutionException e) {
+            if (isTimeout(e)) {
+                throw brokerUnreachable("list transactions", e.getCause());
+            }
+            if (e.getCause() instanceof AuthorizationException
+                    || e.getCause() instanceof UnsupportedVersionException) {
+                // Listing transactions needs DESCRIBE on transactional ids (or a newer broker);
+                // without it the guard cannot run, and refusing every start would be worse.
+                LOG.warnf(
+                        "Cannot list the broker's transactions (%s); not checking whether another"
+                                + " deployment uses transactional-id prefix %s",
+                        e.getCause().toString(), job.transactionalIdPrefix());
+                return;
+            }
+            throw new IllegalStateException(
+                    "Kafka refused to list transactions: " + e.getCause().getMessage(),
+                    e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while listing transactions", e);
+        } catch (TimeoutException e) {
+            throw brokerUnreachable("list transactions", e);
+        }
+        if (open.isEmpty()) {
+            return;
+        }
+        throw new IllegalStateException(
+                "Refusing to start: the checkpoint directory "
+                        + options.checkpointDir()
+                        + " has no snapshot of this deployment and "
+                        + Settings.environmentVariable(ServiceOptions.RESTORE_FROM)
+                        + " is set, so this is a new deployment (a fork) started from another"
+                        + " one's snapshot, but the broker has open transactions of its"
+                        + " transactional-id prefix '"
+                        + job.transactionalIdPrefix()
+                        + "' ("
+                        + String.join(
+                                ", ",
+                                open.stream()
+                                        .map(LingeringTransactions.OpenTransaction::transactionalId)
+                                        .toList())
+                        + "): another deployment (the original) is using this prefix. A fork needs"
+                        + " its own transactional-id prefix and consumer group id: set "
+                        + Settings.environmentVariable(Settings.TRANSACTIONAL_ID_PREFIX)
+                        + " and "
+                        + Settings.environmentVariable(Settings.GROUP_ID)
+                        + " to values of its own. If the original is gone for good, abort its"
+                        + " transactions first (README: Recovering from a lingering"
+                        + " transaction).");
     }
 
     void ensureTopics(ServiceOptions options) {

@@ -64,6 +64,9 @@ public interface TelemetryConfiguration {
 
     Health health();
 
+    /** The admin HTTP API under {@code /admin}: off by default; when on, token required. */
+    Admin admin();
+
     /**
      * A savepoint or checkpoint to start from instead of the newest snapshot on the volume; used
      * once (a marker on the volume records it), so a later crash still resumes from the newest.
@@ -133,6 +136,14 @@ public interface TelemetryConfiguration {
          * output is committed only at checkpoints.
          */
         String maxCheckpointLagIntervals();
+    }
+
+    interface Admin {
+        /** Serve the admin API ({@code true}/{@code false}). */
+        String enabled();
+
+        /** The bearer token every admin request must carry; at least 16 characters. */
+        Optional<String> token();
     }
 
     interface Restart {

@@ -125,6 +125,34 @@ public final class ServiceProcess implements AutoCloseable {
         }
     }
 
+    /** An HTTP response: status and body. */
+    public record HttpResult(int status, String body) {}
+
+    /**
+     * {@code method path} with an empty body and, if {@code bearerToken} is not null, an {@code
+     * Authorization: Bearer} header.
+     */
+    public HttpResult request(String method, String path, String bearerToken) {
+        try {
+            HttpRequest.Builder request =
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                            .header("Accept", "application/json")
+                            .timeout(Duration.ofSeconds(60))
+                            .method(method, HttpRequest.BodyPublishers.noBody());
+            if (bearerToken != null) {
+                request.header("Authorization", "Bearer " + bearerToken);
+            }
+            HttpResponse<String> response =
+                    http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            return new HttpResult(response.statusCode(), response.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + path + " failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** SIGKILL, as {@code kill -9} or the OOM killer would: no shutdown hook runs. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();

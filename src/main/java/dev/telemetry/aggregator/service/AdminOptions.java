@@ -1,0 +1,68 @@
+package dev.telemetry.aggregator.service;
+
+import dev.telemetry.aggregator.job.InvalidSettingException;
+import dev.telemetry.aggregator.job.Settings;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/** The validated settings of the admin HTTP API: whether it is on, and its bearer token. */
+public final class AdminOptions {
+    static final String ENABLED = "telemetry.admin.enabled";
+    static final String TOKEN = "telemetry.admin.token";
+    static final int MINIMUM_TOKEN_LENGTH = 16;
+
+    private final boolean enabled;
+    private final byte[] token;
+
+    private AdminOptions(boolean enabled, byte[] token) {
+        this.enabled = enabled;
+        this.token = token;
+    }
+
+    /** Parses and validates; throws {@link InvalidSettingException} naming the variable. */
+    public static AdminOptions from(TelemetryConfiguration.Admin admin) {
+        Map<String, String> values = new HashMap<>();
+        values.put(ENABLED, admin.enabled());
+        boolean enabled = new Settings(values).bool(ENABLED);
+        Optional<String> token = admin.token().map(String::trim).filter(t -> !t.isEmpty());
+        if (!enabled) {
+            return new AdminOptions(false, new byte[0]);
+        }
+        if (token.isEmpty()) {
+            throw new InvalidSettingException(
+                    TOKEN,
+                    "the admin API is enabled ("
+                            + Settings.environmentVariable(ENABLED)
+                            + "=true) but has no token; set "
+                            + Settings.environmentVariable(TOKEN)
+                            + " to a secret of at least "
+                            + MINIMUM_TOKEN_LENGTH
+                            + " characters, or disable the admin API");
+        }
+        if (token.get().length() < MINIMUM_TOKEN_LENGTH) {
+            // The value is a secret: say how long it must be, never what it is.
+            throw new InvalidSettingException(
+                    TOKEN,
+                    "the admin token is shorter than "
+                            + MINIMUM_TOKEN_LENGTH
+                            + " characters; use a longer random secret");
+        }
+        return new AdminOptions(true, token.get().getBytes(StandardCharsets.UTF_8));
+    }
+
+    public boolean enabled() {
+        return enabled;
+    }
+
+    /** The token's bytes, for a constant-time comparison; never log them. */
+    byte[] token() {
+        return token.clone();
+    }
+
+    @Override
+    public String toString() {
+        return "AdminOptions[enabled=" + enabled + ", token=" + (enabled ? "***" : "none") + "]";
+    }
+}

@@ -193,6 +193,14 @@ public record JobOptions(
 
     /** The transactional-id prefix of one of the job's sinks; neither is a prefix of the other. */
     public String transactionalIdPrefixFor(String sinkName) {
-        return transactionalIdPrefix + "-" + sinkName;
+        return transactionalIdPrefix(transactionalIdPrefix, sinkName);
+    }
+
+    /**
+     * The rule by which a deployment's prefix names a sink's transactional ids: {@code
+     * <prefix>-<sink>}, to which the connector appends {@code -<subtask>-<n>}.
+     */
+    public static String transactionalIdPrefix(String deploymentPrefix, String sinkName) {
+        return deploymentPrefix + "-" + sinkName;
     }
 }

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.service;
 
+import dev.telemetry.aggregator.job.Settings;
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Quarkus;
@@ -74,9 +75,7 @@ public class EmbeddedFlinkJob {
 
     private volatile MiniCluster miniCluster;
     private volatile ServiceOptions options;
-    private volatile AdminOptions adminOptions;
-    private volatile Optional<CheckpointLocator.Snapshot> restoredFrom = Optional.empty();
-    private Optional<Restore> restore = Optional.empty();
+    private volatile Optional<Restore> restore = Optional.empty();
     private volatile boolean stopping;
     private volatile JobResult terminalResult;
     private volatile Instant submittedAt;
@@ -97,7 +96,6 @@ public class EmbeddedFlinkJob {
     }
 
     synchronized void start() throws Exception {
-        this.adminOptions = AdminOptions.from(telemetryConfiguration.admin());
         ServiceOptions serviceOptions =
                 ServiceOptions.from(telemetryConfiguration, kafkaConfiguration);
         this.options = serviceOptions;
@@ -107,21 +105,16 @@ public class EmbeddedFlinkJob {
                     "Kafka client properties passed to every client: %s",
                     serviceOptions.job().kafkaProperties().keySet().stream().sorted().toList());
         }
-        try (KafkaPreflight preflight =
-                new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
-            preflight.check(serviceOptions);
-            // Read-only look at the volume: whether this deployment has snapshots of its own.
-            boolean ownSnapshots =
-                    !new CheckpointLocator(serviceOptions.checkpointDir())
-                            .completedNewestFirst()
-                            .isEmpty();
-            preflight.checkNotAFork(serviceOptions, ownSnapshots);
-        }
         Optional<CheckpointLocator.Snapshot> newest =
                 prepareCheckpointDirectory(
                         serviceOptions.checkpointDir(), serviceOptions.retainedCheckpoints());
-        restore = chooseRestore(serviceOptions, newest);
-        restoredFrom = restore.map(Restore::snapshot);
+        try (KafkaPreflight preflight =
+                new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
+            preflight.check(serviceOptions);
+            preflight.checkNotAFork(serviceOptions, newest.isPresent());
+        }
+        Optional<Restore> restore = chooseRestore(serviceOptions, newest);
+        this.restore = restore;
 
         Configuration configuration = flinkConfiguration(serviceOptions, restore);
         MiniCluster cluster =
@@ -162,8 +155,7 @@ public class EmbeddedFlinkJob {
                 serviceOptions.job().deliveryGuarantee(),
                 serviceOptions.job().checkpointInterval(),
                 serviceOptions.checkpointDir(),
-                restoredFrom
-                        .map(s -> "restored from " + s.path())
+                restore.map(r -> "restored from " + r.snapshot().path())
                         .orElse(
                                 "no checkpoint to restore: starting at "
                                         + serviceOptions.job().startPosition()));
@@ -183,7 +175,9 @@ public class EmbeddedFlinkJob {
                             + dir
                             + " ("
                             + ServiceOptions.CHECKPOINT_DIR
-                            + ", TELEMETRY_CHECKPOINT_DIR): "
+                            + ", "
+                            + Settings.environmentVariable(ServiceOptions.CHECKPOINT_DIR)
+                            + "): "
                             + e,
                     e);
         }
@@ -193,7 +187,9 @@ public class EmbeddedFlinkJob {
                             + dir
                             + " ("
                             + ServiceOptions.CHECKPOINT_DIR
-                            + ", TELEMETRY_CHECKPOINT_DIR) is not writable by this process");
+                            + ", "
+                            + Settings.environmentVariable(ServiceOptions.CHECKPOINT_DIR)
+                            + ") is not writable by this process");
         }
         CheckpointLocator locator = new CheckpointLocator(dir);
         for (Path incomplete : locator.deleteIncomplete()) {
@@ -402,7 +398,7 @@ public class EmbeddedFlinkJob {
         if (budget <= 0) {
             return false;
         }
-        Path savepoints = options.checkpointDir().resolve(CheckpointLocator.SAVEPOINTS);
+        Path savepoints = savepointDirectory(options);
         LOG.infof("Stopping job %s with a savepoint in %s", JOB_ID, savepoints);
         try {
             String path =
@@ -425,6 +421,10 @@ public class EmbeddedFlinkJob {
         }
     }
 
+    private static Path savepointDirectory(ServiceOptions options) {
+        return options.checkpointDir().resolve(CheckpointLocator.SAVEPOINTS);
+    }
+
     private static long remaining(long deadline) {
         return Math.max(0, deadline - System.nanoTime());
     }
@@ -442,33 +442,21 @@ public class EmbeddedFlinkJob {
         if (cluster == null || stopping) {
             throw new IllegalStateException("The job is not running");
         }
-        Optional<JobStatus> status = jobStatus(Duration.ofSeconds(5));
-        if (status.isEmpty() || status.get() != JobStatus.RUNNING) {
-            throw new IllegalStateException(
-                    "The job is "
-                            + status.map(Enum::name).orElse("not answering")
-                            + ", not RUNNING");
+        AccessExecutionGraph graph =
+                executionGraph(Duration.ofSeconds(5))
+                        .orElseThrow(() -> new IllegalStateException("The job is not answering"));
+        if (graph.getState() != JobStatus.RUNNING) {
+            throw new IllegalStateException("The job is " + graph.getState() + ", not RUNNING");
         }
         // RUNNING is the job's state; its tasks may still be deploying, and Flink refuses to
         // snapshot until every task runs. Say so plainly instead of failing the savepoint.
-        boolean allTasksRunning =
-                executionGraph(Duration.ofSeconds(5))
-                        .map(
-                                graph -> {
-                                    for (AccessExecutionVertex vertex :
-                                            graph.getAllExecutionVertices()) {
-                                        if (vertex.getExecutionState() != ExecutionState.RUNNING) {
-                                            return false;
-                                        }
-                                    }
-                                    return true;
-                                })
-                        .orElse(false);
-        if (!allTasksRunning) {
-            throw new IllegalStateException(
-                    "The job's tasks are not all running yet; try again in a few seconds");
+        for (AccessExecutionVertex vertex : graph.getAllExecutionVertices()) {
+            if (vertex.getExecutionState() != ExecutionState.RUNNING) {
+                throw new IllegalStateException(
+                        "The job's tasks are not all running yet; try again in a few seconds");
+            }
         }
-        Path savepoints = current.checkpointDir().resolve(CheckpointLocator.SAVEPOINTS);
+        Path savepoints = savepointDirectory(current);
         LOG.infof("Triggering a savepoint in %s (admin request)", savepoints);
         String path =
                 cluster.triggerSavepoint(
@@ -483,7 +471,7 @@ public class EmbeddedFlinkJob {
 
     /** The admin API's settings, once start-up has validated them. */
     public Optional<AdminOptions> adminOptions() {
-        return Optional.ofNullable(adminOptions);
+        return options().map(ServiceOptions::admin);
     }
 
     /** The job's state, or empty if the cluster does not answer within the timeout. */
@@ -531,7 +519,7 @@ public class EmbeddedFlinkJob {
     }
 
     public Optional<CheckpointLocator.Snapshot> restoredFrom() {
-        return restoredFrom;
+        return restore.map(Restore::snapshot);
     }
 
     public Optional<ServiceOptions> options() {

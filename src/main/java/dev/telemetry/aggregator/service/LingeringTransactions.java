@@ -1,5 +1,7 @@
 package dev.telemetry.aggregator.service;
 
+import dev.telemetry.aggregator.job.JobOptions;
+import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,9 +35,6 @@ import org.jboss.logging.Logger;
 public final class LingeringTransactions {
     private static final Logger LOG = Logger.getLogger(LingeringTransactions.class);
 
-    /** The sink names the job appends to the prefix: {@code <prefix>-<sink>-<subtask>-<n>}. */
-    static final List<String> SINKS = List.of("aggregates", "dead-letters");
-
     private final Admin admin;
     private final Duration timeout;
 
@@ -66,8 +65,11 @@ public final class LingeringTransactions {
      * are part of the match, so prefix {@code eu1} does not match deployment {@code eu10}.
      */
     public static boolean belongsTo(String transactionalId, String prefix) {
-        return SINKS.stream()
-                .anyMatch(sink -> transactionalId.startsWith(prefix + "-" + sink + "-"));
+        return TelemetryKafka.SINKS.stream()
+                .anyMatch(
+                        sink ->
+                                transactionalId.startsWith(
+                                        JobOptions.transactionalIdPrefix(prefix, sink) + "-"));
     }
 
     /** The ONGOING transactions of the deployment prefix, oldest first. */

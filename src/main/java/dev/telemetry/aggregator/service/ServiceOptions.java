@@ -31,7 +31,8 @@ public record ServiceOptions(
         Optional<Path> restoreFrom,
         boolean allowNonRestoredState,
         boolean stopWithSavepoint,
-        Map<String, String> flinkConfiguration) {
+        Map<String, String> flinkConfiguration,
+        AdminOptions admin) {
 
     static final String CHECKPOINT_DIR = "telemetry.checkpoint.dir";
     static final String CHECKPOINT_RETAINED = "telemetry.checkpoint.retained";
@@ -96,7 +97,8 @@ public record ServiceOptions(
                 settings.optional(RESTORE_FROM).map(ServiceOptions::restorePath),
                 settings.bool(ALLOW_NON_RESTORED_STATE),
                 settings.bool(STOP_WITH_SAVEPOINT),
-                Map.copyOf(telemetry.flink()));
+                Map.copyOf(telemetry.flink()),
+                AdminOptions.from(telemetry.admin()));
     }
 
     /** A snapshot to restore must exist and be readable: fail at start, not at every restart. */

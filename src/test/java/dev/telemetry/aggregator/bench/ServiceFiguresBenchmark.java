@@ -69,22 +69,18 @@ public final class ServiceFiguresBenchmark {
             double consumerRate = total / consumerSeconds;
 
             Path dir = Files.createTempDirectory(Paths.get("target").toAbsolutePath(), "bench-");
-            String group = "bench-" + input;
             Map<String, String> environment =
-                    Map.ofEntries(
-                            Map.entry("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers()),
-                            Map.entry("TELEMETRY_INPUT_TOPICS", input),
-                            Map.entry("TELEMETRY_OUTPUT_TOPIC", input + "-aggregates"),
-                            Map.entry("TELEMETRY_DEAD_LETTER_TOPIC", input + "-dlq"),
-                            Map.entry("TELEMETRY_SOURCE_GROUP_ID", group),
-                            Map.entry("TELEMETRY_TRANSACTIONAL_ID_PREFIX", group),
-                            Map.entry("TELEMETRY_SOURCE_START", "earliest"),
-                            Map.entry("TELEMETRY_WINDOW_SIZE", "1s"),
-                            Map.entry("TELEMETRY_CHECKPOINT_INTERVAL", "1s"),
-                            Map.entry("TELEMETRY_TOPICS_REPLICATION_FACTOR", "1"),
-                            Map.entry(
-                                    "TELEMETRY_CHECKPOINT_DIR",
-                                    dir.resolve("checkpoints").toString()));
+                    ServiceProcess.environment(
+                            kafka.bootstrapServers(),
+                            input,
+                            input + "-aggregates",
+                            input + "-dlq",
+                            dir.resolve("checkpoints"));
+            String group = environment.get("TELEMETRY_SOURCE_GROUP_ID");
+            environment.put("TELEMETRY_SOURCE_START", "earliest");
+            environment.put("TELEMETRY_WINDOW_SIZE", "1s");
+            environment.put("TELEMETRY_CHECKPOINT_INTERVAL", "1s");
+            environment.put("TELEMETRY_TOPICS_REPLICATION_FACTOR", "1");
             try (ServiceProcess service = new ServiceProcess(environment, dir)) {
                 long launched = System.nanoTime();
                 service.start();

@@ -68,9 +68,8 @@ record Command(int exitCode, String output, Duration took) {
     }
 
     /**
-     * The executables a deployment check needs: missing ones skip it on a developer's machine, but
-     * fail it in CI ({@code DEPLOY_CHECKS_REQUIRED=true}, set by {@code .ci/run}), where {@code
-     * deploy-check/install-tools.sh} must have installed them.
+     * The executables of {@code names} that are not on the PATH; a deployment check fails naming
+     * them ({@code deploy-check/install-tools.sh}, run by {@code .ci/run}, installs them).
      */
     static List<String> missing(String... names) {
         List<String> missing = new ArrayList<>();
@@ -80,10 +79,6 @@ record Command(int exitCode, String output, Duration took) {
             }
         }
         return missing;
-    }
-
-    static boolean required() {
-        return Boolean.parseBoolean(System.getenv("DEPLOY_CHECKS_REQUIRED"));
     }
 
     boolean succeeded() {

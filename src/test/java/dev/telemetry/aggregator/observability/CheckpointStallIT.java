@@ -46,20 +46,18 @@ class CheckpointStallIT extends SharedBrokerTest {
                         + " \"1000000\"\n");
         kafka.createTopic(input, 1);
         Map<String, String> environment =
-                Map.ofEntries(
-                        Map.entry("QUARKUS_CONFIG_LOCATIONS", extraConfig.toString()),
-                        Map.entry("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers()),
-                        Map.entry("TELEMETRY_INPUT_TOPICS", input),
-                        Map.entry("TELEMETRY_OUTPUT_TOPIC", input + "-aggregates"),
-                        Map.entry("TELEMETRY_DEAD_LETTER_TOPIC", input + "-dlq"),
-                        Map.entry("TELEMETRY_SOURCE_GROUP_ID", input),
-                        Map.entry("TELEMETRY_TRANSACTIONAL_ID_PREFIX", input),
-                        Map.entry("TELEMETRY_WINDOW_SIZE", "1s"),
-                        Map.entry("TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS", "1s"),
-                        // Readiness allows 6 intervals: 3s without a completed checkpoint.
-                        Map.entry("TELEMETRY_CHECKPOINT_INTERVAL", "500ms"),
-                        Map.entry("TELEMETRY_HEALTH_MAX_CHECKPOINT_LAG_INTERVALS", "6"),
-                        Map.entry("TELEMETRY_CHECKPOINT_DIR", checkpoints.toString()));
+                ServiceProcess.environment(
+                        kafka.bootstrapServers(),
+                        input,
+                        input + "-aggregates",
+                        input + "-dlq",
+                        checkpoints);
+        environment.put("QUARKUS_CONFIG_LOCATIONS", extraConfig.toString());
+        environment.put("TELEMETRY_WINDOW_SIZE", "1s");
+        environment.put("TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS", "1s");
+        // Readiness allows 6 intervals: 3s without a completed checkpoint.
+        environment.put("TELEMETRY_CHECKPOINT_INTERVAL", "500ms");
+        environment.put("TELEMETRY_HEALTH_MAX_CHECKPOINT_LAG_INTERVALS", "6");
         try (ServiceProcess service = new ServiceProcess(environment, dir);
                 TelemetryFeed feed =
                         new TelemetryFeed(kafka.bootstrapServers(), input, Duration.ofMinutes(3))) {

@@ -64,19 +64,16 @@ class PrometheusQueriesIT {
         // Two partitions, so per-partition series are really per partition.
         kafka.createTopic(input, 2);
         Map<String, String> environment =
-                Map.ofEntries(
-                        Map.entry("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers()),
-                        Map.entry("TELEMETRY_INPUT_TOPICS", input),
-                        Map.entry("TELEMETRY_OUTPUT_TOPIC", input + "-aggregates"),
-                        Map.entry("TELEMETRY_DEAD_LETTER_TOPIC", input + "-dlq"),
-                        Map.entry("TELEMETRY_SOURCE_GROUP_ID", input),
-                        Map.entry("TELEMETRY_TRANSACTIONAL_ID_PREFIX", input),
-                        Map.entry("TELEMETRY_WINDOW_SIZE", "1s"),
-                        Map.entry("TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS", "1s"),
-                        Map.entry("TELEMETRY_WATERMARK_IDLENESS", "3s"),
-                        Map.entry("TELEMETRY_CHECKPOINT_INTERVAL", "1s"),
-                        Map.entry(
-                                "TELEMETRY_CHECKPOINT_DIR", dir.resolve("checkpoints").toString()));
+                ServiceProcess.environment(
+                        kafka.bootstrapServers(),
+                        input,
+                        input + "-aggregates",
+                        input + "-dlq",
+                        dir.resolve("checkpoints"));
+        environment.put("TELEMETRY_WINDOW_SIZE", "1s");
+        environment.put("TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS", "1s");
+        environment.put("TELEMETRY_WATERMARK_IDLENESS", "3s");
+        environment.put("TELEMETRY_CHECKPOINT_INTERVAL", "1s");
         service = new ServiceProcess(environment, dir);
         service.start();
         service.awaitReady(Duration.ofMinutes(2));

@@ -62,7 +62,7 @@ class LingeringTransactionIT extends SharedBrokerTest {
                     .atMost(Duration.ofMinutes(1))
                     .until(
                             () ->
-                                    ServiceCrashIT.newestCheckpointId(
+                                    ServiceProcess.newestCheckpointId(
                                                     base.resolve("original-checkpoints"))
                                             > 0);
             assertThat(service.stop(Duration.ofSeconds(40))).isZero();

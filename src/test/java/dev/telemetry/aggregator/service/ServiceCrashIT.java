@@ -10,7 +10,6 @@ import dev.telemetry.aggregator.testing.TelemetryFixtures;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -63,10 +62,10 @@ class ServiceCrashIT extends SharedBrokerTest {
                 Thread producer = paced.sendInBackground(kafka, kill - 1);
                 // Kill only once this run has completed a checkpoint of its own, so every run
                 // makes progress, and while this chunk is still flowing.
-                long newestBefore = newestCheckpointId(checkpoints);
+                long newestBefore = ServiceProcess.newestCheckpointId(checkpoints);
                 Awaitility.await()
                         .atMost(Duration.ofMinutes(1))
-                        .until(() -> newestCheckpointId(checkpoints) > newestBefore);
+                        .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > newestBefore);
                 Thread.sleep(200 + random.nextInt(800));
                 service.kill();
                 producer.join(Duration.ofMinutes(1).toMillis());
@@ -105,15 +104,5 @@ class ServiceCrashIT extends SharedBrokerTest {
                                         Collectors.counting()));
         assertThat(deadLetterCounts).hasSize(corrupt);
         assertThat(deadLetterCounts.values()).allMatch(count -> count == 1L);
-    }
-
-    /** The newest completed checkpoint's id on the volume, 0 if none. */
-    static long newestCheckpointId(Path checkpoints) throws IOException {
-        return new CheckpointLocator(checkpoints)
-                .completedNewestFirst().stream()
-                        .filter(snapshot -> !snapshot.isSavepoint())
-                        .mapToLong(CheckpointLocator.Snapshot::checkpointId)
-                        .max()
-                        .orElse(0L);
     }
 }

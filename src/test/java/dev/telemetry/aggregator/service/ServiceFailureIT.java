@@ -27,18 +27,16 @@ class ServiceFailureIT extends SharedBrokerTest {
         Path dir = Paths.get("target", "failure-it", input).toAbsolutePath();
         Path checkpoints = dir.resolve("checkpoints");
         Map<String, String> environment =
-                Map.ofEntries(
-                        Map.entry("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers()),
-                        Map.entry("TELEMETRY_INPUT_TOPICS", input),
-                        Map.entry("TELEMETRY_OUTPUT_TOPIC", input + "-aggregates"),
-                        Map.entry("TELEMETRY_DEAD_LETTER_TOPIC", input + "-dlq"),
-                        Map.entry("TELEMETRY_SOURCE_GROUP_ID", input),
-                        Map.entry("TELEMETRY_TRANSACTIONAL_ID_PREFIX", input),
-                        Map.entry("TELEMETRY_CHECKPOINT_INTERVAL", "500ms"),
-                        Map.entry("TELEMETRY_CHECKPOINT_DIR", checkpoints.toString()),
-                        Map.entry("TELEMETRY_RESTART_MAX_ATTEMPTS", "2"),
-                        Map.entry("TELEMETRY_RESTART_INITIAL_BACKOFF", "200ms"),
-                        Map.entry("TELEMETRY_RESTART_MAX_BACKOFF", "1s"));
+                ServiceProcess.environment(
+                        kafka.bootstrapServers(),
+                        input,
+                        input + "-aggregates",
+                        input + "-dlq",
+                        checkpoints);
+        environment.put("TELEMETRY_CHECKPOINT_INTERVAL", "500ms");
+        environment.put("TELEMETRY_RESTART_MAX_ATTEMPTS", "2");
+        environment.put("TELEMETRY_RESTART_INITIAL_BACKOFF", "200ms");
+        environment.put("TELEMETRY_RESTART_MAX_BACKOFF", "1s");
         try (ServiceProcess service = new ServiceProcess(environment, dir)) {
             service.start();
             service.awaitReady(Duration.ofMinutes(2));

@@ -47,7 +47,7 @@ class ServiceStopIT extends SharedBrokerTest {
             Thread producer = paced.sendInBackground(kafka, 0);
             Awaitility.await()
                     .atMost(Duration.ofMinutes(1))
-                    .until(() -> ServiceCrashIT.newestCheckpointId(checkpoints) > 0);
+                    .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > 0);
             Thread.sleep(500);
 
             assertThat(producer.isAlive()).as("input still flowing at SIGTERM").isTrue();

@@ -2,8 +2,10 @@ package dev.telemetry.aggregator.testing;
 
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
@@ -69,28 +71,25 @@ public final class PacedInput {
         return producer;
     }
 
-    /** The service's environment for one test: its own topics, group, prefix and volume. */
-    public static java.util.Map<String, String> serviceEnvironment(
+    /**
+     * The service's environment for a test that stops or kills it under paced input: its own
+     * topics, group, prefix and volume, with small windows and frequent checkpoints.
+     */
+    public static Map<String, String> serviceEnvironment(
             KafkaTestClient kafka,
             String input,
             String output,
             String deadLetters,
-            java.nio.file.Path checkpoints) {
-        java.util.Map<String, String> environment = new java.util.HashMap<>();
-        String group = "it-" + input;
-        environment.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
-        environment.put("TELEMETRY_INPUT_TOPICS", input);
-        environment.put("TELEMETRY_OUTPUT_TOPIC", output);
-        environment.put("TELEMETRY_DEAD_LETTER_TOPIC", deadLetters);
-        environment.put("TELEMETRY_SOURCE_GROUP_ID", group);
-        environment.put("TELEMETRY_TRANSACTIONAL_ID_PREFIX", group);
+            Path checkpoints) {
+        Map<String, String> environment =
+                ServiceProcess.environment(
+                        kafka.bootstrapServers(), input, output, deadLetters, checkpoints);
         environment.put("TELEMETRY_SOURCE_START", "earliest");
         environment.put("TELEMETRY_WINDOW_SIZE", "2s");
         environment.put("TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS", "1s");
         environment.put("TELEMETRY_WATERMARK_IDLENESS", "3s");
         environment.put("TELEMETRY_CHECKPOINT_INTERVAL", "1s");
         environment.put("TELEMETRY_PARALLELISM", "2");
-        environment.put("TELEMETRY_CHECKPOINT_DIR", checkpoints.toAbsolutePath().toString());
         return environment;
     }
 }

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.testing;
 
+import dev.telemetry.aggregator.service.CheckpointLocator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -28,6 +29,8 @@ public final class ServiceProcess implements AutoCloseable {
     private final Map<String, String> environment;
     private final Path logDir;
     private final int httpPort;
+    private static final HttpClient HEALTH_CLIENT =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final List<Path> logs = new ArrayList<>();
@@ -39,6 +42,39 @@ public final class ServiceProcess implements AutoCloseable {
         this.httpPort = freePort();
         this.environment.put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
         this.environment.put("QUARKUS_HTTP_HOST", "127.0.0.1");
+    }
+
+    /**
+     * The settings that make a service process a test's own: the shared broker, its topics, a
+     * consumer group and transactional-id prefix named after the input topic, and its checkpoint
+     * volume. Tests add their own timing settings to the (mutable) result.
+     */
+    public static Map<String, String> environment(
+            String bootstrapServers,
+            String input,
+            String output,
+            String deadLetters,
+            Path checkpoints) {
+        Map<String, String> environment = new HashMap<>();
+        String group = "it-" + input;
+        environment.put("KAFKA_BOOTSTRAP_SERVERS", bootstrapServers);
+        environment.put("TELEMETRY_INPUT_TOPICS", input);
+        environment.put("TELEMETRY_OUTPUT_TOPIC", output);
+        environment.put("TELEMETRY_DEAD_LETTER_TOPIC", deadLetters);
+        environment.put("TELEMETRY_SOURCE_GROUP_ID", group);
+        environment.put("TELEMETRY_TRANSACTIONAL_ID_PREFIX", group);
+        environment.put("TELEMETRY_CHECKPOINT_DIR", checkpoints.toAbsolutePath().toString());
+        return environment;
+    }
+
+    /** The newest completed checkpoint's id on a checkpoint volume, 0 if there is none. */
+    public static long newestCheckpointId(Path checkpoints) throws IOException {
+        return new CheckpointLocator(checkpoints)
+                .completedNewestFirst().stream()
+                        .filter(snapshot -> !snapshot.isSavepoint())
+                        .mapToLong(CheckpointLocator.Snapshot::checkpointId)
+                        .max()
+                        .orElse(0L);
     }
 
     public void start() {
@@ -87,14 +123,18 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** HTTP status of {@code /q/health/<kind>}, or -1 if nothing answers. */
     public int health(String kind) {
+        return healthStatus(httpPort, kind);
+    }
+
+    /** HTTP status of {@code /q/health/<kind>} on 127.0.0.1:{@code port}, or -1 if none. */
+    public static int healthStatus(int port, String kind) {
         try {
             HttpRequest request =
                     HttpRequest.newBuilder(
-                                    URI.create(
-                                            "http://127.0.0.1:" + httpPort + "/q/health/" + kind))
+                                    URI.create("http://127.0.0.1:" + port + "/q/health/" + kind))
                             .timeout(Duration.ofSeconds(3))
                             .build();
-            return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+            return HEALTH_CLIENT.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
         } catch (IOException e) {
             return -1;
         } catch (InterruptedException e) {

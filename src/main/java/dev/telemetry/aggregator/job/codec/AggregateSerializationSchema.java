@@ -1,11 +1,6 @@
 package dev.telemetry.aggregator.job.codec;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
@@ -25,7 +20,6 @@ public class AggregateSerializationSchema
     private static final long serialVersionUID = 1L;
 
     private final String topic;
-    private transient JsonFactory jsonFactory;
 
     public AggregateSerializationSchema(String topic) {
         this.topic = topic;
@@ -42,29 +36,21 @@ public class AggregateSerializationSchema
                 toJson(aggregate));
     }
 
-    byte[] toJson(TelemetryAggregate aggregate) {
-        if (jsonFactory == null) {
-            jsonFactory = new JsonFactory();
-        }
-        try (ByteArrayBuilder buffer = new ByteArrayBuilder(256);
-                JsonGenerator json = jsonFactory.createGenerator(buffer)) {
-            json.writeStartObject();
-            json.writeStringField("deviceId", aggregate.deviceId);
-            json.writeStringField("metric", aggregate.metric);
-            json.writeNumberField("windowStart", aggregate.windowStart);
-            json.writeNumberField("windowEnd", aggregate.windowEnd);
-            json.writeNumberField("count", aggregate.count);
-            json.writeNumberField("sum", aggregate.sum);
-            json.writeNumberField("min", aggregate.min);
-            json.writeNumberField("max", aggregate.max);
-            json.writeNumberField("avg", aggregate.avg);
-            json.writeEndObject();
-            json.flush();
-            return buffer.toByteArray();
-        } catch (IOException e) {
-            // Writing to an in-memory buffer cannot fail on I/O; this would be a programming error.
-            throw new UncheckedIOException(e);
-        }
+    static byte[] toJson(TelemetryAggregate aggregate) {
+        return JsonBytes.write(
+                json -> {
+                    json.writeStartObject();
+                    json.writeStringField("deviceId", aggregate.deviceId);
+                    json.writeStringField("metric", aggregate.metric);
+                    json.writeNumberField("windowStart", aggregate.windowStart);
+                    json.writeNumberField("windowEnd", aggregate.windowEnd);
+                    json.writeNumberField("count", aggregate.count);
+                    json.writeNumberField("sum", aggregate.sum);
+                    json.writeNumberField("min", aggregate.min);
+                    json.writeNumberField("max", aggregate.max);
+                    json.writeNumberField("avg", aggregate.avg);
+                    json.writeEndObject();
+                });
     }
 
     /** The target topic, which the POOLING transaction naming strategy needs to abort leftovers. */

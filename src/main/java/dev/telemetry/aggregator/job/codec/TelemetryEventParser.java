@@ -20,7 +20,10 @@ public final class TelemetryEventParser implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final EventTimeSource eventTimeSource;
-    private transient JsonFactory jsonFactory;
+
+    /** Thread-safe once built, so one instance serves every parser in the JVM. */
+    private static final JsonFactory JSON =
+            JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     public TelemetryEventParser(EventTimeSource eventTimeSource) {
         this.eventTimeSource = eventTimeSource;
@@ -34,7 +37,7 @@ public final class TelemetryEventParser implements Serializable {
         if (value == null) {
             throw new InvalidEventException(RejectReason.NULL_VALUE, "record has no value");
         }
-        try (JsonParser parser = jsonFactory().createParser(value)) {
+        try (JsonParser parser = JSON.createParser(value)) {
             TelemetryEvent event = readObject(parser, recordTimestamp);
             if (parser.nextToken() != null) {
                 throw new InvalidEventException(
@@ -177,16 +180,6 @@ public final class TelemetryEventParser implements Serializable {
             throw new InvalidEventException(
                     RejectReason.MISSING_FIELD, "missing or empty field '" + field + "'");
         }
-    }
-
-    private JsonFactory jsonFactory() {
-        if (jsonFactory == null) {
-            jsonFactory =
-                    JsonFactory.builder()
-                            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                            .build();
-        }
-        return jsonFactory;
     }
 
     private static String firstLine(String message) {

@@ -1,13 +1,9 @@
 package dev.telemetry.aggregator.job.functions;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import dev.telemetry.aggregator.job.codec.JsonBytes;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.RejectReason;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.api.common.functions.MapFunction;
 
@@ -20,8 +16,6 @@ import org.apache.flink.api.common.functions.MapFunction;
  */
 public class LateEventDeadLetterMapper implements MapFunction<TelemetryEvent, DeadLetter> {
     private static final long serialVersionUID = 1L;
-
-    private transient JsonFactory jsonFactory;
 
     @Override
     public DeadLetter map(TelemetryEvent event) {
@@ -38,23 +32,15 @@ public class LateEventDeadLetterMapper implements MapFunction<TelemetryEvent, De
                 event.timestamp);
     }
 
-    private byte[] toJson(TelemetryEvent event) {
-        if (jsonFactory == null) {
-            jsonFactory = new JsonFactory();
-        }
-        try (ByteArrayBuilder buffer = new ByteArrayBuilder(128);
-                JsonGenerator json = jsonFactory.createGenerator(buffer)) {
-            json.writeStartObject();
-            json.writeStringField("deviceId", event.deviceId);
-            json.writeStringField("metric", event.metric);
-            json.writeNumberField("value", event.value);
-            json.writeNumberField("timestamp", event.timestamp);
-            json.writeEndObject();
-            json.flush();
-            return buffer.toByteArray();
-        } catch (IOException e) {
-            // Writing to an in-memory buffer cannot fail on I/O; this would be a programming error.
-            throw new UncheckedIOException(e);
-        }
+    private static byte[] toJson(TelemetryEvent event) {
+        return JsonBytes.write(
+                json -> {
+                    json.writeStartObject();
+                    json.writeStringField("deviceId", event.deviceId);
+                    json.writeStringField("metric", event.metric);
+                    json.writeNumberField("value", event.value);
+                    json.writeNumberField("timestamp", event.timestamp);
+                    json.writeEndObject();
+                });
     }
 }

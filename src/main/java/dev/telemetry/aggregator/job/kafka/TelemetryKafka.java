@@ -7,6 +7,7 @@ import dev.telemetry.aggregator.job.codec.TelemetryDeserializationSchema;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
+import java.util.List;
 import java.util.Properties;
 import java.util.regex.Pattern;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -24,6 +25,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 public final class TelemetryKafka {
     public static final String AGGREGATES_SINK = "aggregates";
     public static final String DEAD_LETTER_SINK = "dead-letters";
+
+    /** Every sink that writes with its own transactional ids. */
+    public static final List<String> SINKS = List.of(AGGREGATES_SINK, DEAD_LETTER_SINK);
 
     private TelemetryKafka() {}
 

@@ -3,6 +3,7 @@ package dev.telemetry.aggregator.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.telemetry.aggregator.testing.ExternalTools;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.ServiceProcess;
 import dev.telemetry.aggregator.testing.SharedKafkaBroker;
@@ -56,7 +57,7 @@ class ContainerIT {
     private static final Map<String, String> ENGINE =
             Map.of(
                     "CONTAINERS_CONF",
-                    Command.ROOT.resolve("deploy-check/containers.conf").toString());
+                    ExternalTools.PROJECT_DIR.resolve("deploy-check/containers.conf").toString());
     private static final List<String> FIGURES = new ArrayList<>();
 
     private static KafkaTestClient kafka;
@@ -65,7 +66,7 @@ class ContainerIT {
 
     @BeforeAll
     static void buildImage() {
-        List<String> missing = Command.missing("podman", "buildah", "debootstrap", "runc");
+        List<String> missing = ExternalTools.missing("podman", "buildah", "debootstrap", "runc");
         if (!missing.isEmpty() || !"root".equals(System.getProperty("user.name"))) {
             String message =
                     "ContainerIT needs root and podman, buildah, debootstrap, runc (missing "
@@ -75,13 +76,13 @@ class ContainerIT {
         }
         kafka = KafkaTestClient.forSharedBroker();
         boolean baseCached = podman("image", "exists", BASE_IMAGE).succeeded();
-        Command build =
-                Command.run(
+        ExternalTools.Result build =
+                ExternalTools.run(
                         Duration.ofMinutes(10),
                         ENGINE,
-                        "bash",
-                        "deploy-check/build-image.sh",
-                        IMAGE);
+                        ExternalTools.PROJECT_DIR,
+                        null,
+                        List.of("bash", "deploy-check/build-image.sh", IMAGE));
         imageBuilt = build.succeeded();
         assertThat(build.succeeded()).as("image build: %s", build).isTrue();
         FIGURES.add(
@@ -92,7 +93,7 @@ class ContainerIT {
                 .lines()
                 .filter(line -> line.startsWith("build-image: "))
                 .forEach(FIGURES::add);
-        Command size = podman("image", "inspect", "--format", "{{.Size}}", IMAGE);
+        ExternalTools.Result size = podman("image", "inspect", "--format", "{{.Size}}", IMAGE);
         FIGURES.add(
                 String.format(
                         "image size %d MB", Long.parseLong(size.output().trim()) / 1_000_000));
@@ -185,7 +186,7 @@ class ContainerIT {
         run.add(IMAGE);
 
         long started = System.nanoTime();
-        Command created = podman(run.toArray(String[]::new));
+        ExternalTools.Result created = podman(run.toArray(String[]::new));
         containerCreated = true;
         assertThat(created.succeeded()).as("podman run: %s", created).isTrue();
         awaitReady(port);
@@ -220,7 +221,7 @@ class ContainerIT {
         Awaitility.await()
                 .atMost(Duration.ofMinutes(1))
                 .until(() -> kafka.committedOffsetSum(group, input) > committedBefore);
-        Command kill = podman("kill", "--signal", "KILL", CONTAINER);
+        ExternalTools.Result kill = podman("kill", "--signal", "KILL", CONTAINER);
         assertThat(kill.succeeded()).as("podman kill: %s", kill).isTrue();
         Awaitility.await()
                 .atMost(Duration.ofSeconds(30))
@@ -242,7 +243,7 @@ class ContainerIT {
                         .toList());
 
         long restarted = System.nanoTime();
-        Command start = podman("start", CONTAINER);
+        ExternalTools.Result start = podman("start", CONTAINER);
         assertThat(start.succeeded()).as("podman start: %s", start).isTrue();
         awaitReady(port);
         String logs = logs();
@@ -277,7 +278,7 @@ class ContainerIT {
 
         // SIGTERM reaches java (PID 1, exec-form entrypoint) and it stops within the grace time.
         long stopping = System.nanoTime();
-        Command stop = podman("stop", "--time", "45", CONTAINER);
+        ExternalTools.Result stop = podman("stop", "--time", "45", CONTAINER);
         assertThat(stop.succeeded()).as("podman stop: %s", stop).isTrue();
         FIGURES.add(String.format("stop (SIGTERM) %.1f s", (System.nanoTime() - stopping) / 1e9));
         assertThat(podman("inspect", "--format", "{{.State.ExitCode}}", CONTAINER).output().trim())
@@ -327,7 +328,7 @@ class ContainerIT {
 
     /** RSS of the JVM (PID 1 in the container), from the host's view of its processes. */
     private static long rssMegabytes() {
-        Command top = podman("top", CONTAINER, "rss");
+        ExternalTools.Result top = podman("top", CONTAINER, "rss");
         long kilobytes =
                 top.output()
                         .lines()
@@ -339,11 +340,12 @@ class ContainerIT {
         return kilobytes / 1_000;
     }
 
-    private static Command podman(String... arguments) {
+    private static ExternalTools.Result podman(String... arguments) {
         String[] command = new String[arguments.length + 1];
         command[0] = "podman";
         System.arraycopy(arguments, 0, command, 1, arguments.length);
-        return Command.run(COMMAND_TIMEOUT, ENGINE, command);
+        return ExternalTools.run(
+                COMMAND_TIMEOUT, ENGINE, ExternalTools.PROJECT_DIR, null, List.of(command));
     }
 
     private static int freePort() throws IOException {

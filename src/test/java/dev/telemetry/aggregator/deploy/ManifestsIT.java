@@ -3,6 +3,7 @@ package dev.telemetry.aggregator.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.telemetry.aggregator.testing.ExternalTools;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +26,7 @@ class ManifestsIT {
 
     @BeforeAll
     static void tools() {
-        List<String> missing = Command.missing("node", "npm");
+        List<String> missing = ExternalTools.missing("node", "npm");
         if (!missing.isEmpty()) {
             String message =
                     "Missing " + missing + ": run deploy-check/install-tools.sh (as root) first";
@@ -35,7 +36,12 @@ class ManifestsIT {
 
     @Test
     void manifestsAndDockerfilePass() {
-        Command check = Command.run(TIMEOUT, "bash", SCRIPT.toString());
+        ExternalTools.Result check =
+                ExternalTools.run(
+                        TIMEOUT,
+                        ExternalTools.PROJECT_DIR,
+                        null,
+                        List.of("bash", SCRIPT.toString()));
         System.out.println(check.output());
 
         assertThat(check.succeeded()).as("%s", check).isTrue();
@@ -53,7 +59,12 @@ class ManifestsIT {
         Path k8s = copyOfK8s("k8s-typo");
         replace(k8s.resolve("deployment.yaml"), "readinessProbe:", "readinesProbe:");
 
-        Command check = Command.run(TIMEOUT, "bash", SCRIPT.toString(), k8s.toString());
+        ExternalTools.Result check =
+                ExternalTools.run(
+                        TIMEOUT,
+                        ExternalTools.PROJECT_DIR,
+                        null,
+                        List.of("bash", SCRIPT.toString(), k8s.toString()));
 
         assertThat(check.succeeded()).as("%s", check).isFalse();
         assertThat(check.output()).contains("readinesProbe").contains("tsc");
@@ -65,7 +76,12 @@ class ManifestsIT {
         replace(k8s.resolve("service.yaml"), "port: 8080", "prt: 8080");
         replace(k8s.resolve("checkpoints-pvc.yaml"), "storage: 1Gi", "storage: [1Gi]");
 
-        Command check = Command.run(TIMEOUT, "bash", SCRIPT.toString(), k8s.toString());
+        ExternalTools.Result check =
+                ExternalTools.run(
+                        TIMEOUT,
+                        ExternalTools.PROJECT_DIR,
+                        null,
+                        List.of("bash", SCRIPT.toString(), k8s.toString()));
 
         assertThat(check.succeeded()).as("%s", check).isFalse();
         assertThat(check.output()).contains("must have required property port").contains("prt");
@@ -76,7 +92,12 @@ class ManifestsIT {
         Path k8s = copyOfK8s("k8s-rolling");
         replace(k8s.resolve("deployment.yaml"), "type: Recreate", "type: RollingUpdate");
 
-        Command check = Command.run(TIMEOUT, "bash", SCRIPT.toString(), k8s.toString());
+        ExternalTools.Result check =
+                ExternalTools.run(
+                        TIMEOUT,
+                        ExternalTools.PROJECT_DIR,
+                        null,
+                        List.of("bash", SCRIPT.toString(), k8s.toString()));
 
         assertThat(check.succeeded()).as("%s", check).isFalse();
         assertThat(check.output()).contains("Recreate");
@@ -90,8 +111,12 @@ class ManifestsIT {
                 dockerfile,
                 Files.readString(Path.of("Dockerfile")).replace("EXPOSE 8080", "EXPOSE 8080/tpc"));
 
-        Command check =
-                Command.run(TIMEOUT, "bash", SCRIPT.toString(), "k8s", dockerfile.toString());
+        ExternalTools.Result check =
+                ExternalTools.run(
+                        TIMEOUT,
+                        ExternalTools.PROJECT_DIR,
+                        null,
+                        List.of("bash", SCRIPT.toString(), "k8s", dockerfile.toString()));
 
         assertThat(check.succeeded()).as("%s", check).isFalse();
         assertThat(check.output()).contains("dockerfile-utils").contains("tpc");

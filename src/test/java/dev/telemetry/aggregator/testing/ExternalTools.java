@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -22,8 +24,23 @@ public final class ExternalTools {
 
     private ExternalTools() {}
 
-    /** The outcome of one command: its exit code and its standard output and error, merged. */
-    public record Result(int exitCode, String output) {}
+    /** Where the build runs: the project's base directory. */
+    public static final Path PROJECT_DIR = Path.of("").toAbsolutePath();
+
+    /**
+     * The outcome of one command: its exit code (-1 if killed at the time limit), its merged
+     * output.
+     */
+    public record Result(int exitCode, String output, Duration took) {
+        public boolean succeeded() {
+            return exitCode == 0;
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + exitCode + " after " + took.toMillis() + " ms:\n" + output;
+        }
+    }
 
     /** The executable {@code name} from the {@code PATH}, or a failure naming what to install. */
     public static Path require(String name) {
@@ -34,9 +51,23 @@ public final class ExternalTools {
                                         "'" + name + "' is not installed: " + INSTALL_HINT));
     }
 
+    /** The executables of {@code names} that are not on the {@code PATH}. */
+    public static List<String> missing(String... names) {
+        List<String> missing = new ArrayList<>();
+        for (String name : names) {
+            if (find(name).isEmpty()) {
+                missing.add(name);
+            }
+        }
+        return missing;
+    }
+
     public static Optional<Path> find(String name) {
         String path = Optional.ofNullable(System.getenv("PATH")).orElse("/usr/bin:/bin");
         for (String dir : path.split(File.pathSeparator)) {
+            if (dir.isEmpty()) {
+                continue;
+            }
             Path candidate = Paths.get(dir, name);
             if (Files.isExecutable(candidate)) {
                 return Optional.of(candidate);
@@ -45,11 +76,22 @@ public final class ExternalTools {
         return Optional.empty();
     }
 
-    /**
-     * Runs {@code command} in {@code workDir}, feeding it {@code stdin} (a file, or null for none),
-     * and kills it if it has not finished within {@code timeout}.
-     */
     public static Result run(Duration timeout, Path workDir, Path stdin, List<String> command) {
+        return run(timeout, Map.of(), workDir, stdin, command);
+    }
+
+    /**
+     * Runs {@code command} in {@code workDir} with {@code environment} added, feeding it {@code
+     * stdin} (a file, or null for none). Output goes to a file, so a long build never fills a pipe.
+     * A command still running after {@code timeout} is killed with its children (exit -1).
+     */
+    public static Result run(
+            Duration timeout,
+            Map<String, String> environment,
+            Path workDir,
+            Path stdin,
+            List<String> command) {
+        long started = System.nanoTime();
         try {
             Path output = Files.createTempFile("tool-", ".out");
             try {
@@ -58,20 +100,25 @@ public final class ExternalTools {
                                 .directory(workDir.toFile())
                                 .redirectErrorStream(true)
                                 .redirectOutput(output.toFile());
+                builder.environment().putAll(environment);
                 if (stdin != null) {
                     builder.redirectInput(stdin.toFile());
                 }
                 Process process = builder.start();
-                if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                int exit;
+                String killed = "";
+                if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    exit = process.exitValue();
+                } else {
+                    process.descendants().forEach(ProcessHandle::destroyForcibly);
                     process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                    throw new IllegalStateException(
-                            command
-                                    + " did not finish within "
-                                    + timeout
-                                    + ":\n"
-                                    + Files.readString(output));
+                    exit = -1;
+                    killed = "\n(killed: still running after " + timeout + ")";
                 }
-                return new Result(process.exitValue(), Files.readString(output));
+                return new Result(
+                        exit,
+                        Files.readString(output) + killed,
+                        Duration.ofNanos(System.nanoTime() - started));
             } finally {
                 Files.deleteIfExists(output);
             }

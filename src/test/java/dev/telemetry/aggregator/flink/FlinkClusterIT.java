@@ -152,6 +152,7 @@ class FlinkClusterIT extends SharedBrokerTest {
             producer.join(Duration.ofMinutes(2).toMillis());
             assertThat(producerFailure.get()).isNull();
             assertThat(producer.isAlive()).as("producer finished").isFalse();
+            kafka.awaitCheckpointed(group, input, Duration.ofMinutes(2));
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
             kafka.readCommitted(
                     output,

@@ -104,6 +104,7 @@ class ExactlyOnceRecoveryIT extends SharedBrokerTest {
             // transaction that is open when the failure hits.
             kafka.send(afterCheckpoint.stream().map(e -> e.toRecord(input, PARTITIONS)).toList());
             kafka.send(List.of(poison.toRecord(input, PARTITIONS)));
+            kafka.awaitCheckpointed(group, input, Duration.ofMinutes(2));
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
 
             List<Aggregate> committed =

@@ -89,8 +89,7 @@ class TelemetryPipelineIT extends SharedBrokerTest {
         records.add(
                 new ProducerRecord<>(input, 0, "tombstone".getBytes(StandardCharsets.UTF_8), null));
         kafka.send(records);
-        long flushTime = START + 3_600_000;
-        kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, flushTime));
+        String group = "pipeline-it-" + input;
 
         JobOptions options =
                 options(
@@ -100,12 +99,14 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                                 Settings.OUTPUT_TOPIC, output,
                                 Settings.DEAD_LETTER_TOPIC, deadLetters,
                                 Settings.TRANSACTIONAL_ID_PREFIX, "pipeline-it-" + input,
-                                Settings.GROUP_ID, "pipeline-it-" + input));
+                                Settings.GROUP_ID, group));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         TelemetryAggregationJob.configure(env, options);
         TelemetryAggregationJob.withKafka(options).build(env);
         JobClient job = env.executeAsync("pipeline-it");
         try {
+            kafka.awaitCheckpointed(group, input, Duration.ofMinutes(2));
+            kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
             List<ConsumerRecord<byte[], byte[]>> out =
                     kafka.readCommitted(
                             output,

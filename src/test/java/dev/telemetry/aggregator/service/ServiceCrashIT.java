@@ -49,11 +49,10 @@ class ServiceCrashIT extends SharedBrokerTest {
         Path checkpoints = Paths.get("target", "crash-it", input, "checkpoints");
         PacedInput paced = new PacedInput(input, PARTITIONS, events, corrupt, KILLS + 1);
 
+        Map<String, String> environment =
+                PacedInput.serviceEnvironment(kafka, input, output, deadLetters, checkpoints);
         try (ServiceProcess service =
-                new ServiceProcess(
-                        PacedInput.serviceEnvironment(
-                                kafka, input, output, deadLetters, checkpoints),
-                        Paths.get("target", "crash-it", input))) {
+                new ServiceProcess(environment, Paths.get("target", "crash-it", input))) {
             service.start();
             service.awaitReady(Duration.ofMinutes(2));
 
@@ -74,6 +73,8 @@ class ServiceCrashIT extends SharedBrokerTest {
                 service.awaitReady(Duration.ofMinutes(2));
             }
             kafka.send(paced.chunk(KILLS));
+            kafka.awaitCheckpointed(
+                    environment.get("TELEMETRY_SOURCE_GROUP_ID"), input, Duration.ofMinutes(2));
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
 
             kafka.readCommitted(

@@ -60,6 +60,8 @@ class ServiceStopIT extends SharedBrokerTest {
             assertThat(service.lastLog())
                     .containsPattern("restored from \\S*savepoints/savepoint-");
             kafka.send(paced.chunk(1));
+            kafka.awaitCheckpointed(
+                    environment.get("TELEMETRY_SOURCE_GROUP_ID"), input, Duration.ofMinutes(2));
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
             kafka.readCommitted(
                     output,

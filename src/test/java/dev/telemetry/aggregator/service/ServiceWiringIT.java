@@ -141,6 +141,7 @@ class ServiceWiringIT {
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
         events.forEach(event -> records.add(event.toRecord(input, partitions)));
         kafka.send(records);
+        kafka.awaitCheckpointed(telemetry.source().groupId(), input, READY_TIMEOUT);
         // Moves every partition's watermark an hour ahead, so all the windows above close.
         kafka.send(TelemetryFixtures.watermarkFlush(input, partitions, START + 3_600_000));
 

@@ -180,6 +180,40 @@ public final class KafkaTestClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until the job's consumer group has committed (which it does when a checkpoint
+     * completes) every record written to {@code topic} so far: then all of them are in the job's
+     * window state. Tests send their watermark flush only after this; sent right behind a burst of
+     * events, the flush of one partition can move the watermark past another partition's events
+     * before they are read (idle partitions do not hold the watermark back), and those events would
+     * rightly be routed as late.
+     */
+    public void awaitCheckpointed(String groupId, String topic, Duration timeout) {
+        long written = endOffsetSum(topic);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (committedOffsetSum(groupId, topic) < written) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(
+                        "group "
+                                + groupId
+                                + " committed "
+                                + committedOffsetSum(groupId, topic)
+                                + " of "
+                                + written
+                                + " records of "
+                                + topic
+                                + " within "
+                                + timeout);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
     /** Sum of the log-end offsets of the topic's partitions (all records ever written). */
     public long endOffsetSum(String topic) {
         try {

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.job;
 
+import dev.telemetry.aggregator.job.codec.EventTimeBounds;
 import dev.telemetry.aggregator.job.codec.EventTimeSource;
 import java.io.Serializable;
 import java.time.Duration;
@@ -9,6 +10,7 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
  * Everything the job needs to know, validated. Immutable and serializable: this (or parts of it) is
@@ -18,6 +20,9 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * @param inputTopicPattern a regular expression; when set it replaces {@code inputTopics}
  * @param expectedRestartTime how long a crashed instance may take to come back; exactly-once
  *     transactions must outlive it
+ * @param eventTimeBounds the plausible event-time range; events outside it are dead letters
+ * @param deadLetterMaxRecordBytes the largest record the dead-letter sink writes; larger dead
+ *     letters are truncated to fit (the service lowers it to the topic's {@code max.message.bytes})
  */
 public record JobOptions(
         String bootstrapServers,
@@ -40,8 +45,16 @@ public record JobOptions(
         Duration checkpointInterval,
         Duration checkpointTimeout,
         Duration expectedRestartTime,
-        int parallelism)
+        int parallelism,
+        EventTimeBounds eventTimeBounds,
+        int deadLetterMaxRecordBytes)
         implements Serializable {
+
+    /**
+     * Room for the dead-letter headers, the record and batch framing, and a little of the value:
+     * below this a dead letter could not be written at all.
+     */
+    public static final int MIN_DEAD_LETTER_RECORD_BYTES = 4096;
 
     public JobOptions {
         kafkaProperties = Map.copyOf(kafkaProperties);
@@ -115,7 +128,11 @@ public record JobOptions(
                         settings.duration(Settings.CHECKPOINT_INTERVAL),
                         settings.duration(Settings.CHECKPOINT_TIMEOUT),
                         settings.duration(Settings.EXPECTED_RESTART_TIME),
-                        settings.positiveInt(Settings.PARALLELISM));
+                        settings.positiveInt(Settings.PARALLELISM),
+                        new EventTimeBounds(
+                                settings.instant(Settings.EVENT_TIME_EARLIEST),
+                                settings.duration(Settings.EVENT_TIME_MAX_FUTURE)),
+                        deadLetterMaxRecordBytes(settings));
         options.validate();
         return options;
     }
@@ -178,6 +195,63 @@ public record JobOptions(
                                 + ".");
             }
         }
+    }
+
+    /**
+     * The configured cap, lowered to the producer's {@code max.request.size} when that is set (the
+     * producer refuses larger records before the broker sees them).
+     */
+    private static int deadLetterMaxRecordBytes(Settings settings) {
+        int configured = settings.positiveInt(Settings.DEAD_LETTER_MAX_RECORD_BYTES);
+        if (configured < MIN_DEAD_LETTER_RECORD_BYTES) {
+            throw new InvalidSettingException(
+                    Settings.DEAD_LETTER_MAX_RECORD_BYTES,
+                    configured
+                            + " is below "
+                            + MIN_DEAD_LETTER_RECORD_BYTES
+                            + ", too small for a dead letter's headers");
+        }
+        String requestSize =
+                settings.withPrefix(Settings.KAFKA_PROPERTIES_PREFIX)
+                        .get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        if (requestSize == null) {
+            return configured;
+        }
+        try {
+            return Math.min(configured, Integer.parseInt(requestSize.trim()));
+        } catch (NumberFormatException e) {
+            throw new InvalidSettingException(
+                    Settings.KAFKA_PROPERTIES_PREFIX + ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+                    "'" + requestSize + "' is not a number of bytes");
+        }
+    }
+
+    /** The same options with a lower dead-letter record limit (the topic's, found at start-up). */
+    public JobOptions withDeadLetterMaxRecordBytes(int maxRecordBytes) {
+        return new JobOptions(
+                bootstrapServers,
+                kafkaProperties,
+                inputTopics,
+                inputTopicPattern,
+                outputTopic,
+                deadLetterTopic,
+                groupId,
+                startPosition,
+                partitionDiscoveryInterval,
+                eventTime,
+                windowSize,
+                maxOutOfOrderness,
+                idleness,
+                allowedLateness,
+                deliveryGuarantee,
+                transactionalIdPrefix,
+                transactionTimeout,
+                checkpointInterval,
+                checkpointTimeout,
+                expectedRestartTime,
+                parallelism,
+                eventTimeBounds,
+                maxRecordBytes);
     }
 
     /** A transaction lives from one checkpoint to the next, plus a restart if the process dies. */

@@ -1,6 +1,7 @@
 package dev.telemetry.aggregator.job;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -41,6 +42,10 @@ public final class Settings {
     public static final String CHECKPOINT_TIMEOUT = "telemetry.checkpoint.timeout";
     public static final String EXPECTED_RESTART_TIME = "telemetry.expected-restart-time";
     public static final String PARALLELISM = "telemetry.parallelism";
+    public static final String EVENT_TIME_EARLIEST = "telemetry.event-time-bounds.earliest";
+    public static final String EVENT_TIME_MAX_FUTURE = "telemetry.event-time-bounds.max-future";
+    public static final String DEAD_LETTER_MAX_RECORD_BYTES =
+            "telemetry.dead-letter-max-record-bytes";
 
     /** Defaults for a job started without the service (e.g. on a Flink cluster). */
     public static final Map<String, String> DEFAULTS =
@@ -63,7 +68,10 @@ public final class Settings {
                     Map.entry(CHECKPOINT_INTERVAL, "10s"),
                     Map.entry(CHECKPOINT_TIMEOUT, "1m"),
                     Map.entry(EXPECTED_RESTART_TIME, "2m"),
-                    Map.entry(PARALLELISM, "1"));
+                    Map.entry(PARALLELISM, "1"),
+                    Map.entry(EVENT_TIME_EARLIEST, "2000-01-01T00:00:00Z"),
+                    Map.entry(EVENT_TIME_MAX_FUTURE, "1d"),
+                    Map.entry(DEAD_LETTER_MAX_RECORD_BYTES, "1048576"));
 
     private static final Pattern DURATION =
             Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);
@@ -118,6 +126,17 @@ public final class Settings {
             // Reported below with the same message as a non-positive number.
         }
         throw new InvalidSettingException(name, "'" + text + "' is not a positive integer");
+    }
+
+    /** An ISO-8601 instant, e.g. {@code 2000-01-01T00:00:00Z}. */
+    public Instant instant(String name) {
+        String text = required(name);
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            throw new InvalidSettingException(
+                    name, "'" + text + "' is not an ISO-8601 instant, e.g. 2000-01-01T00:00:00Z");
+        }
     }
 
     public boolean bool(String name) {

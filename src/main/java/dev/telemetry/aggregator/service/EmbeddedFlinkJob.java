@@ -30,6 +30,7 @@ import java.util.concurrent.TimeoutException;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.client.deployment.executors.PipelineExecutorUtils;
+import org.apache.flink.configuration.BlobServerOptions;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
@@ -41,6 +42,7 @@ import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.core.execution.RecoveryClaimMode;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.execution.ExecutionState;
@@ -112,6 +114,14 @@ public class EmbeddedFlinkJob {
                 new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
             preflight.check(serviceOptions);
             preflight.checkNotAFork(serviceOptions, newest.isPresent());
+            serviceOptions =
+                    serviceOptions.withJob(
+                            serviceOptions
+                                    .job()
+                                    .withDeadLetterMaxRecordBytes(
+                                            preflight.deadLetterMaxRecordBytes(
+                                                    serviceOptions.job())));
+            this.options = serviceOptions;
         }
         Optional<Restore> restore = chooseRestore(serviceOptions, newest);
         this.restore = restore;
@@ -283,6 +293,14 @@ public class EmbeddedFlinkJob {
         configuration.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
         configuration.set(RestOptions.BIND_PORT, "0");
         configuration.set(TaskManagerOptions.NUM_TASK_SLOTS, options.job().parallelism());
+
+        // Scratch files (blobs, spilling, uploads, RocksDB's native library and local state) go
+        // to the temp dir: in a read-only container it and the checkpoint volume are the only
+        // writable places.
+        String tmp = System.getProperty("java.io.tmpdir");
+        configuration.set(CoreOptions.TMP_DIRS, tmp);
+        configuration.set(BlobServerOptions.STORAGE_DIRECTORY, tmp);
+        configuration.set(WebOptions.TMP_DIR, tmp);
 
         options.flinkConfiguration().forEach(configuration::setString);
 

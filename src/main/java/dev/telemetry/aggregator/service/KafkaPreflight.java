@@ -36,6 +36,7 @@ import org.jboss.logging.Logger;
 public final class KafkaPreflight implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(KafkaPreflight.class);
     static final String BROKER_TRANSACTION_MAX = "transaction.max.timeout.ms";
+    static final String TOPIC_MAX_MESSAGE_BYTES = "max.message.bytes";
 
     private final Admin admin;
     private final Duration timeout;
@@ -221,6 +222,70 @@ public final class KafkaPreflight implements AutoCloseable {
                 "Transaction timeout %s: above %s (checkpoint interval + timeout + expected"
                         + " restart) and within the broker's maximum %s",
                 job.transactionTimeout(), job.minimumTransactionTimeout(), max);
+    }
+
+    /**
+     * The largest dead letter the sink may write: the configured cap, lowered to the dead-letter
+     * topic's {@code max.message.bytes}. A dead letter above the topic's limit would fail the sink
+     * and restart the job on the same record forever; with the limit known, it is truncated
+     * instead. (If someone lowers the topic's limit while the service runs, restart the service.)
+     */
+    int deadLetterMaxRecordBytes(JobOptions job) {
+        ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, job.deadLetterTopic());
+        int configured = job.deadLetterMaxRecordBytes();
+        try {
+            ConfigEntry entry =
+                    admin.describeConfigs(List.of(topic))
+                            .all()
+                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                            .get(topic)
+                            .get(TOPIC_MAX_MESSAGE_BYTES);
+            if (entry == null || entry.value() == null) {
+                return configured;
+            }
+            int topicMax = Integer.parseInt(entry.value());
+            if (topicMax < JobOptions.MIN_DEAD_LETTER_RECORD_BYTES) {
+                throw new InvalidSettingException(
+                        Settings.DEAD_LETTER_TOPIC,
+                        "topic '"
+                                + job.deadLetterTopic()
+                                + "' has "
+                                + TOPIC_MAX_MESSAGE_BYTES
+                                + "="
+                                + topicMax
+                                + ", too small for dead letters; raise it to at least "
+                                + JobOptions.MIN_DEAD_LETTER_RECORD_BYTES);
+            }
+            int limit = Math.min(configured, topicMax);
+            LOG.infof(
+                    "Dead letters larger than %d bytes are truncated (topic %s %s=%d, %s=%d)",
+                    limit,
+                    job.deadLetterTopic(),
+                    TOPIC_MAX_MESSAGE_BYTES,
+                    topicMax,
+                    Settings.DEAD_LETTER_MAX_RECORD_BYTES,
+                    configured);
+            return limit;
+        } catch (ExecutionException e) {
+            if (isTimeout(e)) {
+                throw brokerUnreachable("read the dead-letter topic's configuration", e.getCause());
+            }
+            // Without DescribeConfigs on the topic the configured cap stands; set it to the
+            // topic's max.message.bytes by hand.
+            LOG.warnf(
+                    "Cannot read %s of topic %s (%s); dead letters are truncated at %s=%d",
+                    TOPIC_MAX_MESSAGE_BYTES,
+                    job.deadLetterTopic(),
+                    e.getCause().toString(),
+                    Settings.DEAD_LETTER_MAX_RECORD_BYTES,
+                    configured);
+            return configured;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while reading topic configuration", e);
+        } catch (TimeoutException e) {
+            throw brokerUnreachable("read the dead-letter topic's configuration", e);
+        }
     }
 
     Optional<Duration> brokerTransactionMaxTimeout() {

@@ -101,6 +101,28 @@ public record ServiceOptions(
                 AdminOptions.from(telemetry.admin()));
     }
 
+    /** The same service options around other job options. */
+    public ServiceOptions withJob(JobOptions other) {
+        return new ServiceOptions(
+                other,
+                checkpointDir,
+                retainedCheckpoints,
+                createTopics,
+                topicPartitions,
+                topicReplicationFactor,
+                restartAttempts,
+                restartInitialBackoff,
+                restartMaxBackoff,
+                shutdownTimeout,
+                kafkaStartupTimeout,
+                readinessCheckpointIntervals,
+                restoreFrom,
+                allowNonRestoredState,
+                stopWithSavepoint,
+                flinkConfiguration,
+                admin);
+    }
+
     /** A snapshot to restore must exist and be readable: fail at start, not at every restart. */
     private static Path restorePath(String text) {
         Path path;

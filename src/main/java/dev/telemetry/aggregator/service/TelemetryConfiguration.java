@@ -85,6 +85,23 @@ public interface TelemetryConfiguration {
     /** Extra Flink configuration for the embedded cluster, e.g. {@code state.backend.type}. */
     Map<String, String> flink();
 
+    /** The plausible event-time range; events outside it are dead letters. */
+    EventTimeRange eventTimeBounds();
+
+    /**
+     * The largest dead-letter record in bytes; lowered at start-up to the dead-letter topic's
+     * {@code max.message.bytes}. Larger dead letters are truncated to fit.
+     */
+    String deadLetterMaxRecordBytes();
+
+    interface EventTimeRange {
+        /** An ISO-8601 instant; earlier event times are rejected. */
+        String earliest();
+
+        /** How far ahead of the processing clock an event time may be. */
+        String maxFuture();
+    }
+
     interface Source {
         String groupId();
 
@@ -179,6 +196,9 @@ public interface TelemetryConfiguration {
         settings.put(Settings.CHECKPOINT_TIMEOUT, checkpoint().timeout());
         settings.put(Settings.EXPECTED_RESTART_TIME, expectedRestartTime());
         settings.put(Settings.PARALLELISM, parallelism());
+        settings.put(Settings.EVENT_TIME_EARLIEST, eventTimeBounds().earliest());
+        settings.put(Settings.EVENT_TIME_MAX_FUTURE, eventTimeBounds().maxFuture());
+        settings.put(Settings.DEAD_LETTER_MAX_RECORD_BYTES, deadLetterMaxRecordBytes());
         return settings;
     }
 }

@@ -87,7 +87,8 @@ class ExactlyOnceRecoveryIT extends SharedBrokerTest {
         new TelemetryAggregationJob(
                         TelemetryKafka.source(
                                 options,
-                                new FailOnceDeserializationSchema(options.eventTime(), TRIGGER)),
+                                new FailOnceDeserializationSchema(
+                                        options.eventTime(), options.eventTimeBounds(), TRIGGER)),
                         TelemetryKafka.aggregateSink(options),
                         TelemetryKafka.deadLetterSink(options),
                         options)

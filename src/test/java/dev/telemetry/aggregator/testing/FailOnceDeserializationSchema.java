@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.testing;
 
+import dev.telemetry.aggregator.job.codec.EventTimeBounds;
 import dev.telemetry.aggregator.job.codec.EventTimeSource;
 import dev.telemetry.aggregator.job.codec.TelemetryDeserializationSchema;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
@@ -26,8 +27,9 @@ public class FailOnceDeserializationSchema
     private final TelemetryDeserializationSchema delegate;
     private final String trigger;
 
-    public FailOnceDeserializationSchema(EventTimeSource eventTimeSource, String trigger) {
-        this.delegate = new TelemetryDeserializationSchema(eventTimeSource);
+    public FailOnceDeserializationSchema(
+            EventTimeSource eventTimeSource, EventTimeBounds eventTimeBounds, String trigger) {
+        this.delegate = new TelemetryDeserializationSchema(eventTimeSource, eventTimeBounds);
         this.trigger = trigger;
     }
 

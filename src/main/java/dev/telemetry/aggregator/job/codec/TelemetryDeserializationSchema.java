@@ -19,8 +19,9 @@ public class TelemetryDeserializationSchema
 
     private final TelemetryEventParser parser;
 
-    public TelemetryDeserializationSchema(EventTimeSource eventTimeSource) {
-        this.parser = new TelemetryEventParser(eventTimeSource);
+    public TelemetryDeserializationSchema(
+            EventTimeSource eventTimeSource, EventTimeBounds eventTimeBounds) {
+        this.parser = new TelemetryEventParser(eventTimeSource, eventTimeBounds);
     }
 
     @Override

@@ -1,32 +1,85 @@
 package dev.telemetry.aggregator.job.codec;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.telemetry.aggregator.job.records.RejectReason;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.io.IOException;
 import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 
 /**
  * Parses one UTF-8 JSON telemetry value into a {@link TelemetryEvent}, or says precisely why it
- * cannot. A streaming parser: no tree is built, unknown fields are skipped, trailing content after
- * the object is rejected, and duplicate fields are rejected rather than silently last-wins.
+ * cannot; it never throws anything else, whatever the bytes. A streaming parser: no tree is built,
+ * unknown fields are skipped, trailing content after the object is rejected, and duplicate fields
+ * are rejected rather than silently last-wins.
+ *
+ * <p>Hostile input is bounded before it costs much: the size is checked before parsing, and
+ * Jackson's read constraints cap nesting depth and the length of strings, numbers and field names
+ * (Jackson tracks depth with a counter, so deep nesting cannot overflow the stack). The limits are
+ * generous for telemetry (a contract event is about 100 bytes).
  */
 public final class TelemetryEventParser implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    private final EventTimeSource eventTimeSource;
+    /** Largest accepted value, in bytes. */
+    public static final int MAX_DOCUMENT_BYTES = 64 * 1024;
+
+    /** Deepest accepted nesting of objects and arrays (the contract's event has depth 1). */
+    public static final int MAX_NESTING_DEPTH = 32;
+
+    /** Longest accepted string value, in characters (e.g. a {@code deviceId}). */
+    public static final int MAX_STRING_LENGTH = 8 * 1024;
+
+    /** Longest accepted field name, in characters. */
+    public static final int MAX_NAME_LENGTH = 1024;
+
+    /** Longest accepted number, in characters; a double needs fewer than 30. */
+    public static final int MAX_NUMBER_LENGTH = 100;
 
     /** Thread-safe once built, so one instance serves every parser in the JVM. */
     private static final JsonFactory JSON =
-            JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+            JsonFactory.builder()
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .streamReadConstraints(
+                            StreamReadConstraints.builder()
+                                    .maxNestingDepth(MAX_NESTING_DEPTH)
+                                    .maxStringLength(MAX_STRING_LENGTH)
+                                    .maxNameLength(MAX_NAME_LENGTH)
+                                    .maxNumberLength(MAX_NUMBER_LENGTH)
+                                    .build())
+                    .build();
 
-    public TelemetryEventParser(EventTimeSource eventTimeSource) {
+    /** How Jackson words a duplicate field (pinned by a test: Jackson has no subtype for it). */
+    private static final String DUPLICATE_FIELD_MESSAGE = "Duplicate field";
+
+    private final EventTimeSource eventTimeSource;
+    private final EventTimeBounds bounds;
+
+    /** The processing clock that "future" is measured against; serializable (system or fixed). */
+    private final Clock clock;
+
+    public TelemetryEventParser(EventTimeSource eventTimeSource, EventTimeBounds bounds) {
+        this(eventTimeSource, bounds, Clock.systemUTC());
+    }
+
+    public TelemetryEventParser(
+            EventTimeSource eventTimeSource, EventTimeBounds bounds, Clock clock) {
         this.eventTimeSource = eventTimeSource;
+        this.bounds = bounds;
+        this.clock = clock;
     }
 
     /**
@@ -37,16 +90,88 @@ public final class TelemetryEventParser implements Serializable {
         if (value == null) {
             throw new InvalidEventException(RejectReason.NULL_VALUE, "record has no value");
         }
+        if (value.length > MAX_DOCUMENT_BYTES) {
+            throw new InvalidEventException(
+                    RejectReason.LIMIT_EXCEEDED,
+                    "value of "
+                            + value.length
+                            + " bytes exceeds the maximum of "
+                            + MAX_DOCUMENT_BYTES);
+        }
+        requireUtf8(value);
+        TelemetryEvent event;
         try (JsonParser parser = JSON.createParser(value)) {
-            TelemetryEvent event = readObject(parser, recordTimestamp);
+            event = readObject(parser, recordTimestamp);
             if (parser.nextToken() != null) {
                 throw new InvalidEventException(
                         RejectReason.INVALID_JSON, "unexpected content after the JSON object");
             }
-            return event;
+        } catch (StreamConstraintsException e) {
+            throw new InvalidEventException(
+                    RejectReason.LIMIT_EXCEEDED, firstLine(e.getOriginalMessage()));
+        } catch (JsonParseException e) {
+            String message = firstLine(e.getOriginalMessage());
+            throw new InvalidEventException(
+                    message.startsWith(DUPLICATE_FIELD_MESSAGE)
+                            ? RejectReason.DUPLICATE_FIELD
+                            : RejectReason.INVALID_JSON,
+                    message);
         } catch (IOException e) {
-            // Jackson reports malformed JSON, invalid UTF-8 and duplicate fields as IOExceptions.
+            // Any other read error on an in-memory array is malformed input as well.
             throw new InvalidEventException(RejectReason.INVALID_JSON, firstLine(e.getMessage()));
+        }
+        long now = clock.millis();
+        if (!bounds.contains(event.timestamp, now)) {
+            throw new InvalidEventException(
+                    RejectReason.TIMESTAMP_OUT_OF_RANGE,
+                    (eventTimeSource == EventTimeSource.KAFKA
+                                    ? "Kafka record timestamp "
+                                    : "timestamp ")
+                            + event.timestamp
+                            + " is outside the plausible range ["
+                            + bounds.earliest()
+                            + ", "
+                            + Instant.ofEpochMilli(bounds.latest(now))
+                            + "] (processing time + "
+                            + bounds.maxFuture()
+                            + ")");
+        }
+        return event;
+    }
+
+    /**
+     * The contract's encoding is UTF-8; checked up front so a wrong encoding gets its own reason,
+     * and so Jackson's encoding detection (UTF-16/32 from zero bytes) never applies. A raw NUL is
+     * valid UTF-8 but never valid JSON (control characters must be escaped).
+     */
+    private static void requireUtf8(byte[] value) throws InvalidEventException {
+        boolean ascii = true;
+        boolean nul = false;
+        for (byte b : value) {
+            ascii &= b >= 0;
+            nul |= b == 0;
+        }
+        if (!ascii) {
+            requireWellFormedUtf8(value);
+        }
+        if (nul) {
+            throw new InvalidEventException(
+                    RejectReason.INVALID_JSON, "unescaped NUL byte in the value");
+        }
+    }
+
+    private static void requireWellFormedUtf8(byte[] value) throws InvalidEventException {
+        ByteBuffer in = ByteBuffer.wrap(value);
+        CoderResult result =
+                StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(in, CharBuffer.allocate(value.length), true);
+        if (result.isError()) {
+            throw new InvalidEventException(
+                    RejectReason.INVALID_UTF8,
+                    "the value is not valid UTF-8 (byte offset " + in.position() + ")");
         }
     }
 

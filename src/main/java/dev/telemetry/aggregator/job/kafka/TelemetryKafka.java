@@ -33,7 +33,9 @@ public final class TelemetryKafka {
 
     /** Offsets live in checkpoints; committing them to the group is for monitoring only. */
     public static KafkaSource<IngestedRecord> source(JobOptions options) {
-        return source(options, new TelemetryDeserializationSchema(options.eventTime()));
+        return source(
+                options,
+                new TelemetryDeserializationSchema(options.eventTime(), options.eventTimeBounds()));
     }
 
     /** The source with another deserializer, e.g. one that injects a failure in a test. */
@@ -70,7 +72,8 @@ public final class TelemetryKafka {
     public static KafkaSink<DeadLetter> deadLetterSink(JobOptions options) {
         return sink(
                 options,
-                new DeadLetterSerializationSchema(options.deadLetterTopic()),
+                new DeadLetterSerializationSchema(
+                        options.deadLetterTopic(), options.deadLetterMaxRecordBytes()),
                 DEAD_LETTER_SINK);
     }
 

@@ -7,8 +7,17 @@ package dev.telemetry.aggregator.job.records;
 public enum RejectReason {
     /** The record has no value (a tombstone). */
     NULL_VALUE("null-value"),
-    /** The value is not well-formed UTF-8 JSON (includes invalid UTF-8 and trailing garbage). */
+    /** The value is not valid UTF-8 (the contract's encoding), e.g. a Latin-1 or binary payload. */
+    INVALID_UTF8("invalid-utf8"),
+    /** The value is not well-formed JSON: syntax errors, trailing content after the object. */
     INVALID_JSON("invalid-json"),
+    /**
+     * The document exceeds a read limit: its size in bytes, nesting depth, or the length of a
+     * string, number or field name (see {@code TelemetryEventParser}).
+     */
+    LIMIT_EXCEEDED("limit-exceeded"),
+    /** A field occurs twice in one object, so which value counts would be a guess. */
+    DUPLICATE_FIELD("duplicate-field"),
     /** The value is well-formed JSON but not a JSON object. */
     NOT_AN_OBJECT("not-an-object"),
     /**
@@ -20,8 +29,17 @@ public enum RejectReason {
     INVALID_FIELD("invalid-field"),
     /** {@code value} is NaN, infinite or too large for a double. */
     NON_FINITE_VALUE("non-finite-value"),
-    /** {@code timestamp} is neither integral epoch milliseconds nor an ISO-8601 instant. */
+    /**
+     * {@code timestamp} is neither integral epoch milliseconds nor an ISO-8601 instant; or, with
+     * Kafka event time, the record has no timestamp.
+     */
     INVALID_TIMESTAMP("invalid-timestamp"),
+    /**
+     * The event time (payload or Kafka record timestamp) is outside the plausible range: before
+     * {@code telemetry.event-time-bounds.earliest} or more than {@code
+     * telemetry.event-time-bounds.max-future} ahead of the processing clock.
+     */
+    TIMESTAMP_OUT_OF_RANGE("timestamp-out-of-range"),
     /** The event arrived behind the watermark, after its window closed (plus allowed lateness). */
     LATE("late");
 

@@ -28,7 +28,7 @@ class TelemetryDeserializationSchemaTest {
     private static final long RECORD_TIMESTAMP = 1_763_683_205_000L;
 
     private final TelemetryDeserializationSchema schema =
-            new TelemetryDeserializationSchema(EventTimeSource.PAYLOAD);
+            new TelemetryDeserializationSchema(EventTimeSource.PAYLOAD, EventTimeBounds.DEFAULT);
     private final ListCollector<IngestedRecord> out = new ListCollector<>();
 
     @Test
@@ -58,7 +58,7 @@ class TelemetryDeserializationSchemaTest {
 
     @Test
     void kafkaEventTimeTakesTheRecordTimestamp() {
-        new TelemetryDeserializationSchema(EventTimeSource.KAFKA)
+        new TelemetryDeserializationSchema(EventTimeSource.KAFKA, EventTimeBounds.DEFAULT)
                 .deserialize(
                         record(null, utf8("{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1}")),
                         out);

@@ -8,6 +8,9 @@ import dev.telemetry.aggregator.job.records.RejectReason;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,9 +24,14 @@ class TelemetryEventParserTest {
 
     private static final long KAFKA_TIMESTAMP = 1_700_000_000_123L;
 
+    /** The processing clock: a day after the contract's example. */
+    private static final Clock NOW =
+            Clock.fixed(Instant.ofEpochMilli(CONTRACT_MILLIS + 86_400_000L), ZoneOffset.UTC);
+
     private final TelemetryEventParser payloadTime =
-            new TelemetryEventParser(EventTimeSource.PAYLOAD);
-    private final TelemetryEventParser kafkaTime = new TelemetryEventParser(EventTimeSource.KAFKA);
+            new TelemetryEventParser(EventTimeSource.PAYLOAD, EventTimeBounds.DEFAULT, NOW);
+    private final TelemetryEventParser kafkaTime =
+            new TelemetryEventParser(EventTimeSource.KAFKA, EventTimeBounds.DEFAULT, NOW);
 
     @Test
     void parsesTheContractExampleWithEpochMillis() throws Exception {
@@ -98,7 +106,9 @@ class TelemetryEventParserTest {
     void acceptsAnIntegerValueAsADouble() throws Exception {
         TelemetryEvent event =
                 payloadTime.parse(
-                        utf8("{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":-42,\"timestamp\":5}"),
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":-42,"
+                                        + "\"timestamp\":1763683200000}"),
                         KAFKA_TIMESTAMP);
 
         assertThat(event.value).isEqualTo(-42.0);
@@ -110,11 +120,11 @@ class TelemetryEventParserTest {
         TelemetryEvent event =
                 payloadTime.parse(
                         utf8(
-                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":5}"
-                                        + " \n"),
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                                        + "\"timestamp\":1763683200000} \n"),
                         KAFKA_TIMESTAMP);
 
-        assertThat(event.timestamp).isEqualTo(5);
+        assertThat(event.timestamp).isEqualTo(CONTRACT_MILLIS);
     }
 
     static Stream<Arguments> payloadTimestampsIgnoredInKafkaMode() {
@@ -168,14 +178,89 @@ class TelemetryEventParserTest {
                                 utf8("{\"deviceId\":\""),
                                 new byte[] {(byte) 0xC3, (byte) 0x28},
                                 utf8("\",\"metric\":\"m\",\"value\":1,\"timestamp\":1}")),
-                        RejectReason.INVALID_JSON),
+                        RejectReason.INVALID_UTF8),
                 bad(
                         "invalid UTF-8 in an unknown field",
                         concat(
                                 utf8("{" + ok + ",\"note\":\""),
                                 new byte[] {(byte) 0xFF},
                                 utf8("\"}")),
+                        RejectReason.INVALID_UTF8),
+                bad(
+                        "an overlong UTF-8 encoding (Jackson would accept it)",
+                        concat(
+                                utf8("{" + ok + ",\"note\":\""),
+                                new byte[] {(byte) 0xC0, (byte) 0xAF},
+                                utf8("\"}")),
+                        RejectReason.INVALID_UTF8),
+                bad(
+                        "Latin-1 text",
+                        ("{" + ok + ",\"room\":\"K\u00fcche\"}")
+                                .getBytes(StandardCharsets.ISO_8859_1),
+                        RejectReason.INVALID_UTF8),
+                bad(
+                        "UTF-16 with a byte-order mark",
+                        ("\uFEFF{" + ok + "}").getBytes(StandardCharsets.UTF_16BE),
+                        RejectReason.INVALID_UTF8),
+                bad(
+                        "UTF-16 without a byte-order mark (zero bytes)",
+                        ("{" + ok + "}").getBytes(StandardCharsets.UTF_16BE),
                         RejectReason.INVALID_JSON),
+                bad(
+                        "a raw NUL byte inside a string",
+                        concat(utf8("{" + ok + ",\"note\":\""), new byte[] {0}, utf8("\"}")),
+                        RejectReason.INVALID_JSON),
+                bad(
+                        "nesting deeper than the limit, in an unknown field",
+                        "{" + ok + ",\"x\":" + "[".repeat(40) + "]".repeat(40) + "}",
+                        RejectReason.LIMIT_EXCEEDED),
+                bad(
+                        "60 000 open brackets (no stack overflow)",
+                        "{\"x\":" + "[".repeat(60_000),
+                        RejectReason.LIMIT_EXCEEDED),
+                bad(
+                        "a value larger than the document limit",
+                        "{" + ok + ",\"pad\":\"" + "x".repeat(70_000) + "\"}",
+                        RejectReason.LIMIT_EXCEEDED),
+                bad(
+                        "a deviceId longer than the string limit",
+                        "{\"deviceId\":\""
+                                + "d".repeat(9_000)
+                                + "\",\"metric\":\"m\","
+                                + "\"value\":1,\"timestamp\":1763683200000}",
+                        RejectReason.LIMIT_EXCEEDED),
+                bad(
+                        "a number longer than the number limit",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":"
+                                + "9".repeat(200)
+                                + ",\"timestamp\":1763683200000}",
+                        RejectReason.LIMIT_EXCEEDED),
+                bad(
+                        "a field name longer than the name limit",
+                        "{" + ok + ",\"" + "n".repeat(2_000) + "\":1}",
+                        RejectReason.LIMIT_EXCEEDED),
+                bad(
+                        "NaN as a bare token",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":NaN,\"timestamp\":1}",
+                        RejectReason.INVALID_JSON),
+                bad(
+                        "timestamp before 2000",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1}",
+                        RejectReason.TIMESTAMP_OUT_OF_RANGE),
+                bad(
+                        "timestamp negative",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":-5}",
+                        RejectReason.TIMESTAMP_OUT_OF_RANGE),
+                bad(
+                        "timestamp more than a day ahead of the clock",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                                + "\"timestamp\":\"2025-11-23T00:00:00.001Z\"}",
+                        RejectReason.TIMESTAMP_OUT_OF_RANGE),
+                bad(
+                        "timestamp Long.MAX_VALUE",
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                                + "\"timestamp\":9223372036854775807}",
+                        RejectReason.TIMESTAMP_OUT_OF_RANGE),
                 bad("a JSON array", "[{" + ok + "}]", RejectReason.NOT_AN_OBJECT),
                 bad("a JSON string", "\"hello\"", RejectReason.NOT_AN_OBJECT),
                 bad("a JSON number", "42", RejectReason.NOT_AN_OBJECT),
@@ -256,7 +341,11 @@ class TelemetryEventParserTest {
                 bad(
                         "duplicate field",
                         "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"value\":2,\"timestamp\":1}",
-                        RejectReason.INVALID_JSON));
+                        RejectReason.DUPLICATE_FIELD),
+                bad(
+                        "duplicate field in a nested unknown object",
+                        "{" + ok + ",\"x\":{\"a\":1,\"a\":2}}",
+                        RejectReason.DUPLICATE_FIELD));
     }
 
     @ParameterizedTest(name = "{0} -> {2}")
@@ -283,6 +372,72 @@ class TelemetryEventParserTest {
     }
 
     @Test
+    void acceptsTheEdgesOfThePlausibleRange() throws Exception {
+        long latest = NOW.millis() + 86_400_000L;
+        for (long timestamp : new long[] {946_684_800_000L, latest}) {
+            TelemetryEvent event =
+                    payloadTime.parse(
+                            utf8(
+                                    "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                                            + "\"timestamp\":"
+                                            + timestamp
+                                            + "}"),
+                            KAFKA_TIMESTAMP);
+            assertThat(event.timestamp).isEqualTo(timestamp);
+        }
+        assertRejected(
+                payloadTime,
+                utf8(
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":"
+                                + (latest + 1)
+                                + "}"),
+                RejectReason.TIMESTAMP_OUT_OF_RANGE);
+    }
+
+    @Test
+    void kafkaEventTimeAppliesTheRangeToTheRecordTimestamp() {
+        byte[] value = utf8("{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1}");
+        assertThatThrownBy(() -> kafkaTime.parse(value, 1_000L))
+                .isInstanceOfSatisfying(
+                        InvalidEventException.class,
+                        e -> {
+                            assertThat(e.reason()).isEqualTo(RejectReason.TIMESTAMP_OUT_OF_RANGE);
+                            assertThat(e).hasMessageContaining("Kafka record timestamp 1000");
+                        });
+    }
+
+    @Test
+    void theRangeIsConfigurable() throws Exception {
+        TelemetryEventParser strict =
+                new TelemetryEventParser(
+                        EventTimeSource.PAYLOAD,
+                        new EventTimeBounds(
+                                Instant.ofEpochMilli(CONTRACT_MILLIS), java.time.Duration.ZERO),
+                        NOW);
+        assertRejected(
+                strict,
+                utf8(
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                                + "\"timestamp\":1763683199999}"),
+                RejectReason.TIMESTAMP_OUT_OF_RANGE);
+        assertThat(
+                        strict.parse(
+                                        utf8(
+                                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                                                        + "\"timestamp\":1763683200000}"),
+                                        KAFKA_TIMESTAMP)
+                                .timestamp)
+                .isEqualTo(CONTRACT_MILLIS);
+    }
+
+    @Test
+    void rejectionDetailsNameTheLimitAndTheDuplicate() {
+        assertThat(rejection(payloadTime, utf8("{\"a\":1,\"a\":2}"))).hasMessageContaining("'a'");
+        assertThat(rejection(payloadTime, utf8("{\"x\":" + "[".repeat(100))))
+                .hasMessageContaining("nesting depth");
+    }
+
+    @Test
     void kafkaEventTimeStillRejectsAPayloadWithoutRequiredFields() {
         assertRejected(
                 kafkaTime,
@@ -297,10 +452,12 @@ class TelemetryEventParserTest {
 
         TelemetryEvent event =
                 payloadTime.parse(
-                        utf8("{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":2,\"timestamp\":7}"),
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":2,"
+                                        + "\"timestamp\":1763683200000}"),
                         KAFKA_TIMESTAMP);
 
-        assertThat(event).isEqualTo(new TelemetryEvent("d", "m", 2, 7));
+        assertThat(event).isEqualTo(new TelemetryEvent("d", "m", 2, CONTRACT_MILLIS));
     }
 
     private static void assertRejected(

@@ -1,0 +1,93 @@
+package dev.telemetry.aggregator.job.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.telemetry.aggregator.job.records.DeadLetter;
+import dev.telemetry.aggregator.job.records.IngestedRecord;
+import dev.telemetry.aggregator.job.records.RejectReason;
+import dev.telemetry.aggregator.job.records.TelemetryEvent;
+import dev.telemetry.aggregator.testing.ListCollector;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
+
+/**
+ * Coverage-guided fuzzing of the record decoding path (Jazzer): whatever bytes arrive, the Kafka
+ * deserializer emits exactly one result and throws nothing; the result is either a valid event
+ * (non-empty device and metric, finite value, plausible event time) or a dead letter with a parser
+ * reason code and the original bytes.
+ *
+ * <p>Without {@code JAZZER_FUZZ} it replays the committed seed corpus ({@code
+ * TelemetryDecodingFuzzTestInputs/decode/} under {@code src/test/resources}) as a regression test.
+ * The build's {@code fuzz} surefire execution sets {@code JAZZER_FUZZ=1} and fuzzes for a bounded
+ * time ({@code maxDuration}), keeping the generated corpus under {@code target/jazzer}.
+ */
+class TelemetryDecodingFuzzTest {
+    /** 2025-11-21T00:00:05Z: inside the plausible range. */
+    private static final long RECORD_TIMESTAMP = 1_763_683_205_000L;
+
+    /** What the parser may reject with; {@code late} is decided later, by the window operator. */
+    private static final Set<String> PARSER_REASONS =
+            Arrays.stream(RejectReason.values())
+                    .filter(reason -> reason != RejectReason.LATE)
+                    .map(RejectReason::code)
+                    .collect(Collectors.toUnmodifiableSet());
+
+    private static final TelemetryDeserializationSchema PAYLOAD_TIME =
+            new TelemetryDeserializationSchema(EventTimeSource.PAYLOAD, EventTimeBounds.DEFAULT);
+    private static final TelemetryDeserializationSchema KAFKA_TIME =
+            new TelemetryDeserializationSchema(EventTimeSource.KAFKA, EventTimeBounds.DEFAULT);
+
+    @FuzzTest(maxDuration = "30s")
+    void decode(byte[] value) {
+        for (TelemetryDeserializationSchema schema :
+                new TelemetryDeserializationSchema[] {PAYLOAD_TIME, KAFKA_TIME}) {
+            ListCollector<IngestedRecord> out = new ListCollector<>();
+            schema.deserialize(record(value), out);
+
+            assertThat(out.collected()).hasSize(1);
+            IngestedRecord result = out.collected().get(0);
+            assertThat(result.event == null).isNotEqualTo(result.deadLetter == null);
+            if (result.event != null) {
+                assertValid(result.event);
+            } else {
+                assertRejected(result.deadLetter, value);
+            }
+        }
+    }
+
+    private static void assertValid(TelemetryEvent event) {
+        assertThat(event.deviceId).isNotEmpty();
+        assertThat(event.metric).isNotEmpty();
+        assertThat(Double.isFinite(event.value)).as("finite value %s", event.value).isTrue();
+        assertThat(EventTimeBounds.DEFAULT.contains(event.timestamp, System.currentTimeMillis()))
+                .as("plausible event time %s", event.timestamp)
+                .isTrue();
+    }
+
+    private static void assertRejected(DeadLetter deadLetter, byte[] value) {
+        assertThat(deadLetter.reason).isIn(PARSER_REASONS);
+        assertThat(deadLetter.detail).isNotBlank();
+        assertThat(deadLetter.value).isSameAs(value);
+    }
+
+    private static ConsumerRecord<byte[], byte[]> record(byte[] value) {
+        return new ConsumerRecord<>(
+                "telemetry",
+                0,
+                42L,
+                RECORD_TIMESTAMP,
+                TimestampType.CREATE_TIME,
+                -1,
+                value.length,
+                null,
+                value,
+                new RecordHeaders(),
+                Optional.empty());
+    }
+}

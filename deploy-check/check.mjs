@@ -204,7 +204,17 @@ function policy(docs) {
     if (!(pod.securityContext?.runAsNonRoot || c.securityContext?.runAsNonRoot)) fail(`${where}: runAsNonRoot must be true`);
     if (c.securityContext?.readOnlyRootFilesystem !== true) fail(`${where}: readOnlyRootFilesystem must be true`);
     if (!(c.securityContext?.capabilities?.drop ?? []).includes("ALL")) fail(`${where}: capabilities must drop ALL`);
-    if (!(c.volumeMounts ?? []).some((m) => m.mountPath === "/tmp")) fail(`${where}: /tmp must be a writable volume (the root file system is read-only)`);
+    const tmpMount = (c.volumeMounts ?? []).find((m) => m.mountPath === "/tmp");
+    if (!tmpMount || !(pod.volumes ?? []).some((v) => v.name === tmpMount.name && v.emptyDir)) fail(`${where}: /tmp must be an emptyDir volume (the root file system is read-only)`);
+    if (c.securityContext?.allowPrivilegeEscalation !== false) fail(`${where}: allowPrivilegeEscalation must be false`);
+    if (c.securityContext?.privileged) fail(`${where}: must not be privileged`);
+    if ((c.securityContext?.capabilities?.add ?? []).length > 0) fail(`${where}: must not add capabilities`);
+    const seccomp = c.securityContext?.seccompProfile?.type ?? pod.securityContext?.seccompProfile?.type;
+    if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") fail(`${where}: seccompProfile must be RuntimeDefault (or Localhost), is ${seccomp}`);
+    const uid = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
+    if (uid === 0) fail(`${where}: runAsUser must not be 0`);
+    const adminEnabled = env.TELEMETRY_ADMIN_ENABLED?.value;
+    if (adminEnabled === "true" && !env.TELEMETRY_ADMIN_TOKEN?.valueFrom?.secretKeyRef) fail(`${where}: the admin API is enabled, so TELEMETRY_ADMIN_TOKEN must come from a Secret`);
     if (!c.resources?.limits?.memory || !c.resources?.requests?.memory) fail(`${where}: memory request and limit must be set (the heap follows the limit)`);
   }
   for (const sm of objects.filter((o) => o.kind === "ServiceMonitor")) {

@@ -31,7 +31,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The image, built from the Dockerfile and run the way users run it: {@code
+ * The image, built from the Dockerfile and run the way users run it (and the way {@code
+ * k8s/deployment.yaml} runs it: read-only root file system, writable only on the checkpoint volume
+ * and a tmpfs on {@code /tmp}, every capability dropped, no privilege escalation): {@code
  * deploy-check/build-image.sh} makes a JRE base image with debootstrap (no registry is reachable)
  * and builds the Dockerfile on it with buildah; podman runs it with the checkpoint directory on a
  * host volume, against the shared test broker on the host. It must report healthy, aggregate
@@ -165,7 +167,18 @@ class ContainerIT {
                                 checkpoints + ":/data/checkpoints",
                                 // As in k8s/: the heap follows the limit (50%).
                                 "--memory",
-                                "768m"));
+                                "768m",
+                                // As in k8s/: a read-only root file system where only the
+                                // checkpoint volume and /tmp (an emptyDir there; exec, as an
+                                // emptyDir is, for native libraries such as RocksDB's) are
+                                // writable; podman's own tmpfs on /run and /var/tmp is off, so a
+                                // write anywhere else fails here as it would in the pod.
+                                "--read-only",
+                                "--read-only-tmpfs=false",
+                                "--tmpfs",
+                                "/tmp:rw,exec,nosuid,nodev,size=256m,mode=1777",
+                                "--cap-drop=ALL",
+                                "--security-opt=no-new-privileges"));
         Map<String, String> env = new HashMap<>();
         env.put("KAFKA_BOOTSTRAP_SERVERS", SharedKafkaBroker.containerBootstrapServers());
         env.put("TELEMETRY_INPUT_TOPICS", input);
@@ -191,6 +204,17 @@ class ContainerIT {
         assertThat(created.succeeded()).as("podman run: %s", created).isTrue();
         awaitReady(port);
         double readyAfter = (System.nanoTime() - started) / 1e9;
+        assertThat(
+                        podman(
+                                        "inspect",
+                                        "--format",
+                                        "{{.HostConfig.ReadonlyRootfs}} caps=[{{range"
+                                                + " .EffectiveCaps}}{{.}} {{end}}]",
+                                        CONTAINER)
+                                .output()
+                                .trim())
+                .as("read-only root file system, no capabilities")
+                .isEqualTo("true caps=[]");
         assertThat(ServiceProcess.healthStatus(port, "started"))
                 .as("/q/health/started")
                 .isEqualTo(200);

@@ -104,6 +104,32 @@ class ManifestsIT {
     }
 
     @Test
+    void weakenedSecurityContextIsRejected() throws IOException {
+        Path k8s = copyOfK8s("k8s-insecure");
+        Path deployment = k8s.resolve("deployment.yaml");
+        replace(deployment, "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false");
+        replace(deployment, "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true");
+        replace(deployment, "drop: [\"ALL\"]", "drop: [\"NET_RAW\"]");
+        replace(deployment, "type: RuntimeDefault", "type: Unconfined");
+        replace(deployment, "runAsNonRoot: true", "runAsNonRoot: false");
+
+        ExternalTools.Result check =
+                ExternalTools.run(
+                        TIMEOUT,
+                        ExternalTools.PROJECT_DIR,
+                        null,
+                        List.of("bash", SCRIPT.toString(), k8s.toString()));
+
+        assertThat(check.succeeded()).as("%s", check).isFalse();
+        assertThat(check.output())
+                .contains("readOnlyRootFilesystem must be true")
+                .contains("allowPrivilegeEscalation must be false")
+                .contains("capabilities must drop ALL")
+                .contains("seccompProfile must be RuntimeDefault")
+                .contains("runAsNonRoot must be true");
+    }
+
+    @Test
     void brokenDockerfileFails() throws IOException {
         Path dockerfile = Path.of("target", "manifests-it", "Dockerfile");
         Files.createDirectories(dockerfile.getParent());

@@ -52,6 +52,9 @@ ENV TELEMETRY_CHECKPOINT_DIR=/data/checkpoints \
 ENV JDK_JAVA_OPTIONS="-XX:MaxRAMPercentage=50 -XX:MaxMetaspaceSize=192m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=192m -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp"
 
 # Flink checkpoints (completed ones are restored on start). Must survive the container.
+# The service writes nowhere else but java.io.tmpdir (/tmp), so it runs with a read-only root file
+# system: `--read-only --tmpfs /tmp:rw,exec` (Kubernetes: readOnlyRootFilesystem + an emptyDir on
+# /tmp, see k8s/), and with every capability dropped.
 VOLUME /data/checkpoints
 
 EXPOSE 8080

@@ -85,7 +85,7 @@ public class TelemetryAggregationJob {
                         .name("Late events to dead letters");
         events.getSideOutput(RejectedRecordSplitter.REJECTED)
                 .union(late)
-                .map(new DeadLetterCounter())
+                .map(new DeadLetterCounter(options.deadLetterMaxRecordBytes()))
                 .uid("count-dead-letters")
                 .name("Count dead letters")
                 .sinkTo(deadLetterSink)

@@ -100,7 +100,23 @@ class JobOptionsTest {
                         "telemetry,telemetry-dlq",
                         "TELEMETRY_INPUT_TOPICS"),
                 Arguments.of("telemetry.input-topics", " , ", "TELEMETRY_INPUT_TOPICS"),
-                Arguments.of("telemetry.output-topic", " ", "TELEMETRY_OUTPUT_TOPIC"));
+                Arguments.of("telemetry.output-topic", " ", "TELEMETRY_OUTPUT_TOPIC"),
+                Arguments.of(
+                        "telemetry.event-time-bounds.earliest",
+                        "2000-01-01",
+                        "TELEMETRY_EVENT_TIME_BOUNDS_EARLIEST"),
+                Arguments.of(
+                        "telemetry.event-time-bounds.max-future",
+                        "tomorrow",
+                        "TELEMETRY_EVENT_TIME_BOUNDS_MAX_FUTURE"),
+                Arguments.of(
+                        "telemetry.dead-letter-max-record-bytes",
+                        "1000",
+                        "TELEMETRY_DEAD_LETTER_MAX_RECORD_BYTES"),
+                Arguments.of(
+                        "telemetry.dead-letter-max-record-bytes",
+                        "1MB",
+                        "TELEMETRY_DEAD_LETTER_MAX_RECORD_BYTES"));
     }
 
     @ParameterizedTest(name = "{0}={1}")
@@ -111,6 +127,24 @@ class JobOptionsTest {
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining(setting)
                 .hasMessageContaining(environmentVariable);
+    }
+
+    @Test
+    void hostileRecordDefaults() {
+        JobOptions options = JobOptions.fromSettings(settings());
+
+        assertThat(options.eventTimeBounds().earliest())
+                .isEqualTo(java.time.Instant.parse("2000-01-01T00:00:00Z"));
+        assertThat(options.eventTimeBounds().maxFuture()).isEqualTo(Duration.ofDays(1));
+        assertThat(options.deadLetterMaxRecordBytes()).isEqualTo(1_048_576);
+    }
+
+    @Test
+    void theProducersMaxRequestSizeLowersTheDeadLetterLimit() {
+        JobOptions options =
+                JobOptions.fromSettings(settings("kafka.properties.max.request.size", "200000"));
+
+        assertThat(options.deadLetterMaxRecordBytes()).isEqualTo(200_000);
     }
 
     @Test

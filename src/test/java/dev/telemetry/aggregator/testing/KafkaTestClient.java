@@ -67,8 +67,15 @@ public final class KafkaTestClient implements AutoCloseable {
     }
 
     public void createTopic(String name, int partitions) {
+        createTopic(name, partitions, Map.of());
+    }
+
+    /** A topic with its own configuration, e.g. a small {@code max.message.bytes}. */
+    public void createTopic(String name, int partitions, Map<String, String> configs) {
         try {
-            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs)))
+                    .all()
+                    .get();
         } catch (InterruptedException | ExecutionException e) {
             throw new IllegalStateException("Cannot create topic " + name, e);
         }

@@ -5,13 +5,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
 import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
 import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet;
 import org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
-import org.apache.flink.metrics.Counter;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -23,8 +21,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * <p>A dead letter larger than the dead-letter topic accepts would fail the sink, and a failing
  * sink restarts the job, which reads the same record again: a restart loop. So a dead letter that
  * does not fit in {@code maxRecordBytes} is truncated to fit (value first, then the key), with the
- * headers {@code dlq.truncated=true} and the original sizes. Truncations are counted (metric {@code
- * truncatedDeadLetters} of the sink writer).
+ * headers {@code dlq.truncated=true} and the original sizes. Truncations are counted by {@code
+ * DeadLetterCounter}, which asks {@link #needsTruncation}.
  */
 public class DeadLetterSerializationSchema
         implements KafkaRecordSerializationSchema<DeadLetter>, KafkaDatasetFacetProvider {
@@ -40,8 +38,6 @@ public class DeadLetterSerializationSchema
     public static final String ORIGINAL_SIZE_HEADER = "dlq.original.size";
     public static final String ORIGINAL_KEY_SIZE_HEADER = "dlq.original.key.size";
 
-    public static final String TRUNCATED_METRIC = "truncatedDeadLetters";
-
     /**
      * Kafka's framing around one record's key, value and headers: the record batch header (61
      * bytes) plus the record's own varints and attributes (under 40), with margin.
@@ -53,7 +49,6 @@ public class DeadLetterSerializationSchema
 
     private final String topic;
     private final int maxRecordBytes;
-    private transient Counter truncated;
 
     /**
      * @param maxRecordBytes the largest record the topic (its {@code max.message.bytes}) and the
@@ -64,27 +59,24 @@ public class DeadLetterSerializationSchema
         this.maxRecordBytes = maxRecordBytes;
     }
 
-    @Override
-    public void open(
-            SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
-        truncated = context.getMetricGroup().counter(TRUNCATED_METRIC);
+    /** Whether the dead letter, as this schema writes it, exceeds {@code maxRecordBytes}. */
+    public static boolean needsTruncation(DeadLetter deadLetter, int maxRecordBytes) {
+        return RECORD_OVERHEAD_BYTES
+                        + size(headers(deadLetter))
+                        + length(deadLetter.key)
+                        + length(deadLetter.value)
+                > maxRecordBytes;
     }
 
     @Override
     public ProducerRecord<byte[], byte[]> serialize(
             DeadLetter deadLetter, KafkaSinkContext context, Long timestamp) {
-        RecordHeaders headers = new RecordHeaders();
-        headers.add(REASON_HEADER, utf8(deadLetter.reason));
-        headers.add(DETAIL_HEADER, utf8(abbreviate(deadLetter.detail)));
-        headers.add(SOURCE_TOPIC_HEADER, utf8(deadLetter.sourceTopic));
-        headers.add(SOURCE_PARTITION_HEADER, utf8(Integer.toString(deadLetter.sourcePartition)));
-        headers.add(SOURCE_OFFSET_HEADER, utf8(Long.toString(deadLetter.sourceOffset)));
-        headers.add(SOURCE_TIMESTAMP_HEADER, utf8(Long.toString(deadLetter.sourceTimestamp)));
+        RecordHeaders headers = headers(deadLetter);
         byte[] key = deadLetter.key;
         byte[] value = deadLetter.value;
         int keySize = length(key);
         int valueSize = length(value);
-        if (RECORD_OVERHEAD_BYTES + size(headers) + keySize + valueSize > maxRecordBytes) {
+        if (needsTruncation(deadLetter, maxRecordBytes)) {
             headers.add(TRUNCATED_HEADER, utf8("true"));
             headers.add(ORIGINAL_SIZE_HEADER, utf8(Integer.toString(valueSize)));
             headers.add(ORIGINAL_KEY_SIZE_HEADER, utf8(Integer.toString(keySize)));
@@ -95,13 +87,21 @@ public class DeadLetterSerializationSchema
             int valueRoom = Math.min(valueSize, room - keyRoom);
             key = cut(key, keyRoom);
             value = cut(value, valueRoom);
-            if (truncated != null) {
-                truncated.inc();
-            }
         }
         // Keep the source record's timestamp so the dead letter sorts where the original did.
         Long recordTimestamp = deadLetter.sourceTimestamp >= 0 ? deadLetter.sourceTimestamp : null;
         return new ProducerRecord<>(topic, null, recordTimestamp, key, value, headers);
+    }
+
+    private static RecordHeaders headers(DeadLetter deadLetter) {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(REASON_HEADER, utf8(deadLetter.reason));
+        headers.add(DETAIL_HEADER, utf8(abbreviate(deadLetter.detail)));
+        headers.add(SOURCE_TOPIC_HEADER, utf8(deadLetter.sourceTopic));
+        headers.add(SOURCE_PARTITION_HEADER, utf8(Integer.toString(deadLetter.sourcePartition)));
+        headers.add(SOURCE_OFFSET_HEADER, utf8(Long.toString(deadLetter.sourceOffset)));
+        headers.add(SOURCE_TIMESTAMP_HEADER, utf8(Long.toString(deadLetter.sourceTimestamp)));
+        return headers;
     }
 
     private static int size(RecordHeaders headers) {

@@ -39,6 +39,8 @@ public final class Settings {
     public static final String TRANSACTION_TIMEOUT = "telemetry.transaction-timeout";
     public static final String CHECKPOINT_INTERVAL = "telemetry.checkpoint.interval";
     public static final String CHECKPOINT_TIMEOUT = "telemetry.checkpoint.timeout";
+    public static final String CHECKPOINT_TOLERABLE_FAILURES =
+            "telemetry.checkpoint.tolerable-failures";
     public static final String EXPECTED_RESTART_TIME = "telemetry.expected-restart-time";
     public static final String PARALLELISM = "telemetry.parallelism";
 
@@ -62,6 +64,7 @@ public final class Settings {
                     Map.entry(TRANSACTION_TIMEOUT, "10m"),
                     Map.entry(CHECKPOINT_INTERVAL, "10s"),
                     Map.entry(CHECKPOINT_TIMEOUT, "1m"),
+                    Map.entry(CHECKPOINT_TOLERABLE_FAILURES, "3"),
                     Map.entry(EXPECTED_RESTART_TIME, "2m"),
                     Map.entry(PARALLELISM, "1"));
 
@@ -118,6 +121,19 @@ public final class Settings {
             // Reported below with the same message as a non-positive number.
         }
         throw new InvalidSettingException(name, "'" + text + "' is not a positive integer");
+    }
+
+    public int nonNegativeInt(String name) {
+        String text = required(name);
+        try {
+            int value = Integer.parseInt(text);
+            if (value >= 0) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // Reported below with the same message as a negative number.
+        }
+        throw new InvalidSettingException(name, "'" + text + "' is not a whole number >= 0");
     }
 
     public boolean bool(String name) {

@@ -79,7 +79,8 @@ public class JobObserver {
     /**
      * A failed checkpoint as Flink reports it.
      *
-     * @param cause Flink's failure message, e.g. the file system's "No space left on device"
+     * @param cause Flink's failure message, e.g. "Checkpoint expired before completing." or the
+     *     generic "Failure to finalize checkpoint." (the log has the underlying exception)
      */
     public record CheckpointFailure(long checkpointId, Instant failedAt, String cause) {}
 

@@ -20,6 +20,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param inputTopicPattern a regular expression; when set it replaces {@code inputTopics}
  * @param expectedRestartTime how long a crashed instance may take to come back; exactly-once
  *     transactions must outlive it
+ * @param tolerableCheckpointFailures consecutive failed checkpoints the job rides out before it
+ *     fails and restarts; each one keeps the open transactions open for another checkpoint
  * @param eventTimeBounds the plausible event-time range; events outside it are dead letters
  * @param deadLetterMaxRecordBytes the largest record the dead-letter sink writes; larger dead
  *     letters are truncated to fit (the service lowers it to the topic's {@code max.message.bytes})
@@ -46,6 +48,7 @@ public record JobOptions(
         Duration checkpointTimeout,
         Duration expectedRestartTime,
         int parallelism,
+        int tolerableCheckpointFailures,
         EventTimeBounds eventTimeBounds,
         int deadLetterMaxRecordBytes)
         implements Serializable {
@@ -129,6 +132,7 @@ public record JobOptions(
                         settings.duration(Settings.CHECKPOINT_TIMEOUT),
                         settings.duration(Settings.EXPECTED_RESTART_TIME),
                         settings.positiveInt(Settings.PARALLELISM),
+                        settings.nonNegativeInt(Settings.CHECKPOINT_TOLERABLE_FAILURES),
                         new EventTimeBounds(
                                 settings.instant(Settings.EVENT_TIME_EARLIEST),
                                 settings.duration(Settings.EVENT_TIME_MAX_FUTURE)),
@@ -180,8 +184,9 @@ public record JobOptions(
                 throw new InvalidSettingException(
                         Settings.TRANSACTION_TIMEOUT,
                         transactionTimeout
-                                + " is not above checkpoint interval + checkpoint timeout +"
-                                + " expected restart time ("
+                                + " is not above (tolerable checkpoint failures + 1) x"
+                                + " (checkpoint interval + checkpoint timeout) + expected restart"
+                                + " time ("
                                 + needed
                                 + "): a transaction could expire before it is committed and its"
                                 + " output would be lost. Raise "
@@ -190,6 +195,9 @@ public record JobOptions(
                                 + Settings.environmentVariable(Settings.CHECKPOINT_INTERVAL)
                                 + ", "
                                 + Settings.environmentVariable(Settings.CHECKPOINT_TIMEOUT)
+                                + ", "
+                                + Settings.environmentVariable(
+                                        Settings.CHECKPOINT_TOLERABLE_FAILURES)
                                 + " or "
                                 + Settings.environmentVariable(Settings.EXPECTED_RESTART_TIME)
                                 + ".");
@@ -250,13 +258,22 @@ public record JobOptions(
                 checkpointTimeout,
                 expectedRestartTime,
                 parallelism,
+                tolerableCheckpointFailures,
                 eventTimeBounds,
                 maxRecordBytes);
     }
 
-    /** A transaction lives from one checkpoint to the next, plus a restart if the process dies. */
+    /**
+     * A transaction lives from one checkpoint to the next completed one (each tolerated failure
+     * adds a checkpoint interval plus, at worst, a timed-out checkpoint), plus a restart if the
+     * process dies before it commits. Beyond the tolerance the job restarts from the last completed
+     * checkpoint and aborts the transaction instead, which loses nothing.
+     */
     public Duration minimumTransactionTimeout() {
-        return checkpointInterval.plus(checkpointTimeout).plus(expectedRestartTime);
+        return checkpointInterval
+                .plus(checkpointTimeout)
+                .multipliedBy(tolerableCheckpointFailures + 1L)
+                .plus(expectedRestartTime);
     }
 
     private static void requirePositive(String setting, Duration duration) {

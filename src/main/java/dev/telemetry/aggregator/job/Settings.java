@@ -40,6 +40,8 @@ public final class Settings {
     public static final String TRANSACTION_TIMEOUT = "telemetry.transaction-timeout";
     public static final String CHECKPOINT_INTERVAL = "telemetry.checkpoint.interval";
     public static final String CHECKPOINT_TIMEOUT = "telemetry.checkpoint.timeout";
+    public static final String CHECKPOINT_TOLERABLE_FAILURES =
+            "telemetry.checkpoint.tolerable-failures";
     public static final String EXPECTED_RESTART_TIME = "telemetry.expected-restart-time";
     public static final String PARALLELISM = "telemetry.parallelism";
     public static final String EVENT_TIME_EARLIEST = "telemetry.event-time-bounds.earliest";
@@ -67,6 +69,7 @@ public final class Settings {
                     Map.entry(TRANSACTION_TIMEOUT, "10m"),
                     Map.entry(CHECKPOINT_INTERVAL, "10s"),
                     Map.entry(CHECKPOINT_TIMEOUT, "1m"),
+                    Map.entry(CHECKPOINT_TOLERABLE_FAILURES, "3"),
                     Map.entry(EXPECTED_RESTART_TIME, "2m"),
                     Map.entry(PARALLELISM, "1"),
                     Map.entry(EVENT_TIME_EARLIEST, "2000-01-01T00:00:00Z"),
@@ -137,6 +140,19 @@ public final class Settings {
             throw new InvalidSettingException(
                     name, "'" + text + "' is not an ISO-8601 instant, e.g. 2000-01-01T00:00:00Z");
         }
+    }
+
+    public int nonNegativeInt(String name) {
+        String text = required(name);
+        try {
+            int value = Integer.parseInt(text);
+            if (value >= 0) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // Reported below with the same message as a negative number.
+        }
+        throw new InvalidSettingException(name, "'" + text + "' is not a whole number >= 0");
     }
 
     public boolean bool(String name) {

@@ -157,5 +157,10 @@ public class TelemetryAggregationJob {
         env.enableCheckpointing(
                 options.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
         env.getCheckpointConfig().setCheckpointTimeout(options.checkpointTimeout().toMillis());
+        // A checkpoint that fails (broker away, volume full) only delays the commit of the open
+        // transactions; failing the job at once would reprocess from the last checkpoint for
+        // nothing. minimumTransactionTimeout() keeps those transactions from expiring meanwhile.
+        env.getCheckpointConfig()
+                .setTolerableCheckpointFailureNumber(options.tolerableCheckpointFailures());
     }
 }

@@ -1,6 +1,5 @@
 package dev.telemetry.aggregator.service;
 
-import dev.telemetry.aggregator.job.Settings;
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Quarkus;
@@ -177,30 +176,7 @@ public class EmbeddedFlinkJob {
      */
     private static Optional<CheckpointLocator.Snapshot> prepareCheckpointDirectory(
             Path dir, int retained) throws IOException {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new IllegalStateException(
-                    "Cannot create the checkpoint directory "
-                            + dir
-                            + " ("
-                            + ServiceOptions.CHECKPOINT_DIR
-                            + ", "
-                            + Settings.environmentVariable(ServiceOptions.CHECKPOINT_DIR)
-                            + "): "
-                            + e,
-                    e);
-        }
-        if (!Files.isWritable(dir)) {
-            throw new IllegalStateException(
-                    "The checkpoint directory "
-                            + dir
-                            + " ("
-                            + ServiceOptions.CHECKPOINT_DIR
-                            + ", "
-                            + Settings.environmentVariable(ServiceOptions.CHECKPOINT_DIR)
-                            + ") is not writable by this process");
-        }
+        CheckpointVolume.proveWritable(dir);
         CheckpointLocator locator = new CheckpointLocator(dir);
         for (Path incomplete : locator.deleteIncomplete()) {
             LOG.infof("Deleted incomplete checkpoint %s", incomplete);

@@ -17,8 +17,8 @@ import org.eclipse.microprofile.health.Startup;
  *
  * <ul>
  *   <li>live: the cluster answers and the job has not failed for good (restarting is alive);
- *   <li>ready: the job is RUNNING, its last completed checkpoint is recent (output is being
- *       committed) and Kafka answers;
+ *   <li>ready: the job is RUNNING, its last completed checkpoint is recent and its newest
+ *       checkpoint did not fail (output is being committed), and Kafka answers;
  *   <li>started: the job was submitted, after restoring its checkpoint if there was one.
  * </ul>
  */
@@ -29,6 +29,7 @@ public class FlinkJobHealthChecks {
     @Inject EmbeddedFlinkJob job;
     @Inject JobObserver observer;
     @Inject KafkaReachability kafka;
+    @Inject CheckpointVolumeProbe volume;
 
     @Liveness
     HealthCheck liveness() {
@@ -59,8 +60,31 @@ public class FlinkJobHealthChecks {
                         builder.withData("checkpointLagSeconds", (long) o.checkpointLagSeconds());
                         o.lastCheckpointId()
                                 .ifPresent(id -> builder.withData("lastCompletedCheckpoint", id));
+                        o.lastCheckpointFailure()
+                                .ifPresent(
+                                        f ->
+                                                builder.withData(
+                                                                "lastFailedCheckpoint",
+                                                                f.checkpointId())
+                                                        .withData(
+                                                                "lastCheckpointFailureAt",
+                                                                f.failedAt().toString())
+                                                        .withData(
+                                                                "lastCheckpointFailure",
+                                                                f.cause()));
+                        builder.withData("checkpointsFailing", o.checkpointsFailing());
+                        if (o.checkpointsFailing()) {
+                            volume.lastResult()
+                                    .ifPresent(
+                                            result -> builder.withData("checkpointVolume", result));
+                        }
                     });
-            return builder.status(running && fresh && kafkaReachable).build();
+            // A failing checkpoint turns readiness DOWN at once, with Flink's reason, rather than
+            // only once the checkpoint lag has grown past its limit.
+            boolean checkpointsFailing =
+                    observation.map(JobObserver.Observation::checkpointsFailing).orElse(false);
+            return builder.status(running && fresh && !checkpointsFailing && kafkaReachable)
+                    .build();
         };
     }
 

@@ -4,9 +4,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.Optional;
 import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.runtime.checkpoint.CheckpointStatsSnapshot;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpointStats;
+import org.apache.flink.runtime.checkpoint.FailedCheckpointStats;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 
 /**
@@ -30,6 +33,7 @@ public class JobObserver {
      *     transaction began no earlier
      * @param lastCheckpointCompletedAt when that checkpoint completed (its output was committed)
      * @param runningSince when this run of the job was submitted
+     * @param lastCheckpointFailure the newest checkpoint of this run that failed, if any
      */
     public record Observation(
             Instant takenAt,
@@ -37,7 +41,18 @@ public class JobObserver {
             Optional<Long> lastCheckpointId,
             Optional<Instant> lastCheckpointTriggeredAt,
             Optional<Instant> lastCheckpointCompletedAt,
-            Instant runningSince) {
+            Instant runningSince,
+            Optional<CheckpointFailure> lastCheckpointFailure) {
+
+        /**
+         * Whether the newest checkpoint attempt failed (none completed after it): output is not
+         * being committed, and the failure says why.
+         */
+        public boolean checkpointsFailing() {
+            return lastCheckpointFailure
+                    .filter(f -> f.checkpointId() > lastCheckpointId.orElse(-1L))
+                    .isPresent();
+        }
 
         /**
          * Seconds since the last completed checkpoint, or since the run started if none has
@@ -61,6 +76,14 @@ public class JobObserver {
         }
     }
 
+    /**
+     * A failed checkpoint as Flink reports it.
+     *
+     * @param cause Flink's failure message, e.g. "Checkpoint expired before completing." or the
+     *     generic "Failure to finalize checkpoint." (the log has the underlying exception)
+     */
+    public record CheckpointFailure(long checkpointId, Instant failedAt, String cause) {}
+
     /** The latest reading, or empty while the job has not been submitted or does not answer. */
     public Optional<Observation> observe() {
         Observation last = cached;
@@ -73,13 +96,11 @@ public class JobObserver {
         if (runningSince.isEmpty() || graph.isEmpty()) {
             return Optional.empty();
         }
+        CheckpointStatsSnapshot stats = graph.get().getCheckpointStatsSnapshot();
         CompletedCheckpointStats latest =
-                graph.get().getCheckpointStatsSnapshot() == null
-                        ? null
-                        : graph.get()
-                                .getCheckpointStatsSnapshot()
-                                .getHistory()
-                                .getLatestCompletedCheckpoint();
+                stats == null ? null : stats.getHistory().getLatestCompletedCheckpoint();
+        FailedCheckpointStats failed =
+                stats == null ? null : stats.getHistory().getLatestFailedCheckpoint();
         Observation observation =
                 new Observation(
                         now,
@@ -89,7 +110,17 @@ public class JobObserver {
                                 .map(c -> Instant.ofEpochMilli(c.getTriggerTimestamp())),
                         Optional.ofNullable(latest)
                                 .map(c -> Instant.ofEpochMilli(c.getLatestAckTimestamp())),
-                        runningSince.get());
+                        runningSince.get(),
+                        Optional.ofNullable(failed)
+                                .map(
+                                        f ->
+                                                new CheckpointFailure(
+                                                        f.getCheckpointId(),
+                                                        Instant.ofEpochMilli(
+                                                                f.getFailureTimestamp()),
+                                                        Objects.requireNonNullElse(
+                                                                f.getFailureMessage(),
+                                                                "(no message)"))));
         cached = observation;
         return Optional.of(observation);
     }

@@ -211,7 +211,8 @@ public final class KafkaPreflight implements AutoCloseable {
                             + Settings.environmentVariable(Settings.TRANSACTION_TIMEOUT)
                             + " between "
                             + job.minimumTransactionTimeout()
-                            + " (checkpoint interval + checkpoint timeout + expected restart time)"
+                            + " ((tolerable checkpoint failures + 1) x (checkpoint interval +"
+                            + " checkpoint timeout) + expected restart time)"
                             + " and "
                             + max
                             + ", or raise the broker's "
@@ -219,8 +220,9 @@ public final class KafkaPreflight implements AutoCloseable {
                             + ".");
         }
         LOG.infof(
-                "Transaction timeout %s: above %s (checkpoint interval + timeout + expected"
-                        + " restart) and within the broker's maximum %s",
+                "Transaction timeout %s: above %s ((tolerable checkpoint failures + 1) x"
+                        + " (checkpoint interval + timeout) + expected restart) and within the"
+                        + " broker's maximum %s",
                 job.transactionTimeout(), job.minimumTransactionTimeout(), max);
     }
 

@@ -133,6 +133,9 @@ public interface TelemetryConfiguration {
 
         /** How many completed checkpoints are kept. */
         String retained();
+
+        /** Consecutive failed checkpoints the job rides out before it fails and restarts. */
+        String tolerableFailures();
     }
 
     interface Topics {
@@ -194,6 +197,7 @@ public interface TelemetryConfiguration {
         settings.put(Settings.TRANSACTION_TIMEOUT, transactionTimeout());
         settings.put(Settings.CHECKPOINT_INTERVAL, checkpoint().interval());
         settings.put(Settings.CHECKPOINT_TIMEOUT, checkpoint().timeout());
+        settings.put(Settings.CHECKPOINT_TOLERABLE_FAILURES, checkpoint().tolerableFailures());
         settings.put(Settings.EXPECTED_RESTART_TIME, expectedRestartTime());
         settings.put(Settings.PARALLELISM, parallelism());
         settings.put(Settings.EVENT_TIME_EARLIEST, eventTimeBounds().earliest());

@@ -43,6 +43,7 @@ class JobOptionsTest {
         assertThat(options.deliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
         assertThat(options.transactionTimeout()).isGreaterThan(options.minimumTransactionTimeout());
         assertThat(options.parallelism()).isEqualTo(1);
+        assertThat(options.tolerableCheckpointFailures()).isEqualTo(3);
         assertThat(options.kafkaProperties()).isEmpty();
     }
 
@@ -73,6 +74,14 @@ class JobOptionsTest {
                 Arguments.of("telemetry.parallelism", "0", "TELEMETRY_PARALLELISM"),
                 Arguments.of("telemetry.parallelism", "-2", "TELEMETRY_PARALLELISM"),
                 Arguments.of("telemetry.parallelism", "abc", "TELEMETRY_PARALLELISM"),
+                Arguments.of(
+                        "telemetry.checkpoint.tolerable-failures",
+                        "-1",
+                        "TELEMETRY_CHECKPOINT_TOLERABLE_FAILURES"),
+                Arguments.of(
+                        "telemetry.checkpoint.tolerable-failures",
+                        "many",
+                        "TELEMETRY_CHECKPOINT_TOLERABLE_FAILURES"),
                 Arguments.of("telemetry.input-topic-pattern", "[", "TELEMETRY_INPUT_TOPIC_PATTERN"),
                 Arguments.of("telemetry.event-time", "wallclock", "TELEMETRY_EVENT_TIME"),
                 Arguments.of(
@@ -279,10 +288,31 @@ class JobOptionsTest {
                                 "telemetry.transaction-timeout", "191s",
                                 "telemetry.checkpoint.interval", "10s",
                                 "telemetry.checkpoint.timeout", "1m",
+                                "telemetry.checkpoint.tolerable-failures", "0",
                                 "telemetry.expected-restart-time", "2m"));
 
         assertThat(options.minimumTransactionTimeout()).isEqualTo(Duration.ofSeconds(190));
         assertThat(options.transactionTimeout()).isEqualTo(Duration.ofSeconds(191));
+    }
+
+    @Test
+    void eachToleratedCheckpointFailureExtendsTheMinimumTransactionTimeout() {
+        // (3 + 1) x (10s + 1m) + 2m = 400s: 6m is too short, 7m is enough.
+        Settings tooShort =
+                settings(
+                        "telemetry.transaction-timeout", "6m",
+                        "telemetry.checkpoint.tolerable-failures", "3");
+        assertThatThrownBy(() -> JobOptions.fromSettings(tooShort))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("TELEMETRY_TRANSACTION_TIMEOUT")
+                .hasMessageContaining("TELEMETRY_CHECKPOINT_TOLERABLE_FAILURES");
+
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings(
+                                "telemetry.transaction-timeout", "7m",
+                                "telemetry.checkpoint.tolerable-failures", "3"));
+        assertThat(options.minimumTransactionTimeout()).isEqualTo(Duration.ofSeconds(400));
     }
 
     @Test

@@ -34,16 +34,6 @@ class CheckpointStallIT extends SharedBrokerTest {
         Path checkpoints = dir.resolve("checkpoints");
         Path away = dir.resolve("checkpoints.away");
         Files.createDirectories(dir);
-        // Tolerate failed checkpoints, so the job stays RUNNING and only checkpoint freshness can
-        // turn readiness DOWN. The key has dots, which an environment variable cannot spell in a
-        // map; an extra config file is what a user would use too.
-        Path extraConfig = dir.resolve("tolerate-failed-checkpoints.yaml");
-        Files.writeString(
-                extraConfig,
-                "telemetry:\n"
-                        + "  flink:\n"
-                        + "    \"execution.checkpointing.tolerable-failed-checkpoints\":"
-                        + " \"1000000\"\n");
         kafka.createTopic(input, 1);
         Map<String, String> environment =
                 ServiceProcess.environment(
@@ -52,7 +42,11 @@ class CheckpointStallIT extends SharedBrokerTest {
                         input + "-aggregates",
                         input + "-dlq",
                         checkpoints);
-        environment.put("QUARKUS_CONFIG_LOCATIONS", extraConfig.toString());
+        // Tolerate failed checkpoints, so the job stays RUNNING through the stall; a short
+        // checkpoint timeout keeps that within the transaction timeout start-up checks:
+        // (100 + 1) x (500ms + 2s) + 2m = 372.5s < 10m.
+        environment.put("TELEMETRY_CHECKPOINT_TOLERABLE_FAILURES", "100");
+        environment.put("TELEMETRY_CHECKPOINT_TIMEOUT", "2s");
         environment.put("TELEMETRY_WINDOW_SIZE", "1s");
         environment.put("TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS", "1s");
         // Readiness allows 6 intervals: 3s without a completed checkpoint.

@@ -102,7 +102,9 @@ class PackagedServiceConfigIT {
         String output = assertStartUpFails(Map.of("TELEMETRY_TRANSACTION_TIMEOUT", "1m"));
         assertThat(output)
                 .contains("TELEMETRY_TRANSACTION_TIMEOUT")
-                .contains("is not above checkpoint interval + checkpoint timeout");
+                .contains(
+                        "is not above (tolerable checkpoint failures + 1) x (checkpoint interval"
+                                + " + checkpoint timeout)");
     }
 
     @Test

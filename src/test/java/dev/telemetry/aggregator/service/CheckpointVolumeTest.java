@@ -1,0 +1,41 @@
+package dev.telemetry.aggregator.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The start-up write probe of the checkpoint volume (real read-only and full volumes are in {@code
+ * CheckpointVolumeIT}).
+ */
+class CheckpointVolumeTest {
+
+    @Test
+    void aWritableDirectoryIsCreatedAndLeftWithoutTheProbe(@TempDir Path temp) throws Exception {
+        Path dir = temp.resolve("volume").resolve("checkpoints");
+
+        CheckpointVolume.proveWritable(dir);
+
+        assertThat(dir).isDirectory();
+        try (var files = Files.list(dir)) {
+            assertThat(files).isEmpty();
+        }
+    }
+
+    @Test
+    void aPathThatCannotBeADirectoryStopsStartUpNamingTheSetting(@TempDir Path temp)
+            throws Exception {
+        Path file = temp.resolve("checkpoints");
+        Files.writeString(file, "not a directory");
+
+        assertThatThrownBy(() -> CheckpointVolume.proveWritable(file))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("The checkpoint directory " + file)
+                .hasMessageContaining("telemetry.checkpoint.dir")
+                .hasMessageContaining("TELEMETRY_CHECKPOINT_DIR");
+    }
+}

@@ -46,8 +46,6 @@ public final class SharedKafkaBroker {
 
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
 
-    private static Process broker;
-
     private SharedKafkaBroker() {}
 
     /** The broker's bootstrap servers, starting it if this JVM has none yet. */
@@ -88,10 +86,7 @@ public final class SharedKafkaBroker {
         int containerPort = freePort();
         String bootstrap = "127.0.0.1:" + brokerPort;
         String containerBootstrap = SLIRP4NETNS_HOST_LOOPBACK + ":" + containerPort;
-        Properties config = new Properties();
-        config.put("process.roles", "broker,controller");
-        config.put("node.id", "1");
-        config.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        Properties config = baseConfig(dir, controllerPort);
         config.put(
                 "listeners",
                 "PLAINTEXT://127.0.0.1:"
@@ -103,11 +98,33 @@ public final class SharedKafkaBroker {
         config.put(
                 "advertised.listeners",
                 "PLAINTEXT://" + bootstrap + ",CONTAINER://" + containerBootstrap);
-        config.put("controller.listener.names", "CONTROLLER");
-        config.put("inter.broker.listener.name", "PLAINTEXT");
         config.put(
                 "listener.security.protocol.map",
                 "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,CONTAINER:PLAINTEXT");
+        Process broker = launch(dir, config, List.of());
+        awaitReady(broker, bootstrap, dir);
+        System.out.printf(
+                "Test Kafka broker ready at %s (containers: %s) in %d ms (log: %s)%n",
+                bootstrap,
+                containerBootstrap,
+                (System.nanoTime() - started) / 1_000_000,
+                dir.resolve("broker.log"));
+        System.setProperty(CONTAINER_BOOTSTRAP_PROPERTY, containerBootstrap);
+        return bootstrap;
+    }
+
+    /**
+     * The configuration every test broker shares: one combined KRaft node on 127.0.0.1, a PLAINTEXT
+     * inter-broker listener, replication factor 1, no retention. Callers add {@code listeners},
+     * {@code advertised.listeners} and {@code listener.security.protocol.map}.
+     */
+    static Properties baseConfig(Path dir, int controllerPort) {
+        Properties config = new Properties();
+        config.put("process.roles", "broker,controller");
+        config.put("node.id", "1");
+        config.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        config.put("controller.listener.names", "CONTROLLER");
+        config.put("inter.broker.listener.name", "PLAINTEXT");
         config.put("log.dirs", dir.resolve("data").toString());
         config.put("num.partitions", "1");
         config.put("offsets.topic.replication.factor", "1");
@@ -124,11 +141,20 @@ public final class SharedKafkaBroker {
         // 30 s after start, then every 5 min) rolls and deletes an output topic's log under a
         // running test: committed aggregates vanish. Tests never need retention.
         config.put("log.retention.ms", "-1");
+        return config;
+    }
+
+    /**
+     * Writes {@code config} to {@code <dir>/server.properties} and starts a broker process with it
+     * ({@link KafkaBrokerMain}, log in {@code <dir>/broker.log}); {@code formatArguments} go to the
+     * storage tool's {@code format} (e.g. {@code --add-scram}). Stopped when the JVM exits.
+     */
+    static Process launch(Path dir, Properties config, List<String> formatArguments)
+            throws IOException {
         Path configFile = dir.resolve("server.properties");
         try (var out = Files.newBufferedWriter(configFile)) {
             config.store(out, "telemetry-aggregator test broker");
         }
-
         List<String> command = new ArrayList<>();
         command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
@@ -137,25 +163,19 @@ public final class SharedKafkaBroker {
         command.add(KafkaBrokerMain.class.getName());
         command.add(configFile.toString());
         command.add(Uuid.randomUuid().toString());
-        broker =
+        command.addAll(formatArguments);
+        Process process =
                 new ProcessBuilder(command)
                         .redirectErrorStream(true)
                         .redirectOutput(dir.resolve("broker.log").toFile())
                         .start();
         Runtime.getRuntime()
-                .addShutdownHook(new Thread(SharedKafkaBroker::stop, "kafka-test-broker-stop"));
-        awaitReady(bootstrap, dir);
-        System.out.printf(
-                "Test Kafka broker ready at %s (containers: %s) in %d ms (log: %s)%n",
-                bootstrap,
-                containerBootstrap,
-                (System.nanoTime() - started) / 1_000_000,
-                dir.resolve("broker.log"));
-        System.setProperty(CONTAINER_BOOTSTRAP_PROPERTY, containerBootstrap);
-        return bootstrap;
+                .addShutdownHook(new Thread(() -> stop(process), "kafka-test-broker-stop"));
+        return process;
     }
 
-    private static void awaitReady(String bootstrap, Path dir) {
+    /** Waits until the broker answers on {@code bootstrap} (a listener needing no credentials). */
+    static void awaitReady(Process broker, String bootstrap, Path dir) {
         Properties properties = new Properties();
         properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2_000);
@@ -189,14 +209,13 @@ public final class SharedKafkaBroker {
                         + dir.resolve("broker.log"));
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }
     }
 
-    private static void stop() {
-        Process process = broker;
+    private static void stop(Process process) {
         if (process != null && process.isAlive()) {
             process.destroy();
             try {

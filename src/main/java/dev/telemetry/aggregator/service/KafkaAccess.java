@@ -79,8 +79,9 @@ final class KafkaAccess {
                         + (why.isEmpty() ? "" : " (" + why + ")")
                         + "; grant: kafka-acls.sh --bootstrap-server "
                         + job.bootstrapServers()
-                        + " --add --allow-principal "
+                        + " --add --allow-principal '"
                         + principal
+                        + "'"
                         + operations
                         + " "
                         + resourceOption

@@ -187,9 +187,9 @@ class KafkaSecurityIT {
                     .contains(
                             "kafka-acls.sh --bootstrap-server "
                                     + bootstrapServers
-                                    + " --add --allow-principal "
+                                    + " --add --allow-principal '"
                                     + principal
-                                    + " --operation Write --transactional-id '"
+                                    + "' --operation Write --transactional-id '"
                                     + prefix
                                     + "-' --resource-pattern-type prefixed");
             exposed.addAll(service.logsOfEachStart());

@@ -4,6 +4,7 @@ import dev.telemetry.aggregator.job.codec.EventTimeBounds;
 import dev.telemetry.aggregator.job.codec.EventTimeSource;
 import java.io.Serializable;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -108,7 +109,7 @@ public record JobOptions(
         JobOptions options =
                 new JobOptions(
                         settings.required(Settings.BOOTSTRAP_SERVERS),
-                        settings.withPrefix(Settings.KAFKA_PROPERTIES_PREFIX),
+                        kafkaProperties(settings),
                         topics,
                         pattern,
                         settings.required(Settings.OUTPUT_TOPIC),
@@ -139,6 +140,45 @@ public record JobOptions(
                         deadLetterMaxRecordBytes(settings));
         options.validate();
         return options;
+    }
+
+    /**
+     * The pass-through client properties plus those the first-class security settings stand for;
+     * the latter win, so {@code KAFKA_SASL_PASSWORD_FILE} is not undone by a stale property.
+     */
+    private static Map<String, String> kafkaProperties(Settings settings) {
+        Map<String, String> properties =
+                new HashMap<>(settings.withPrefix(Settings.KAFKA_PROPERTIES_PREFIX));
+        properties.putAll(KafkaSecurity.clientProperties(settings));
+        return properties;
+    }
+
+    /** Secret client properties (passwords, the JAAS line) masked: records print everything. */
+    @Override
+    public String toString() {
+        return "JobOptions[bootstrapServers="
+                + bootstrapServers
+                + ", kafkaProperties="
+                + KafkaSecurity.masked(kafkaProperties)
+                + ", inputTopics="
+                + inputTopics
+                + ", inputTopicPattern="
+                + inputTopicPattern
+                + ", outputTopic="
+                + outputTopic
+                + ", deadLetterTopic="
+                + deadLetterTopic
+                + ", groupId="
+                + groupId
+                + ", deliveryGuarantee="
+                + deliveryGuarantee
+                + ", transactionalIdPrefix="
+                + transactionalIdPrefix
+                + ", windowSize="
+                + windowSize
+                + ", parallelism="
+                + parallelism
+                + "]";
     }
 
     private void validate() {

@@ -332,6 +332,8 @@ public class EmbeddedFlinkJob {
             Optional<Throwable> cause =
                     result.getSerializedThrowable()
                             .map(t -> t.deserializeError(getClass().getClassLoader()));
+            // A missing ACL (revoked while running, or on a topic created at start) said plainly.
+            cause.flatMap(c -> new KafkaAccess(options.job()).explain(c)).ifPresent(LOG::error);
             LOG.errorf(
                     cause.orElse(null),
                     "The Flink job ended with %s after its restart strategy was exhausted or it"

@@ -19,11 +19,19 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.FenceProducersOptions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.jboss.logging.Logger;
 
@@ -40,6 +48,7 @@ public final class KafkaPreflight implements AutoCloseable {
 
     private final Admin admin;
     private final Duration timeout;
+    private final KafkaAccess access;
 
     public KafkaPreflight(JobOptions job, Duration timeout) {
         Properties properties = new Properties();
@@ -51,15 +60,139 @@ public final class KafkaPreflight implements AutoCloseable {
         properties.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, job.groupId() + "-preflight");
         this.admin = Admin.create(properties);
         this.timeout = timeout;
+        this.access = new KafkaAccess(job);
     }
 
     /**
      * Runs every check; throws {@link InvalidSettingException} or {@link IllegalStateException}.
      */
     public void check(ServiceOptions options) {
+        checkTopicAccess(options.job());
         ensureTopics(options);
+        checkGroupAccess(options.job());
         if (options.job().deliveryGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
+            checkTransactionalIdAccess(options.job());
             checkTransactionTimeout(options.job());
+        }
+    }
+
+    /**
+     * Read on every input topic, Write (and with exactly-once Read) on the output and dead-letter
+     * topics ({@link KafkaAccess#topicOperations}), as the broker's authorized operations for this
+     * principal say (describing a topic needs only Describe, which Read and Write imply). A topic
+     * that does not exist yet is left to {@link #ensureTopics}.
+     */
+    void checkTopicAccess(JobOptions job) {
+        List<String> topics = new ArrayList<>(job.inputTopics());
+        topics.add(job.outputTopic());
+        topics.add(job.deadLetterTopic());
+        Map<String, KafkaFuture<TopicDescription>> described =
+                admin.describeTopics(
+                                topics,
+                                new DescribeTopicsOptions().includeAuthorizedOperations(true))
+                        .topicNameValues();
+        for (String topic : topics) {
+            TopicDescription description;
+            try {
+                description = described.get(topic).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                    continue;
+                }
+                if (e.getCause() instanceof AuthorizationException) {
+                    throw access.topicDenied(topic, "Describe", e.getCause());
+                }
+                if (isTimeout(e)) {
+                    throw brokerUnreachable("describe topic " + topic, e.getCause());
+                }
+                throw new IllegalStateException(
+                        "Kafka refused to describe topic "
+                                + topic
+                                + ": "
+                                + e.getCause().getMessage(),
+                        e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("Interrupted while describing topics", e);
+            } catch (TimeoutException e) {
+                throw brokerUnreachable("describe topic " + topic, e);
+            }
+            Set<AclOperation> allowed = description.authorizedOperations();
+            if (allowed == null) {
+                continue;
+            }
+            for (String operation : access.topicOperations(topic)) {
+                if (!allowed.contains(AclOperation.fromString(operation))) {
+                    throw access.topicDenied(topic, operation, null);
+                }
+            }
+        }
+    }
+
+    /** Read on the consumer group, where the job commits its offsets on each checkpoint. */
+    void checkGroupAccess(JobOptions job) {
+        try {
+            ConsumerGroupDescription group =
+                    admin.describeConsumerGroups(
+                                    List.of(job.groupId()),
+                                    new DescribeConsumerGroupsOptions()
+                                            .includeAuthorizedOperations(true))
+                            .describedGroups()
+                            .get(job.groupId())
+                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Set<AclOperation> allowed = group.authorizedOperations();
+            if (allowed != null && !allowed.contains(AclOperation.READ)) {
+                throw access.groupDenied(null);
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof AuthorizationException) {
+                throw access.groupDenied(e.getCause());
+            }
+            if (isTimeout(e)) {
+                throw brokerUnreachable("describe group " + job.groupId(), e.getCause());
+            }
+            // A group that does not exist yet (the first start): describing it was allowed, so
+            // the principal has at least Describe; a missing Read shows at the first commit.
+            LOG.debugf("Group %s not described: %s", job.groupId(), e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while describing the group", e);
+        } catch (TimeoutException e) {
+            throw brokerUnreachable("describe group " + job.groupId(), e);
+        }
+    }
+
+    /**
+     * Write on the transactional ids, probed with an id of the service's own ({@code
+     * <prefix>-preflight}, outside both sinks' ids) the way a transactional producer starts: Kafka
+     * has no other way to ask, and the sinks would otherwise fail later with a bare "Transactional
+     * Id authorization failed".
+     */
+    void checkTransactionalIdAccess(JobOptions job) {
+        String probe = KafkaAccess.transactionalIdAclPrefix(job) + "preflight";
+        try {
+            admin.fenceProducers(
+                            List.of(probe),
+                            new FenceProducersOptions()
+                                    .timeoutMs(
+                                            (int) Math.min(Integer.MAX_VALUE, timeout.toMillis())))
+                    .all()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof AuthorizationException) {
+                throw access.transactionalIdDenied(e.getCause());
+            }
+            if (isTimeout(e)) {
+                throw brokerUnreachable("probe transactional id " + probe, e.getCause());
+            }
+            throw new IllegalStateException(
+                    "Kafka refused transactional id " + probe + ": " + e.getCause().getMessage(),
+                    e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while probing transactional ids", e);
+        } catch (TimeoutException e) {
+            throw brokerUnreachable("probe transactional id " + probe, e);
         }
     }
 
@@ -171,6 +304,20 @@ public final class KafkaPreflight implements AutoCloseable {
         } catch (ExecutionException e) {
             if (isTimeout(e)) {
                 throw brokerUnreachable("create topics", e.getCause());
+            }
+            if (e.getCause() instanceof AuthorizationException) {
+                NewTopic first = missing.get(0);
+                throw access.denied(
+                        "Create",
+                        List.of("Create"),
+                        "topic",
+                        first.name(),
+                        "--topic '" + first.name() + "'",
+                        "it does not exist, or this principal may not see it; create the topics"
+                                + " beforehand, or set "
+                                + Settings.environmentVariable(ServiceOptions.TOPICS_CREATE)
+                                + "=false to be told which one is missing",
+                        e.getCause());
             }
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw new IllegalStateException(
@@ -316,7 +463,7 @@ public final class KafkaPreflight implements AutoCloseable {
             // reject an oversized timeout when the first transaction starts.
             LOG.warnf(
                     "Cannot read the broker's %s (%s); the transaction timeout is not checked"
-                            + " against it",
+                            + " against it (grant DescribeConfigs on the cluster to check it)",
                     BROKER_TRANSACTION_MAX, e.getCause().toString());
             return Optional.empty();
         } catch (InterruptedException e) {

@@ -43,36 +43,39 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     private final String clusterId = Uuid.randomUuid().toString();
     private final String bootstrapServers;
     private final String containerBootstrapServers;
+    private final List<String> formatArguments;
     private int starts;
     private Process process;
 
-    private KafkaBrokerProcess(Path dir) throws IOException {
+    private KafkaBrokerProcess(
+            Path dir,
+            Properties config,
+            String bootstrapServers,
+            String containerBootstrapServers,
+            List<String> formatArguments)
+            throws IOException {
         this.dir = dir;
-        int brokerPort = freePort();
-        int controllerPort = freePort();
-        int containerPort = freePort();
-        this.bootstrapServers = "127.0.0.1:" + brokerPort;
-        this.containerBootstrapServers = SLIRP4NETNS_HOST_LOOPBACK + ":" + containerPort;
+        this.bootstrapServers = bootstrapServers;
+        this.containerBootstrapServers = containerBootstrapServers;
+        this.formatArguments = List.copyOf(formatArguments);
+        this.configFile = dir.resolve("server.properties");
+        try (var out = Files.newBufferedWriter(configFile)) {
+            config.store(out, "telemetry-aggregator test broker");
+        }
+    }
+
+    /**
+     * The configuration every test broker shares: one combined KRaft node on 127.0.0.1, a PLAINTEXT
+     * inter-broker listener, replication factor 1, no retention. Callers add {@code listeners},
+     * {@code advertised.listeners} and {@code listener.security.protocol.map}.
+     */
+    static Properties baseConfig(Path dir, int controllerPort) {
         Properties config = new Properties();
         config.put("process.roles", "broker,controller");
         config.put("node.id", "1");
         config.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        config.put(
-                "listeners",
-                "PLAINTEXT://127.0.0.1:"
-                        + brokerPort
-                        + ",CONTROLLER://127.0.0.1:"
-                        + controllerPort
-                        + ",CONTAINER://127.0.0.1:"
-                        + containerPort);
-        config.put(
-                "advertised.listeners",
-                "PLAINTEXT://" + bootstrapServers + ",CONTAINER://" + containerBootstrapServers);
         config.put("controller.listener.names", "CONTROLLER");
         config.put("inter.broker.listener.name", "PLAINTEXT");
-        config.put(
-                "listener.security.protocol.map",
-                "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,CONTAINER:PLAINTEXT");
         config.put("log.dirs", dir.resolve("data").toString());
         config.put("num.partitions", "1");
         config.put("offsets.topic.replication.factor", "1");
@@ -89,10 +92,22 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         // 30 s after start, then every 5 min) rolls and deletes an output topic's log under a
         // running test: committed aggregates vanish. Tests never need retention.
         config.put("log.retention.ms", "-1");
-        this.configFile = dir.resolve("server.properties");
-        try (var out = Files.newBufferedWriter(configFile)) {
-            config.store(out, "telemetry-aggregator test broker");
-        }
+        return config;
+    }
+
+    /**
+     * Starts a broker with {@code config} (which must have a PLAINTEXT listener needing no
+     * credentials at {@code bootstrapServers}, used to see that it is up) in {@code dir}; {@code
+     * formatArguments} go to the storage tool's {@code format} (e.g. {@code --add-scram ...}).
+     * Returns once it answers.
+     */
+    static KafkaBrokerProcess start(
+            Path dir, Properties config, String bootstrapServers, List<String> formatArguments)
+            throws IOException {
+        KafkaBrokerProcess broker =
+                new KafkaBrokerProcess(dir, config, bootstrapServers, null, formatArguments);
+        broker.restart();
+        return broker;
     }
 
     /**
@@ -104,7 +119,32 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             Path dir =
                     Files.createTempDirectory(
                             Paths.get("target").toAbsolutePath(), "kafka-broker-");
-            KafkaBrokerProcess broker = new KafkaBrokerProcess(dir);
+            int brokerPort = freePort();
+            int controllerPort = freePort();
+            int containerPort = freePort();
+            String bootstrapServers = "127.0.0.1:" + brokerPort;
+            String containerBootstrapServers = SLIRP4NETNS_HOST_LOOPBACK + ":" + containerPort;
+            Properties config = baseConfig(dir, controllerPort);
+            config.put(
+                    "listeners",
+                    "PLAINTEXT://127.0.0.1:"
+                            + brokerPort
+                            + ",CONTROLLER://127.0.0.1:"
+                            + controllerPort
+                            + ",CONTAINER://127.0.0.1:"
+                            + containerPort);
+            config.put(
+                    "advertised.listeners",
+                    "PLAINTEXT://"
+                            + bootstrapServers
+                            + ",CONTAINER://"
+                            + containerBootstrapServers);
+            config.put(
+                    "listener.security.protocol.map",
+                    "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,CONTAINER:PLAINTEXT");
+            KafkaBrokerProcess broker =
+                    new KafkaBrokerProcess(
+                            dir, config, bootstrapServers, containerBootstrapServers, List.of());
             broker.restart();
             return broker;
         } catch (IOException e) {
@@ -144,6 +184,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         command.add(KafkaBrokerMain.class.getName());
         command.add(configFile.toString());
         command.add(clusterId);
+        command.addAll(formatArguments);
         Path log = dir.resolve("broker-" + ++starts + ".log");
         try {
             process =
@@ -158,7 +199,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         System.out.printf(
                 "Test Kafka broker ready at %s (containers: %s) in %d ms (log: %s)%n",
                 bootstrapServers,
-                containerBootstrapServers,
+                containerBootstrapServers == null ? "none" : containerBootstrapServers,
                 (System.nanoTime() - started) / 1_000_000,
                 log);
     }
@@ -225,7 +266,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
                 "The test broker did not become ready within " + STARTUP_TIMEOUT + "; see " + log);
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }

@@ -1,0 +1,267 @@
+package dev.telemetry.aggregator.job;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The Kafka security settings (SASL with SCRAM or PLAIN, TLS and mutual TLS) as first-class
+ * settings, so every one has an unambiguous environment variable ({@code KAFKA_SASL_PASSWORD_FILE})
+ * and secrets can come from mounted files. They become the Kafka client properties of every client
+ * (source, sinks, admin), including the JAAS line that carries the SASL password.
+ */
+public final class KafkaSecurity {
+    public static final String SECURITY_PROTOCOL = "kafka.security-protocol";
+    public static final String SASL_MECHANISM = "kafka.sasl.mechanism";
+    public static final String SASL_USERNAME = "kafka.sasl.username";
+    public static final String SASL_PASSWORD = "kafka.sasl.password";
+    public static final String SASL_PASSWORD_FILE = "kafka.sasl.password-file";
+    public static final String TRUSTSTORE_LOCATION = "kafka.ssl.truststore.location";
+    public static final String TRUSTSTORE_TYPE = "kafka.ssl.truststore.type";
+    public static final String TRUSTSTORE_PASSWORD = "kafka.ssl.truststore.password";
+    public static final String TRUSTSTORE_PASSWORD_FILE = "kafka.ssl.truststore.password-file";
+    public static final String KEYSTORE_LOCATION = "kafka.ssl.keystore.location";
+    public static final String KEYSTORE_TYPE = "kafka.ssl.keystore.type";
+    public static final String KEYSTORE_PASSWORD = "kafka.ssl.keystore.password";
+    public static final String KEYSTORE_PASSWORD_FILE = "kafka.ssl.keystore.password-file";
+    public static final String KEY_PASSWORD = "kafka.ssl.key-password";
+    public static final String KEY_PASSWORD_FILE = "kafka.ssl.key-password-file";
+
+    private static final List<String> PROTOCOLS =
+            List.of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL");
+    private static final Map<String, String> LOGIN_MODULES =
+            Map.of(
+                    "PLAIN", "org.apache.kafka.common.security.plain.PlainLoginModule",
+                    "SCRAM-SHA-256", "org.apache.kafka.common.security.scram.ScramLoginModule",
+                    "SCRAM-SHA-512", "org.apache.kafka.common.security.scram.ScramLoginModule");
+    private static final List<String> STORE_TYPES = List.of("PKCS12", "JKS", "PEM");
+
+    /**
+     * Kafka client property names whose values are secrets (or contain one, as the JAAS line does):
+     * never log, expose or echo them.
+     */
+    private static final Set<String> SECRET_PROPERTY_WORDS =
+            Set.of("password", "jaas", "secret", "token", "credential");
+
+    private KafkaSecurity() {}
+
+    /** Whether the value of this Kafka client property is (or contains) a secret. */
+    public static boolean isSecretProperty(String name) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        // ssl.keystore.key: a PEM private key given inline.
+        return SECRET_PROPERTY_WORDS.stream().anyMatch(lower::contains) || lower.endsWith(".key");
+    }
+
+    /** The properties with every secret value replaced, for logs and diagnostics. */
+    public static Map<String, String> masked(Map<String, String> properties) {
+        Map<String, String> masked = new HashMap<>();
+        properties.forEach(
+                (name, value) -> masked.put(name, isSecretProperty(name) ? "[hidden]" : value));
+        return masked;
+    }
+
+    /**
+     * The Kafka client properties the security settings stand for; empty when none is set. Secrets
+     * given as files are read now.
+     *
+     * @throws InvalidSettingException naming the setting and its environment variable (never the
+     *     secret's value)
+     */
+    public static Map<String, String> clientProperties(Settings settings) {
+        Map<String, String> properties = new HashMap<>();
+        Optional<String> protocol = settings.optional(SECURITY_PROTOCOL);
+        protocol.ifPresent(
+                value -> {
+                    String upper = value.toUpperCase(Locale.ROOT);
+                    if (!PROTOCOLS.contains(upper)) {
+                        throw new InvalidSettingException(
+                                SECURITY_PROTOCOL,
+                                "'" + value + "' is not one of " + String.join(", ", PROTOCOLS));
+                    }
+                    properties.put("security.protocol", upper);
+                });
+        boolean sasl =
+                protocol.map(p -> p.toUpperCase(Locale.ROOT).startsWith("SASL_")).orElse(false);
+        addSasl(settings, sasl, properties);
+        addStore(
+                settings,
+                "ssl.truststore.",
+                TRUSTSTORE_LOCATION,
+                TRUSTSTORE_TYPE,
+                TRUSTSTORE_PASSWORD,
+                TRUSTSTORE_PASSWORD_FILE,
+                properties);
+        addStore(
+                settings,
+                "ssl.keystore.",
+                KEYSTORE_LOCATION,
+                KEYSTORE_TYPE,
+                KEYSTORE_PASSWORD,
+                KEYSTORE_PASSWORD_FILE,
+                properties);
+        secret(settings, KEY_PASSWORD, KEY_PASSWORD_FILE)
+                .ifPresent(value -> properties.put("ssl.key.password", value));
+        return properties;
+    }
+
+    private static void addSasl(Settings settings, boolean sasl, Map<String, String> properties) {
+        Optional<String> mechanism = settings.optional(SASL_MECHANISM);
+        Optional<String> username = settings.optional(SASL_USERNAME);
+        Optional<String> password = secret(settings, SASL_PASSWORD, SASL_PASSWORD_FILE);
+        if (mechanism.isEmpty() && username.isEmpty() && password.isEmpty()) {
+            return;
+        }
+        if (!sasl) {
+            throw new InvalidSettingException(
+                    SASL_MECHANISM,
+                    "SASL settings need "
+                            + SECURITY_PROTOCOL
+                            + " ("
+                            + Settings.environmentVariable(SECURITY_PROTOCOL)
+                            + ") SASL_SSL or SASL_PLAINTEXT");
+        }
+        String chosen = mechanism.orElse("SCRAM-SHA-512").toUpperCase(Locale.ROOT);
+        String loginModule = LOGIN_MODULES.get(chosen);
+        if (loginModule == null) {
+            throw new InvalidSettingException(
+                    SASL_MECHANISM,
+                    "'"
+                            + mechanism.get()
+                            + "' is not one of "
+                            + String.join(", ", LOGIN_MODULES.keySet().stream().sorted().toList())
+                            + " (for other mechanisms set kafka.properties.\"sasl.mechanism\" and"
+                            + " kafka.properties.\"sasl.jaas.config\")");
+        }
+        if (username.isEmpty()) {
+            throw new InvalidSettingException(
+                    SASL_USERNAME, "SASL " + chosen + " needs a username");
+        }
+        if (password.isEmpty()) {
+            throw new InvalidSettingException(
+                    SASL_PASSWORD,
+                    "SASL "
+                            + chosen
+                            + " needs a password: set it, or "
+                            + SASL_PASSWORD_FILE
+                            + " ("
+                            + Settings.environmentVariable(SASL_PASSWORD_FILE)
+                            + ") to a file holding it");
+        }
+        properties.put("sasl.mechanism", chosen);
+        properties.put(
+                "sasl.jaas.config",
+                loginModule
+                        + " required username=\""
+                        + jaasQuoted(username.get())
+                        + "\" password=\""
+                        + jaasQuoted(password.get())
+                        + "\";");
+    }
+
+    private static void addStore(
+            Settings settings,
+            String kafkaPrefix,
+            String location,
+            String type,
+            String password,
+            String passwordFile,
+            Map<String, String> properties) {
+        Optional<String> path = settings.optional(location);
+        Optional<String> secret = secret(settings, password, passwordFile);
+        Optional<String> storeType = settings.optional(type).map(t -> t.toUpperCase(Locale.ROOT));
+        if (path.isEmpty()) {
+            if (secret.isPresent() || storeType.isPresent()) {
+                throw new InvalidSettingException(
+                        location, "is required when the store's type or password is set");
+            }
+            return;
+        }
+        if (!Files.isReadable(Paths.get(path.get()))) {
+            throw new InvalidSettingException(
+                    location, "'" + path.get() + "' does not exist or is not readable");
+        }
+        String resolvedType = storeType.orElse(guessType(path.get()));
+        if (!STORE_TYPES.contains(resolvedType)) {
+            throw new InvalidSettingException(
+                    type, "'" + resolvedType + "' is not one of " + String.join(", ", STORE_TYPES));
+        }
+        if (resolvedType.equals("PEM") && secret.isPresent()) {
+            throw new InvalidSettingException(
+                    password,
+                    "a PEM store has no password (an encrypted PEM key's password is "
+                            + KEY_PASSWORD
+                            + ", "
+                            + Settings.environmentVariable(KEY_PASSWORD)
+                            + ")");
+        }
+        if (!resolvedType.equals("PEM") && secret.isEmpty()) {
+            throw new InvalidSettingException(
+                    password,
+                    "a "
+                            + resolvedType
+                            + " store needs its password: set it, or "
+                            + passwordFile
+                            + " ("
+                            + Settings.environmentVariable(passwordFile)
+                            + ")");
+        }
+        properties.put(kafkaPrefix + "location", path.get());
+        properties.put(kafkaPrefix + "type", resolvedType);
+        secret.ifPresent(value -> properties.put(kafkaPrefix + "password", value));
+    }
+
+    private static String guessType(String path) {
+        String lower = path.toLowerCase(Locale.ROOT);
+        if (lower.endsWith(".pem") || lower.endsWith(".crt")) {
+            return "PEM";
+        }
+        return lower.endsWith(".jks") ? "JKS" : "PKCS12";
+    }
+
+    /**
+     * A secret given as a value or as a file holding it (a mounted Kubernetes secret), not both.
+     */
+    private static Optional<String> secret(Settings settings, String value, String file) {
+        Optional<String> direct = settings.optional(value);
+        Optional<String> path = settings.optional(file);
+        if (direct.isPresent() && path.isPresent()) {
+            throw new InvalidSettingException(
+                    file,
+                    "set either "
+                            + value
+                            + " ("
+                            + Settings.environmentVariable(value)
+                            + ") or this file, not both");
+        }
+        if (path.isEmpty()) {
+            return direct;
+        }
+        try {
+            String content = Files.readString(Paths.get(path.get()), StandardCharsets.UTF_8);
+            // Files written with echo or an editor end in a newline that is no part of the secret.
+            String secret = content.replaceAll("[\\r\\n]+$", "");
+            if (secret.isEmpty()) {
+                throw new InvalidSettingException(file, "'" + path.get() + "' is empty");
+            }
+            return Optional.of(secret);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof InvalidSettingException invalid) {
+                throw invalid;
+            }
+            throw new InvalidSettingException(
+                    file, "cannot read '" + path.get() + "': " + e.getClass().getSimpleName());
+        }
+    }
+
+    /** Escapes for a double-quoted JAAS option value (Kafka parses it with Java's tokenizer). */
+    private static String jaasQuoted(String value) {
+        return value.replace("\\", "\\\\").replace("\"", "\\\"");
+    }
+}

@@ -18,6 +18,9 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * @param inputTopicPattern a regular expression; when set it replaces {@code inputTopics}
  * @param expectedRestartTime how long a crashed instance may take to come back; exactly-once
  *     transactions must outlive it
+ * @param stateBackend {@code hashmap} (state on the heap) or {@code rocksdb} (state on local disk)
+ * @param incrementalCheckpoints checkpoints upload only what changed since the last one (rocksdb
+ *     only)
  */
 public record JobOptions(
         String bootstrapServers,
@@ -40,8 +43,13 @@ public record JobOptions(
         Duration checkpointInterval,
         Duration checkpointTimeout,
         Duration expectedRestartTime,
-        int parallelism)
+        int parallelism,
+        String stateBackend,
+        boolean incrementalCheckpoints)
         implements Serializable {
+
+    public static final String HASHMAP = "hashmap";
+    public static final String ROCKSDB = "rocksdb";
 
     public JobOptions {
         kafkaProperties = Map.copyOf(kafkaProperties);
@@ -115,7 +123,10 @@ public record JobOptions(
                         settings.duration(Settings.CHECKPOINT_INTERVAL),
                         settings.duration(Settings.CHECKPOINT_TIMEOUT),
                         settings.duration(Settings.EXPECTED_RESTART_TIME),
-                        settings.positiveInt(Settings.PARALLELISM));
+                        settings.positiveInt(Settings.PARALLELISM),
+                        settings.choice(
+                                Settings.STATE_BACKEND, Map.of(HASHMAP, HASHMAP, ROCKSDB, ROCKSDB)),
+                        settings.bool(Settings.CHECKPOINT_INCREMENTAL));
         options.validate();
         return options;
     }
@@ -124,6 +135,17 @@ public record JobOptions(
         requirePositive(Settings.WINDOW_SIZE, windowSize);
         requirePositive(Settings.CHECKPOINT_INTERVAL, checkpointInterval);
         requirePositive(Settings.CHECKPOINT_TIMEOUT, checkpointTimeout);
+        if (incrementalCheckpoints && !stateBackend.equals(ROCKSDB)) {
+            // Flink would silently write full checkpoints: refuse rather than let the operator
+            // believe checkpoints are incremental.
+            throw new InvalidSettingException(
+                    Settings.CHECKPOINT_INCREMENTAL,
+                    "incremental checkpoints need the rocksdb state backend; set "
+                            + Settings.environmentVariable(Settings.STATE_BACKEND)
+                            + "=rocksdb, or "
+                            + Settings.environmentVariable(Settings.CHECKPOINT_INCREMENTAL)
+                            + "=false (the hashmap backend always writes full checkpoints)");
+        }
         if (outputTopic.equals(deadLetterTopic)) {
             throw new InvalidSettingException(
                     Settings.DEAD_LETTER_TOPIC,

@@ -41,6 +41,8 @@ public final class Settings {
     public static final String CHECKPOINT_TIMEOUT = "telemetry.checkpoint.timeout";
     public static final String EXPECTED_RESTART_TIME = "telemetry.expected-restart-time";
     public static final String PARALLELISM = "telemetry.parallelism";
+    public static final String STATE_BACKEND = "telemetry.state.backend";
+    public static final String CHECKPOINT_INCREMENTAL = "telemetry.checkpoint.incremental";
 
     /** Defaults for a job started without the service (e.g. on a Flink cluster). */
     public static final Map<String, String> DEFAULTS =
@@ -63,7 +65,9 @@ public final class Settings {
                     Map.entry(CHECKPOINT_INTERVAL, "10s"),
                     Map.entry(CHECKPOINT_TIMEOUT, "1m"),
                     Map.entry(EXPECTED_RESTART_TIME, "2m"),
-                    Map.entry(PARALLELISM, "1"));
+                    Map.entry(PARALLELISM, "1"),
+                    Map.entry(STATE_BACKEND, "hashmap"),
+                    Map.entry(CHECKPOINT_INCREMENTAL, "false"));
 
     private static final Pattern DURATION =
             Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);

@@ -17,6 +17,9 @@ import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -151,11 +154,19 @@ public class TelemetryAggregationJob {
         env.execute(JOB_NAME);
     }
 
-    /** Checkpointing that exactly-once depends on: the sink commits when a checkpoint completes. */
+    /**
+     * Checkpointing that exactly-once depends on (the sink commits when a checkpoint completes),
+     * and where state lives: the heap ({@code hashmap}) or local disk ({@code rocksdb}, optionally
+     * with incremental checkpoints). Set on the job, so it wins over a cluster's defaults.
+     */
     public static void configure(StreamExecutionEnvironment env, JobOptions options) {
         env.setParallelism(options.parallelism());
         env.enableCheckpointing(
                 options.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
         env.getCheckpointConfig().setCheckpointTimeout(options.checkpointTimeout().toMillis());
+        Configuration state = new Configuration();
+        state.set(StateBackendOptions.STATE_BACKEND, options.stateBackend());
+        state.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, options.incrementalCheckpoints());
+        env.configure(state);
     }
 }

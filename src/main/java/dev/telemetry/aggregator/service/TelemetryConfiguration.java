@@ -58,6 +58,8 @@ public interface TelemetryConfiguration {
 
     Checkpoint checkpoint();
 
+    State state();
+
     Topics topics();
 
     Restart restart();
@@ -116,6 +118,14 @@ public interface TelemetryConfiguration {
 
         /** How many completed checkpoints are kept. */
         String retained();
+
+        /** Upload only what changed since the last checkpoint ({@code rocksdb} only). */
+        String incremental();
+    }
+
+    interface State {
+        /** {@code hashmap} (on the heap) or {@code rocksdb} (on local disk). */
+        String backend();
     }
 
     interface Topics {
@@ -179,6 +189,8 @@ public interface TelemetryConfiguration {
         settings.put(Settings.CHECKPOINT_TIMEOUT, checkpoint().timeout());
         settings.put(Settings.EXPECTED_RESTART_TIME, expectedRestartTime());
         settings.put(Settings.PARALLELISM, parallelism());
+        settings.put(Settings.STATE_BACKEND, state().backend());
+        settings.put(Settings.CHECKPOINT_INCREMENTAL, checkpoint().incremental());
         return settings;
     }
 }

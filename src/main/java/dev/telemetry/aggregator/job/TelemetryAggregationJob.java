@@ -12,6 +12,7 @@ import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
+import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -46,6 +47,7 @@ public class TelemetryAggregationJob {
     private final Sink<TelemetryAggregate> aggregateSink;
     private final Sink<DeadLetter> deadLetterSink;
     private final JobOptions options;
+    private UnaryOperator<DataStream<TelemetryEvent>> eventStage = UnaryOperator.identity();
 
     public TelemetryAggregationJob(
             Source<IngestedRecord, ?, ?> source,
@@ -67,6 +69,17 @@ public class TelemetryAggregationJob {
                 options);
     }
 
+    /**
+     * Inserts {@code stage} between parsing and windowing, e.g. a filter or an enrichment added in
+     * a later build. Operators it adds must have a uid of their own. A stateless stage can be added
+     * or removed across a savepoint freely; removing a stateful one needs {@code
+     * allow-non-restored-state} and drops its state.
+     */
+    public TelemetryAggregationJob withEventStage(UnaryOperator<DataStream<TelemetryEvent>> stage) {
+        this.eventStage = stage;
+        return this;
+    }
+
     /** Adds the topology to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
         SingleOutputStreamOperator<TelemetryEvent> events =
@@ -77,7 +90,8 @@ public class TelemetryAggregationJob {
                         .name("Split off rejected records");
 
         SingleOutputStreamOperator<TelemetryAggregate> aggregates =
-                aggregateWindows(events, options.windowSize(), options.allowedLateness());
+                aggregateWindows(
+                        eventStage.apply(events), options.windowSize(), options.allowedLateness());
         aggregates.sinkTo(aggregateSink).uid("kafka-aggregates-sink").name("Kafka aggregates sink");
 
         DataStream<DeadLetter> late =

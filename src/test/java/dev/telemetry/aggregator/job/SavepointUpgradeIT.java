@@ -72,7 +72,8 @@ class SavepointUpgradeIT extends SharedBrokerTest {
         PacedInput paced = new PacedInput(topics.input(), PARTITIONS, events, 0, 2);
 
         JobClient current = start(options, UnaryOperator.identity(), new Configuration());
-        awaitReadingEveryPartition(options, topics.input());
+        TelemetryFixtures.awaitReadingEveryPartition(
+                kafka, topics.input(), PARTITIONS, START, options.groupId());
         Thread producer = paced.sendInBackground(kafka, 0);
         // Mid-stream: once a checkpoint of this run has completed, with input still arriving.
         Awaitility.await()
@@ -130,18 +131,6 @@ class SavepointUpgradeIT extends SharedBrokerTest {
                 expected);
     }
 
-    /**
-     * Sends one event per partition, older than the test's input (its aggregates are left out of
-     * every comparison), and waits until a checkpoint covers them. At a fresh start (nothing to
-     * restore) a source reader whose partitions are not assigned yet counts as idle, so a backlog
-     * on the other reader's partitions could move the watermark past this reader's first events;
-     * once every partition has been read, input can flow.
-     */
-    private static void awaitReadingEveryPartition(JobOptions options, String input) {
-        kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START - 60_000));
-        kafka.awaitCheckpointed(options.groupId(), input, Duration.ofMinutes(1));
-    }
-
     @Test
     void savepointWithStateOfARemovedOperatorNeedsAllowNonRestoredState() throws Exception {
         KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
@@ -158,7 +147,8 @@ class SavepointUpgradeIT extends SharedBrokerTest {
                         options,
                         stream -> stream.map(new CountingStage()).uid("count-events"),
                         new Configuration());
-        awaitReadingEveryPartition(options, topics.input());
+        TelemetryFixtures.awaitReadingEveryPartition(
+                kafka, topics.input(), PARTITIONS, START, options.groupId());
         kafka.send(first.stream().map(e -> e.toRecord(topics.input(), PARTITIONS)).toList());
         kafka.awaitCheckpointed(options.groupId(), topics.input(), Duration.ofMinutes(1));
         String savepoint = stopWithSavepoint(old);

@@ -26,6 +26,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param eventTimeBounds the plausible event-time range; events outside it are dead letters
  * @param deadLetterMaxRecordBytes the largest record the dead-letter sink writes; larger dead
  *     letters are truncated to fit (the service lowers it to the topic's {@code max.message.bytes})
+ * @param stateBackend {@code hashmap} (state on the heap) or {@code rocksdb} (state on local disk)
+ * @param incrementalCheckpoints checkpoints upload only what changed since the last one (rocksdb
+ *     only)
  */
 public record JobOptions(
         String bootstrapServers,
@@ -51,8 +54,13 @@ public record JobOptions(
         int parallelism,
         int tolerableCheckpointFailures,
         EventTimeBounds eventTimeBounds,
-        int deadLetterMaxRecordBytes)
+        int deadLetterMaxRecordBytes,
+        String stateBackend,
+        boolean incrementalCheckpoints)
         implements Serializable {
+
+    public static final String HASHMAP = "hashmap";
+    public static final String ROCKSDB = "rocksdb";
 
     /**
      * Room for the dead-letter headers, the record and batch framing, and a little of the value:
@@ -137,7 +145,10 @@ public record JobOptions(
                         new EventTimeBounds(
                                 settings.instant(Settings.EVENT_TIME_EARLIEST),
                                 settings.duration(Settings.EVENT_TIME_MAX_FUTURE)),
-                        deadLetterMaxRecordBytes(settings));
+                        deadLetterMaxRecordBytes(settings),
+                        settings.choice(
+                                Settings.STATE_BACKEND, Map.of(HASHMAP, HASHMAP, ROCKSDB, ROCKSDB)),
+                        settings.bool(Settings.CHECKPOINT_INCREMENTAL));
         options.validate();
         return options;
     }
@@ -185,6 +196,17 @@ public record JobOptions(
         requirePositive(Settings.WINDOW_SIZE, windowSize);
         requirePositive(Settings.CHECKPOINT_INTERVAL, checkpointInterval);
         requirePositive(Settings.CHECKPOINT_TIMEOUT, checkpointTimeout);
+        if (incrementalCheckpoints && !stateBackend.equals(ROCKSDB)) {
+            // Flink would silently write full checkpoints: refuse rather than let the operator
+            // believe checkpoints are incremental.
+            throw new InvalidSettingException(
+                    Settings.CHECKPOINT_INCREMENTAL,
+                    "incremental checkpoints need the rocksdb state backend; set "
+                            + Settings.environmentVariable(Settings.STATE_BACKEND)
+                            + "=rocksdb, or "
+                            + Settings.environmentVariable(Settings.CHECKPOINT_INCREMENTAL)
+                            + "=false (the hashmap backend always writes full checkpoints)");
+        }
         if (outputTopic.equals(deadLetterTopic)) {
             throw new InvalidSettingException(
                     Settings.DEAD_LETTER_TOPIC,
@@ -300,7 +322,9 @@ public record JobOptions(
                 parallelism,
                 tolerableCheckpointFailures,
                 eventTimeBounds,
-                maxRecordBytes);
+                maxRecordBytes,
+                stateBackend,
+                incrementalCheckpoints);
     }
 
     /**

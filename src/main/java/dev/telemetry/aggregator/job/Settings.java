@@ -48,6 +48,8 @@ public final class Settings {
     public static final String EVENT_TIME_MAX_FUTURE = "telemetry.event-time-bounds.max-future";
     public static final String DEAD_LETTER_MAX_RECORD_BYTES =
             "telemetry.dead-letter-max-record-bytes";
+    public static final String STATE_BACKEND = "telemetry.state.backend";
+    public static final String CHECKPOINT_INCREMENTAL = "telemetry.checkpoint.incremental";
 
     /** Defaults for a job started without the service (e.g. on a Flink cluster). */
     public static final Map<String, String> DEFAULTS =
@@ -74,7 +76,9 @@ public final class Settings {
                     Map.entry(PARALLELISM, "1"),
                     Map.entry(EVENT_TIME_EARLIEST, "2000-01-01T00:00:00Z"),
                     Map.entry(EVENT_TIME_MAX_FUTURE, "1d"),
-                    Map.entry(DEAD_LETTER_MAX_RECORD_BYTES, "1048576"));
+                    Map.entry(DEAD_LETTER_MAX_RECORD_BYTES, "1048576"),
+                    Map.entry(STATE_BACKEND, "hashmap"),
+                    Map.entry(CHECKPOINT_INCREMENTAL, "false"));
 
     private static final Pattern DURATION =
             Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);

@@ -12,11 +12,15 @@ import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
+import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -43,6 +47,7 @@ public class TelemetryAggregationJob {
     private final Sink<TelemetryAggregate> aggregateSink;
     private final Sink<DeadLetter> deadLetterSink;
     private final JobOptions options;
+    private UnaryOperator<DataStream<TelemetryEvent>> eventStage = UnaryOperator.identity();
 
     public TelemetryAggregationJob(
             Source<IngestedRecord, ?, ?> source,
@@ -64,6 +69,17 @@ public class TelemetryAggregationJob {
                 options);
     }
 
+    /**
+     * Inserts {@code stage} between parsing and windowing, e.g. a filter or an enrichment added in
+     * a later build. Operators it adds must have a uid of their own. A stateless stage can be added
+     * or removed across a savepoint freely; removing a stateful one needs {@code
+     * allow-non-restored-state} and drops its state.
+     */
+    public TelemetryAggregationJob withEventStage(UnaryOperator<DataStream<TelemetryEvent>> stage) {
+        this.eventStage = stage;
+        return this;
+    }
+
     /** Adds the topology to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
         SingleOutputStreamOperator<TelemetryEvent> events =
@@ -74,7 +90,8 @@ public class TelemetryAggregationJob {
                         .name("Split off rejected records");
 
         SingleOutputStreamOperator<TelemetryAggregate> aggregates =
-                aggregateWindows(events, options.windowSize(), options.allowedLateness());
+                aggregateWindows(
+                        eventStage.apply(events), options.windowSize(), options.allowedLateness());
         aggregates.sinkTo(aggregateSink).uid("kafka-aggregates-sink").name("Kafka aggregates sink");
 
         DataStream<DeadLetter> late =
@@ -151,7 +168,11 @@ public class TelemetryAggregationJob {
         env.execute(JOB_NAME);
     }
 
-    /** Checkpointing that exactly-once depends on: the sink commits when a checkpoint completes. */
+    /**
+     * Checkpointing that exactly-once depends on (the sink commits when a checkpoint completes),
+     * and where state lives: the heap ({@code hashmap}) or local disk ({@code rocksdb}, optionally
+     * with incremental checkpoints). Set on the job, so it wins over a cluster's defaults.
+     */
     public static void configure(StreamExecutionEnvironment env, JobOptions options) {
         env.setParallelism(options.parallelism());
         env.enableCheckpointing(
@@ -162,5 +183,9 @@ public class TelemetryAggregationJob {
         // nothing. minimumTransactionTimeout() keeps those transactions from expiring meanwhile.
         env.getCheckpointConfig()
                 .setTolerableCheckpointFailureNumber(options.tolerableCheckpointFailures());
+        Configuration state = new Configuration();
+        state.set(StateBackendOptions.STATE_BACKEND, options.stateBackend());
+        state.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, options.incrementalCheckpoints());
+        env.configure(state);
     }
 }

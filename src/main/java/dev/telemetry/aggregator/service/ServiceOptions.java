@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.StateBackendOptions;
 
 /**
  * The validated settings of the service around the job: the checkpoint volume, topic creation,
@@ -97,7 +99,7 @@ public record ServiceOptions(
                 settings.optional(RESTORE_FROM).map(ServiceOptions::restorePath),
                 settings.bool(ALLOW_NON_RESTORED_STATE),
                 settings.bool(STOP_WITH_SAVEPOINT),
-                Map.copyOf(telemetry.flink()),
+                flinkConfiguration(telemetry.flink()),
                 AdminOptions.from(telemetry.admin()));
     }
 
@@ -121,6 +123,31 @@ public record ServiceOptions(
                 stopWithSavepoint,
                 flinkConfiguration,
                 admin);
+    }
+
+    /**
+     * Flink settings that have a setting of their own here would be silently overridden by the
+     * job's configuration: say which one to use instead.
+     */
+    private static Map<String, String> flinkConfiguration(Map<String, String> flink) {
+        Map<String, String> typed =
+                Map.of(
+                        StateBackendOptions.STATE_BACKEND.key(), Settings.STATE_BACKEND,
+                        CheckpointingOptions.INCREMENTAL_CHECKPOINTS.key(),
+                                Settings.CHECKPOINT_INCREMENTAL);
+        typed.forEach(
+                (flinkKey, setting) -> {
+                    if (flink.containsKey(flinkKey)) {
+                        throw new InvalidSettingException(
+                                "telemetry.flink.\"" + flinkKey + "\"",
+                                "use "
+                                        + setting
+                                        + " ("
+                                        + Settings.environmentVariable(setting)
+                                        + ") instead");
+                    }
+                });
+        return Map.copyOf(flink);
     }
 
     /** A snapshot to restore must exist and be readable: fail at start, not at every restart. */

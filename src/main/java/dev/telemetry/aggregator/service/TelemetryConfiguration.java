@@ -58,6 +58,8 @@ public interface TelemetryConfiguration {
 
     Checkpoint checkpoint();
 
+    State state();
+
     Topics topics();
 
     Restart restart();
@@ -136,6 +138,14 @@ public interface TelemetryConfiguration {
 
         /** Consecutive failed checkpoints the job rides out before it fails and restarts. */
         String tolerableFailures();
+
+        /** Upload only what changed since the last checkpoint ({@code rocksdb} only). */
+        String incremental();
+    }
+
+    interface State {
+        /** {@code hashmap} (on the heap) or {@code rocksdb} (on local disk). */
+        String backend();
     }
 
     interface Topics {
@@ -203,6 +213,9 @@ public interface TelemetryConfiguration {
         settings.put(Settings.EVENT_TIME_EARLIEST, eventTimeBounds().earliest());
         settings.put(Settings.EVENT_TIME_MAX_FUTURE, eventTimeBounds().maxFuture());
         settings.put(Settings.DEAD_LETTER_MAX_RECORD_BYTES, deadLetterMaxRecordBytes());
+
+        settings.put(Settings.STATE_BACKEND, state().backend());
+        settings.put(Settings.CHECKPOINT_INCREMENTAL, checkpoint().incremental());
         return settings;
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -154,6 +155,20 @@ public final class TelemetryFixtures {
                             flush.json().getBytes(StandardCharsets.UTF_8)));
         }
         return records;
+    }
+
+    /**
+     * Sends one event per partition, older than any test input (its aggregates are left out by
+     * {@link #parseAggregates}), and waits until a checkpoint of {@code group} covers it. At a
+     * fresh start a source reader whose partitions are not assigned yet, or idle since the job
+     * started, does not hold back the watermark, so input on the other partitions could close
+     * windows before this reader's first events arrive (and route them as late); once every
+     * partition has been read, input can flow.
+     */
+    public static void awaitReadingEveryPartition(
+            KafkaTestClient kafka, String topic, int partitions, long before, String group) {
+        kafka.send(watermarkFlush(topic, partitions, before - 60_000));
+        kafka.awaitCheckpointed(group, topic, Duration.ofMinutes(1));
     }
 
     public static Aggregate parseAggregate(ConsumerRecord<byte[], byte[]> record) {

@@ -205,7 +205,7 @@ class WindowAggregationHarnessTest {
         return opened;
     }
 
-    private static KeyedOneInputStreamOperatorTestHarness<
+    static KeyedOneInputStreamOperatorTestHarness<
                     Tuple2<String, String>, TelemetryEvent, TelemetryAggregate>
             newHarness(Duration windowSize, Duration allowedLateness) throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(

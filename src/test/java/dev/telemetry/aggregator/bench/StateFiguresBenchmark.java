@@ -1,0 +1,240 @@
+package dev.telemetry.aggregator.bench;
+
+import dev.telemetry.aggregator.job.JobOptions;
+import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import dev.telemetry.aggregator.job.records.TelemetryEvent;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.client.deployment.executors.PipelineExecutorUtils;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.core.execution.CheckpointType;
+import org.apache.flink.runtime.checkpoint.CompletedCheckpointStats;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+
+/**
+ * State size and checkpoint duration of the job's window operator holding N distinct (device,
+ * metric) keys in one open window, for the heap backend ({@code hashmap}) and RocksDB with
+ * incremental checkpoints. The real window operator ({@link
+ * TelemetryAggregationJob#aggregateWindows}) and the job's own {@link
+ * TelemetryAggregationJob#configure} run on an embedded cluster, fed by a generator (Kafka is not
+ * what is measured here): first N events with distinct keys, then updates of the same keys at a low
+ * rate. Once the generator has emitted N events, checkpoint 1 is triggered (its barrier follows all
+ * N, so it holds every key), then checkpoint 2 (steady state: only updates since).
+ *
+ * <p>Figures: the checkpoint directory on disk, Flink's full state size and checkpointed (uploaded)
+ * size from its checkpoint statistics, checkpoint end-to-end duration, and heap in use after a GC.
+ * One run each; absolute figures depend on the machine.
+ *
+ * <p>Run with {@code bench/state-figures.sh [keys...]}.
+ */
+public final class StateFiguresBenchmark {
+    private static final long WINDOW_START = 1_763_683_200_000L;
+
+    /** Events generated so far; static because the embedded cluster runs in this JVM. */
+    private static final AtomicLong GENERATED = new AtomicLong();
+
+    private StateFiguresBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        List<Long> keyCounts =
+                args.length > 0
+                        ? Stream.of(args).map(Long::parseLong).toList()
+                        : List.of(100_000L, 1_000_000L);
+        System.out.printf(
+                Locale.ROOT,
+                "%-22s %9s %12s %12s %12s %9s %10s%n",
+                "backend",
+                "keys",
+                "checkpoint",
+                "on disk",
+                "state size",
+                "uploaded",
+                "duration");
+        for (long keys : keyCounts) {
+            measure("hashmap", false, keys);
+            measure("rocksdb", true, keys);
+        }
+    }
+
+    private static void measure(String backend, boolean incremental, long keys) throws Exception {
+        Path dir =
+                Files.createTempDirectory(
+                        Files.createDirectories(Paths.get("target", "state-figures"))
+                                .toAbsolutePath(),
+                        backend + "-" + keys + "-");
+        Configuration configuration = new Configuration();
+        configuration.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        configuration.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.toUri().toString());
+        configuration.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 1);
+        configuration.set(RestOptions.BIND_PORT, "0");
+        configuration.set(RestOptions.ADDRESS, "127.0.0.1");
+        configuration.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+        // What the service's embedded cluster gets by default, so RocksDB has the same memory.
+        configuration.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, MemorySize.ofMebiBytes(128));
+
+        JobOptions options =
+                JobOptions.fromSettings(
+                        new Settings(
+                                Map.of(
+                                        Settings.BOOTSTRAP_SERVERS, "127.0.0.1:9",
+                                        Settings.DELIVERY_GUARANTEE, "none",
+                                        Settings.WINDOW_SIZE, "1h",
+                                        // Checkpoints are triggered by hand below.
+                                        Settings.CHECKPOINT_INTERVAL, "1h",
+                                        Settings.CHECKPOINT_TIMEOUT, "10m",
+                                        Settings.STATE_BACKEND, backend,
+                                        Settings.CHECKPOINT_INCREMENTAL,
+                                                Boolean.toString(incremental))));
+        StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
+        TelemetryAggregationJob.configure(env, options);
+        GENERATED.set(0);
+        TelemetryAggregationJob.aggregateWindows(
+                        env.fromSource(
+                                        new DataGeneratorSource<>(
+                                                new DistinctKeysThenUpdates(keys),
+                                                Long.MAX_VALUE,
+                                                TypeInformation.of(TelemetryEvent.class)),
+                                        WatermarkStrategy.<TelemetryEvent>forMonotonousTimestamps()
+                                                .withTimestampAssigner(
+                                                        (event, ignored) -> event.timestamp),
+                                        "generator")
+                                .uid("generator"),
+                        options.windowSize(),
+                        options.allowedLateness())
+                .sinkTo(new DiscardingSink<>());
+        StreamGraph graph = env.getStreamGraph();
+        graph.setJobName("state-figures");
+
+        try (MiniCluster cluster =
+                new MiniCluster(
+                        new MiniClusterConfiguration.Builder()
+                                .setConfiguration(configuration)
+                                .setNumTaskManagers(1)
+                                .setNumSlotsPerTaskManager(1)
+                                .build())) {
+            cluster.start();
+            long heapBefore = heapAfterGc();
+            JobID job =
+                    cluster.submitJob(PipelineExecutorUtils.getStreamGraph(graph, configuration))
+                            .get(1, TimeUnit.MINUTES)
+                            .getJobID();
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+            while (GENERATED.get() < keys) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(
+                            "only " + GENERATED.get() + " of " + keys + " events in 10 minutes");
+                }
+                Thread.sleep(100);
+            }
+            for (int checkpoint = 1; checkpoint <= 2; checkpoint++) {
+                long id =
+                        cluster.triggerCheckpoint(job, CheckpointType.CONFIGURED)
+                                .get(10, TimeUnit.MINUTES);
+                CompletedCheckpointStats stats =
+                        cluster.getExecutionGraph(job)
+                                .get(1, TimeUnit.MINUTES)
+                                .getCheckpointStatsSnapshot()
+                                .getHistory()
+                                .getLatestCompletedCheckpoint();
+                if (stats == null || stats.getCheckpointId() != id) {
+                    throw new IllegalStateException("no statistics for checkpoint " + id);
+                }
+                long heap = heapAfterGc() - heapBefore;
+                System.out.printf(
+                        Locale.ROOT,
+                        "%-22s %9d %12s %12s %12s %9s %8d ms   heap +%s%n",
+                        backend + (incremental ? " (incremental)" : ""),
+                        keys,
+                        checkpoint == 1 ? "1 (all keys)" : "2 (steady)",
+                        mebibytes(directorySize(dir)),
+                        mebibytes(stats.getStateSize()),
+                        mebibytes(stats.getCheckpointedSize()),
+                        stats.getEndToEndDuration(),
+                        mebibytes(heap));
+                Thread.sleep(2_000);
+            }
+            cluster.cancelJob(job).get(1, TimeUnit.MINUTES);
+        }
+    }
+
+    /**
+     * Event {@code i < keys} is the first of key {@code i}; later ones update existing keys at
+     * about 10,000 events/s, all within one window (no watermark passes its end).
+     */
+    static final class DistinctKeysThenUpdates implements GeneratorFunction<Long, TelemetryEvent> {
+        private static final long serialVersionUID = 1L;
+
+        private final long keys;
+
+        DistinctKeysThenUpdates(long keys) {
+            this.keys = keys;
+        }
+
+        @Override
+        public TelemetryEvent map(Long index) throws Exception {
+            if (index >= keys && index % 10 == 0) {
+                Thread.sleep(1);
+            }
+            long key = index % keys;
+            TelemetryEvent event =
+                    new TelemetryEvent(
+                            "device-" + key / 5,
+                            "metric-" + key % 5,
+                            index % 400 / 4.0,
+                            WINDOW_START + index % 1_000_000);
+            GENERATED.incrementAndGet();
+            return event.withSource("generated", 0, index);
+        }
+    }
+
+    /** Heap in use after a full GC; its growth while the job runs is mostly the heap state. */
+    private static long heapAfterGc() {
+        System.gc();
+        return Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+    }
+
+    private static long directorySize(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile)
+                    .mapToLong(
+                            file -> {
+                                try {
+                                    return Files.size(file);
+                                } catch (IOException e) {
+                                    // Retention deleted it while we walked: not part of the figure.
+                                    return 0;
+                                }
+                            })
+                    .sum();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String mebibytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / 1024.0 / 1024.0);
+    }
+}

@@ -413,13 +413,18 @@ public final class BenchSuite {
         kafka.createTopic(output, PARTITIONS);
         TelemetryLoad load = shape.load();
         long measureMillis = options.latencySeconds() * 1000L;
+        // Not measured: the first events, while the engine warms up (JIT, first checkpoints).
+        long warmUpMillis = Math.min(15_000, measureMillis / 2);
         long tailMillis =
                 shape.windowMillis()
                         + shape.outOfOrdernessMillis()
                         + shape.checkpointMillis()
                         + 5_000;
         int maxEvents =
-                (int) Math.min(50_000_000, rate * (measureMillis + tailMillis) / 1000 + 10_000);
+                (int)
+                        Math.min(
+                                50_000_000,
+                                rate * (warmUpMillis + measureMillis + tailMillis) / 1000 + 10_000);
         long[] appended = new long[maxEvents];
         long[] windowStart = new long[maxEvents];
         Map<WindowKey, Long> visible = new ConcurrentHashMap<>();
@@ -440,8 +445,13 @@ public final class BenchSuite {
             engine.awaitReady(READY_TIMEOUT);
             log(
                     String.format(
-                            "latency: %s at %.0f events/s for %d s + %d s",
-                            engine.name, rate, options.latencySeconds(), tailMillis / 1000));
+                            "latency: %s at %.0f events/s: %d s warm-up, %d s measured, %d s"
+                                    + " more",
+                            engine.name,
+                            rate,
+                            warmUpMillis / 1000,
+                            options.latencySeconds(),
+                            tailMillis / 1000));
             long window = shape.windowMillis();
             long sent =
                     load.sendPaced(
@@ -451,19 +461,21 @@ public final class BenchSuite {
                             0,
                             rate,
                             maxEvents,
-                            measureMillis + tailMillis,
+                            warmUpMillis + measureMillis + tailMillis,
                             () -> true,
                             (i, timestamp, now) -> {
                                 appended[(int) i] = now;
                                 windowStart[(int) i] = Math.floorDiv(timestamp, window) * window;
                             });
-            int measured = (int) Math.min(sent, (long) (rate * measureMillis / 1000));
+            int first = (int) Math.min(sent, (long) (rate * warmUpMillis / 1000));
+            int measured =
+                    (int) Math.min(sent, (long) (rate * (warmUpMillis + measureMillis) / 1000));
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tailMillis + 30_000);
             long keys = shape.keys();
-            int missing = measured;
+            int missing = measured - first;
             while (System.nanoTime() < deadline) {
                 missing = 0;
-                for (int i = 0; i < measured; i++) {
+                for (int i = first; i < measured; i++) {
                     if (!visible.containsKey(new WindowKey((int) (i % keys), windowStart[i]))) {
                         missing++;
                     }
@@ -476,9 +488,9 @@ public final class BenchSuite {
             if (missing > 0) {
                 log(missing + " measured events' aggregates never became visible");
             }
-            long[] latencies = new long[measured - missing];
+            long[] latencies = new long[measured - first - missing];
             int n = 0;
-            for (int i = 0; i < measured; i++) {
+            for (int i = first; i < measured; i++) {
                 Long at = visible.get(new WindowKey((int) (i % keys), windowStart[i]));
                 if (at != null) {
                     latencies[n++] = at - appended[i];

@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -35,9 +37,28 @@ abstract class Engine implements AutoCloseable {
     final Setup setup;
     final String name;
 
+    /** Engines still running; killed if the benchmark's JVM exits early (Ctrl-C, failure). */
+    private static final Set<Engine> LIVE = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime()
+                .addShutdownHook(
+                        new Thread(
+                                () -> {
+                                    for (Engine engine : LIVE) {
+                                        try {
+                                            engine.kill();
+                                        } catch (InterruptedException e) {
+                                            return;
+                                        }
+                                    }
+                                }));
+    }
+
     Engine(String name, Setup setup) {
         this.name = name;
         this.setup = setup;
+        LIVE.add(this);
     }
 
     abstract void start();
@@ -70,6 +91,7 @@ abstract class Engine implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         kill();
+        LIVE.remove(this);
     }
 
     /**

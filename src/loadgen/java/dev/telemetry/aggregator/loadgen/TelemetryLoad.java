@@ -15,16 +15,18 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  *
  * <p>Event {@code i} is a pure function of the shape and {@code i}: key {@code i % keys} (device
  * {@code key / metricsPerDevice}, metric {@code key % metricsPerDevice}), round {@code i / keys}.
- * In a backlog its event time is {@code start + round * stepMillis} minus a jitter of up to {@code
- * maxDisorderMillis} (the out-of-orderness); paced, it is the wall clock minus the jitter. Values
- * are multiples of 0.25, so sums are exact in any order of addition. Records are keyed by deviceId
- * and carry the event time as their Kafka timestamp too; the partition is a function of the
- * deviceId, so each device's events stay in order on one partition.
+ * In a backlog its event time is {@code start + round * stepMillis} plus a jitter of up to {@code
+ * maxDisorderMillis} (the out-of-orderness; never before {@code start}, so a later batch starting
+ * where an earlier one ended does not reach back into its windows); paced, it is the wall clock
+ * minus the jitter (never in the future). Values are multiples of 0.25, so sums are exact in any
+ * order of addition. Records are keyed by deviceId and carry the event time as their Kafka
+ * timestamp too; the partition is a function of the deviceId, so each device's events stay in order
+ * on one partition.
  *
  * @param devices number of devices ({@code sensor-0 ...})
  * @param metrics metric names; each device reports each of them
  * @param stepMillis event time between two consecutive events of one (device, metric)
- * @param maxDisorderMillis how far an event may lag behind its position in event time
+ * @param maxDisorderMillis how far an event may be out of its position in event time
  * @param recordBytes pad each JSON value with an ignored field to at least this size (0: none)
  * @param startMillis event time of round 0 in a backlog
  * @param seed the values and jitters
@@ -71,7 +73,7 @@ public record TelemetryLoad(
         return (Math.floorMod(mix(seed, 2 * i), 400) - 100) / 4.0;
     }
 
-    /** How far event {@code i} lags behind its position in event time. */
+    /** How far event {@code i} is out of its position in event time. */
     public long jitter(long i) {
         return maxDisorderMillis == 0
                 ? 0
@@ -80,7 +82,7 @@ public record TelemetryLoad(
 
     /** Event time of event {@code i} in a backlog. */
     public long backlogTimestamp(long i) {
-        return startMillis + (i / keys()) * stepMillis - jitter(i);
+        return startMillis + (i / keys()) * stepMillis + jitter(i);
     }
 
     /** The JSON value of event {@code i} with the given event time. */
@@ -179,7 +181,7 @@ public record TelemetryLoad(
         long keys = keys();
         long rounds = (events + keys - 1) / keys;
         long span = rounds * stepMillis + maxDisorderMillis + windowMillis;
-        long origin = Math.floorDiv(startMillis - maxDisorderMillis, windowMillis);
+        long origin = Math.floorDiv(startMillis, windowMillis);
         long total = 0;
         BitSet windows = new BitSet((int) Math.min(Integer.MAX_VALUE, span / windowMillis + 2));
         for (long key = 0; key < keys; key++) {

@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -50,6 +49,11 @@ final class BenchReport {
                     + " machine is shared and noisy: absolute figures are machine-dependent; the"
                     + " ratios compare contestants run one after another in the same run on the"
                     + " same broker.**\n\n");
+        // Notes on a particular run (sizes, machine load) kept beside its results.
+        Path notes = dir.resolve("NOTES.md");
+        if (Files.isRegularFile(notes)) {
+            md.append(Files.readString(notes)).append("\n");
+        }
         md.append(
                 "| scenario | run at | cores | load average before / after |\n|---|---|---|---|\n");
         for (JsonNode result : results) {
@@ -132,8 +136,7 @@ final class BenchReport {
 
     private static Map<String, JsonNode> fields(JsonNode node) {
         Map<String, JsonNode> fields = new java.util.LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> field = it.next();
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
             fields.put(field.getKey(), field.getValue());
         }
         return fields;

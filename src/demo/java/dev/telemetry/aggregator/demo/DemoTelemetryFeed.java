@@ -1,20 +1,16 @@
 package dev.telemetry.aggregator.demo;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
+import dev.telemetry.aggregator.loadgen.TelemetryLoad;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.io.IOException;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -24,14 +20,15 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
- * Dev-mode demo only: creates the input topic and feeds it a steady stream of plausible telemetry
- * (10 devices x temperature/humidity/pressure, ~200 events/s, up to 2 s out of order), with about
- * one corrupt record per 500 so that the dead-letter path is visible too.
+ * Dev-mode demo only: creates the input topic and feeds it a steady stream of telemetry from the
+ * benchmark's load generator ({@link TelemetryLoad}: 10 devices x temperature/humidity/pressure,
+ * ~200 events/s, up to 2 s out of order), with a corrupt record every other second so that the
+ * dead-letter path is visible too.
  *
  * <p>Runs only when {@link DemoKafkaBroker} is active, so it never writes to a real cluster.
  */
@@ -39,9 +36,11 @@ import org.jboss.logging.Logger;
 public class DemoTelemetryFeed {
 
     private static final Logger LOG = Logger.getLogger(DemoTelemetryFeed.class);
-    private static final String[] METRICS = {"temperature", "humidity", "pressure"};
-    private static final int DEVICES = 10;
-    private static final JsonFactory JSON = new JsonFactory();
+
+    /** 10 devices x 3 metrics, up to 2 s out of order, like devices that buffer before sending. */
+    private static final TelemetryLoad LOAD =
+            new TelemetryLoad(
+                    10, List.of("temperature", "humidity", "pressure"), 1_000, 2_000, 0, 0, 42);
 
     @Inject DemoKafkaBroker broker;
 
@@ -123,37 +122,28 @@ public class DemoTelemetryFeed {
                         20,
                         ProducerConfig.MAX_BLOCK_MS_CONFIG,
                         5000);
-        // Fixed seed: the same sequence of values on every run, only the timestamps differ.
-        Random random = new Random(42);
-        int perTick = Math.max(1, eventsPerSecond / 10);
         long sent = 0;
-        LOG.infof("demo feed: producing ~%d events/s to %s", perTick * 10, topic);
-        KafkaProducer<String, String> producer =
-                new KafkaProducer<>(conf, new StringSerializer(), new StringSerializer());
+        LOG.infof("demo feed: producing ~%d events/s to %s", eventsPerSecond, topic);
+        KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer());
         try {
-            long nextTick = System.currentTimeMillis();
             while (running) {
-                for (int i = 0; i < perTick; i++, sent++) {
-                    String device = "sensor-" + random.nextInt(DEVICES);
-                    String value =
-                            sent % 500 == 499
-                                    ? corrupt(sent)
-                                    : event(device, random, System.currentTimeMillis());
+                // One second of paced events, then one corrupt record every other second.
+                sent +=
+                        LOAD.sendPaced(
+                                producer,
+                                topic,
+                                partitions,
+                                sent,
+                                eventsPerSecond,
+                                eventsPerSecond,
+                                1_000,
+                                () -> running,
+                                null);
+                if (sent / eventsPerSecond % 2 == 1) {
                     producer.send(
-                            new ProducerRecord<>(topic, device, value),
-                            (md, e) -> {
-                                if (e != null && running) {
-                                    LOG.warnf("demo feed: send failed: %s", e.toString());
-                                }
-                            });
-                }
-                // Pace on a fixed schedule (10 ticks/s) rather than sleeping a fixed amount.
-                nextTick += 100;
-                long sleep = nextTick - System.currentTimeMillis();
-                if (sleep > 0) {
-                    Thread.sleep(sleep);
-                } else {
-                    nextTick = System.currentTimeMillis();
+                            new ProducerRecord<>(
+                                    topic, corrupt(sent).getBytes(StandardCharsets.UTF_8)));
                 }
             }
             producer.flush();
@@ -168,43 +158,12 @@ public class DemoTelemetryFeed {
         LOG.infof("demo feed: stopped after %d events", sent);
     }
 
-    /** A plausible reading; each device has its own baseline, with slow drift and noise. */
-    static String event(String device, Random random, long now) {
-        int d = device.charAt(device.length() - 1) - '0';
-        String metric = METRICS[random.nextInt(METRICS.length)];
-        double drift = Math.sin(now / 60_000.0 + d);
-        double value =
-                switch (metric) {
-                    case "temperature" -> 19.0 + d * 0.5 + drift + random.nextGaussian() * 0.3;
-                    case "humidity" -> 45.0 + d + 5 * drift + random.nextGaussian();
-                    default -> 1013.0 + 2 * drift + random.nextGaussian() * 0.5;
-                };
-        // Up to 2 s late, like devices that buffer before sending.
-        long timestamp = now - random.nextInt(2001);
-        return json(device, metric, Math.round(value * 10) / 10.0, timestamp);
-    }
-
     /** Alternates between unparsable text and valid JSON without a deviceId. */
     private static String corrupt(long sent) {
         return (sent / 500) % 2 == 0
                 ? "not json"
-                : json(null, "temperature", 21.0, System.currentTimeMillis());
-    }
-
-    private static String json(String device, String metric, double value, long timestamp) {
-        StringWriter out = new StringWriter(96);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            if (device != null) {
-                g.writeStringField("deviceId", device);
-            }
-            g.writeStringField("metric", metric);
-            g.writeNumberField("value", value);
-            g.writeNumberField("timestamp", timestamp);
-            g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toString();
+                : "{\"metric\":\"temperature\",\"value\":21.0,\"timestamp\":"
+                        + System.currentTimeMillis()
+                        + "}";
     }
 }

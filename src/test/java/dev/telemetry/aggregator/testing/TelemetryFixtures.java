@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.telemetry.aggregator.loadgen.TelemetryLoad;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -13,7 +14,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -72,7 +72,8 @@ public final class TelemetryFixtures {
     /**
      * {@code eventsPerKey} events for each of {@code devices} x {@code metrics}, in time order from
      * {@code start} with {@code stepMillis} between a key's events, shuffled within a bounded
-     * disorder of {@code maxDisorderMillis}.
+     * disorder of {@code maxDisorderMillis}: the backlog of the load generator ({@link
+     * TelemetryLoad}) with these settings.
      */
     public static List<Event> events(
             String devicePrefix,
@@ -83,22 +84,23 @@ public final class TelemetryFixtures {
             long stepMillis,
             long maxDisorderMillis,
             long seed) {
-        Random random = new Random(seed);
+        TelemetryLoad load =
+                new TelemetryLoad(
+                        devices,
+                        TelemetryLoad.metricNames(metrics),
+                        stepMillis,
+                        maxDisorderMillis,
+                        0,
+                        start,
+                        seed);
         List<Event> events = new ArrayList<>();
-        for (int i = 0; i < eventsPerKey; i++) {
-            for (int d = 0; d < devices; d++) {
-                for (int m = 0; m < metrics; m++) {
-                    long jitter =
-                            maxDisorderMillis == 0 ? 0 : random.nextLong(maxDisorderMillis + 1);
-                    double value = (random.nextInt(400) - 100) / 4.0;
-                    events.add(
-                            new Event(
-                                    devicePrefix + d,
-                                    "metric-" + m,
-                                    value,
-                                    start + i * stepMillis + jitter));
-                }
-            }
+        for (long i = 0; i < load.keys() * eventsPerKey; i++) {
+            events.add(
+                    new Event(
+                            load.deviceId(i).replace("sensor-", devicePrefix),
+                            load.metric(i),
+                            load.value(i),
+                            load.backlogTimestamp(i)));
         }
         return events;
     }

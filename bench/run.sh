@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The benchmark suite: builds the service, starts its own Kafka broker (127.0.0.1), runs the
+# scenarios and writes bench/results/<scenario>.json, bench/results/README.md and PNG plots.
+# Usage: bash bench/run.sh [--scenario throughput|latency|recovery|footprint|keyscale]...
+#          [--events N] [--shape high-cardinality|typical]... [--latency-seconds S]
+#          [--keys 10000,100000,1000000] [--keyscale-events N] [--recovery-seconds S] [--results DIR]
+# Defaults: every scenario, both shapes, 5 M events. See the README's Benchmarks section.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./mvnw -B -q -DskipTests package
+./mvnw -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-classpath.txt
+# Headless: the plots are drawn with Java2D into PNG files.
+exec java -Xmx2g -Djava.awt.headless=true \
+  -cp "target/test-classes:target/classes:$(cat target/bench-classpath.txt)" \
+  dev.telemetry.aggregator.bench.BenchSuite "$@"

@@ -1,0 +1,52 @@
+package dev.telemetry.aggregator.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Proves the benchmark suite still runs end to end, on tiny input: throughput (perf tools, the
+ * service in both modes, the Kafka Streams twin) and latency, then the report. Results go to {@code
+ * target/bench-smoke}, never to the committed {@code bench/results}. The figures of so small a run
+ * mean nothing; what it checks is that every contestant produced exactly the expected aggregates
+ * and that the result files are written.
+ */
+class BenchSmokeIT {
+    @Test
+    void theSuiteRunsEndToEndOnTinyInput() throws Exception {
+        Path results = Paths.get("target", "bench-smoke");
+        BenchSuite.run(
+                BenchSuite.Options.parse(
+                        "--scenario", "throughput",
+                        "--scenario", "latency",
+                        "--shape", "high-cardinality",
+                        "--events", "20000",
+                        "--latency-seconds", "3",
+                        "--results", results.toString()));
+
+        JsonNode throughput =
+                new ObjectMapper().readTree(results.resolve("throughput.json").toFile());
+        JsonNode absolute = throughput.path("rows").get(0).path("absolute");
+        long expected = absolute.path("aggregates").asLong();
+        assertThat(expected).isPositive();
+        for (String contestant :
+                new String[] {"service EOS", "Kafka Streams EOS v2", "service at-least-once"}) {
+            assertThat(absolute.path(contestant + " aggregates seen").asLong())
+                    .as("aggregates %s committed", contestant)
+                    .isEqualTo(expected);
+        }
+        assertThat(throughput.path("rows").get(0).path("targets")).hasSize(3);
+
+        JsonNode latency = new ObjectMapper().readTree(results.resolve("latency.json").toFile());
+        assertThat(latency.path("rows").get(0).path("absolute").path("service EOS p99 ms").asLong())
+                .isPositive();
+        assertThat(results.resolve("latency-high-cardinality.png")).isNotEmptyFile();
+        assertThat(Files.readString(results.resolve("README.md")))
+                .contains("## Targets", "## Ratios", "machine-dependent");
+    }
+}

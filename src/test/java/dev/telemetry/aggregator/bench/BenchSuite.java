@@ -1,0 +1,1092 @@
+package dev.telemetry.aggregator.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.telemetry.aggregator.job.codec.AggregateSerializationSchema;
+import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
+import dev.telemetry.aggregator.job.records.TelemetryAggregate;
+import dev.telemetry.aggregator.loadgen.TelemetryLoad;
+import dev.telemetry.aggregator.testing.KafkaTestClient;
+import dev.telemetry.aggregator.testing.SharedKafkaBroker;
+import dev.telemetry.aggregator.testing.TelemetryFixtures;
+import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The benchmark suite ({@code bash bench/run.sh}): throughput, latency, recovery, footprint and key
+ * scale of the packaged service, each beside its comparison in the same run on the same broker
+ * (Kafka's perf tools, the {@link StreamsTwin}, our at-least-once mode), so ratios can be read on a
+ * shared, noisy machine. Writes {@code <results>/<scenario>.json}; {@link BenchReport} then writes
+ * the Markdown table and plots.
+ *
+ * <p>Arguments: {@code [--scenario throughput|latency|recovery|footprint|keyscale]... [--events N]
+ * [--shape high-cardinality|typical]... [--latency-seconds S] [--keys K,K,...] [--results DIR]}.
+ */
+public final class BenchSuite {
+    static final int PARTITIONS = 4;
+    static final List<String> SCENARIOS =
+            List.of("throughput", "latency", "recovery", "footprint", "keyscale");
+    private static final long BACKLOG_START = 1_763_683_200_000L;
+    private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * A data shape: {@code stepMillis} of event time between two events of one (device, metric).
+     */
+    record Shape(
+            String name,
+            int devices,
+            int metrics,
+            long stepMillis,
+            long outOfOrdernessMillis,
+            long windowMillis,
+            long checkpointMillis) {
+        TelemetryLoad load() {
+            return new TelemetryLoad(
+                    devices,
+                    TelemetryLoad.metricNames(metrics),
+                    stepMillis,
+                    outOfOrdernessMillis,
+                    0,
+                    BACKLOG_START,
+                    7);
+        }
+
+        long keys() {
+            return (long) devices * metrics;
+        }
+
+        Map<String, Object> describe() {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("devices", devices);
+            d.put("metricsPerDevice", metrics);
+            d.put("keys", keys());
+            d.put("eventTimeStepPerKeyMs", stepMillis);
+            d.put("outOfOrdernessMs", outOfOrdernessMillis);
+            d.put("windowMs", windowMillis);
+            d.put("checkpointIntervalMs", checkpointMillis);
+            return d;
+        }
+    }
+
+    /** 1000 devices x 5 metrics, 1 s windows, 4 events per window and key. */
+    static final Shape HIGH_CARDINALITY =
+            new Shape("high-cardinality", 1000, 5, 250, 500, 1000, 1000);
+
+    /** 10 k devices x 3 metrics, one event per second each, 1 min windows. */
+    static final Shape TYPICAL = new Shape("typical", 10_000, 3, 1000, 5000, 60_000, 1000);
+
+    record Options(
+            List<String> scenarios,
+            long events,
+            List<Shape> shapes,
+            int latencySeconds,
+            List<Long> keyScales,
+            long keyScaleEvents,
+            int recoverySeconds,
+            Path results,
+            Path workDir) {
+        static Options parse(String... args) {
+            List<String> scenarios = new ArrayList<>();
+            List<Shape> shapes = new ArrayList<>();
+            long events = 5_000_000;
+            int latencySeconds = 60;
+            List<Long> keys = List.of(10_000L, 100_000L, 1_000_000L);
+            long keyEvents = 3_000_000;
+            int recoverySeconds = 20;
+            Path results = Paths.get("bench", "results");
+            for (int a = 0; a < args.length; a++) {
+                String value = a + 1 < args.length ? args[a + 1] : "";
+                switch (args[a]) {
+                    case "--scenario" -> scenarios.add(value);
+                    case "--events" -> events = Long.parseLong(value);
+                    case "--shape" ->
+                            shapes.add(value.equals(TYPICAL.name()) ? TYPICAL : HIGH_CARDINALITY);
+                    case "--latency-seconds" -> latencySeconds = Integer.parseInt(value);
+                    case "--keys" ->
+                            keys = Arrays.stream(value.split(",")).map(Long::parseLong).toList();
+                    case "--keyscale-events" -> keyEvents = Long.parseLong(value);
+                    case "--recovery-seconds" -> recoverySeconds = Integer.parseInt(value);
+                    case "--results" -> results = Paths.get(value);
+                    default ->
+                            throw new IllegalArgumentException(
+                                    "unknown argument " + args[a] + "; see BenchSuite's Javadoc");
+                }
+                a++;
+            }
+            scenarios.removeIf(s -> s.equals("all"));
+            for (String scenario : scenarios) {
+                if (!SCENARIOS.contains(scenario)) {
+                    throw new IllegalArgumentException(
+                            "unknown scenario " + scenario + "; one of " + SCENARIOS);
+                }
+            }
+            return new Options(
+                    scenarios.isEmpty() ? SCENARIOS : scenarios,
+                    events,
+                    shapes.isEmpty() ? List.of(HIGH_CARDINALITY, TYPICAL) : shapes,
+                    latencySeconds,
+                    keys,
+                    keyEvents,
+                    recoverySeconds,
+                    results,
+                    Paths.get("target", "bench-work"));
+        }
+    }
+
+    private final Options options;
+    private final KafkaTestClient kafka;
+    private final Map<String, Double> capacity = new LinkedHashMap<>();
+
+    private BenchSuite(Options options, KafkaTestClient kafka) {
+        this.options = options;
+        this.kafka = kafka;
+    }
+
+    public static void main(String[] args) throws Exception {
+        run(Options.parse(args));
+        System.exit(0);
+    }
+
+    static void run(Options options) throws Exception {
+        Files.createDirectories(options.results());
+        Files.createDirectories(options.workDir());
+        try (KafkaTestClient kafka = new KafkaTestClient(SharedKafkaBroker.bootstrapServers())) {
+            BenchSuite suite = new BenchSuite(options, kafka);
+            for (String scenario : options.scenarios()) {
+                suite.runScenario(scenario);
+            }
+        }
+        BenchReport.write(options.results());
+    }
+
+    private void runScenario(String scenario) throws Exception {
+        log("=== " + scenario);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("scenario", scenario);
+        result.put("machine", machine());
+        List<Map<String, Object>> rows = new ArrayList<>();
+        switch (scenario) {
+            case "throughput" -> {
+                for (Shape shape : options.shapes()) {
+                    rows.add(throughput(shape));
+                }
+            }
+            case "latency" -> {
+                for (Shape shape : options.shapes()) {
+                    rows.add(latency(shape));
+                }
+            }
+            case "recovery" -> rows.add(recovery(HIGH_CARDINALITY));
+            case "footprint" -> rows.add(footprint(HIGH_CARDINALITY));
+            default -> rows.addAll(keyScale());
+        }
+        result.put("rows", rows);
+        result.put("loadAverageAfter", loadAverage());
+        JSON.writerWithDefaultPrettyPrinter()
+                .writeValue(options.results().resolve(scenario + ".json").toFile(), result);
+        log("wrote " + options.results().resolve(scenario + ".json"));
+    }
+
+    // ---------------------------------------------------------------- throughput
+
+    private Map<String, Object> throughput(Shape shape) throws Exception {
+        TelemetryLoad load = shape.load();
+        String input = produceBacklog(load, options.events());
+        long inputRecords = kafka.endOffsetSum(input);
+        long aggregates = load.backlogAggregates(options.events(), shape.windowMillis());
+        int aggregateBytes = sampleAggregateBytes();
+        log(
+                String.format(
+                        "%s: %,d input records, %,d aggregates expected",
+                        shape.name(), inputRecords, aggregates));
+
+        double consumerRate = consumerPerformance(input, inputRecords);
+        String perfOutput = KafkaTestClient.uniqueTopic("bench-producer-perf");
+        kafka.createTopic(perfOutput, PARTITIONS);
+        double producerRate =
+                producerPerformance(
+                        perfOutput, aggregates, aggregateBytes, shape.checkpointMillis());
+        double floorSeconds = inputRecords / consumerRate + aggregates / producerRate;
+
+        Run eos = timeToCommitted(shape, input, aggregates, true, false);
+        Run twin = timeToCommitted(shape, input, aggregates, false, true);
+        Run alo = timeToCommitted(shape, input, aggregates, false, false);
+        capacity.put(shape.name(), eos.eventsPerSecond(inputRecords));
+
+        int cores = Runtime.getRuntime().availableProcessors();
+        Map<String, Object> row = row(shape);
+        row.put("capacityEventsPerSecond", eos.eventsPerSecond(inputRecords));
+        Map<String, Object> ratios = ratios(row);
+        ratios.put(
+                "service EOS / Kafka Streams EOS v2",
+                eos.eventsPerSecond(inputRecords) / twin.eventsPerSecond(inputRecords));
+        ratios.put(
+                "service EOS / I/O floor",
+                eos.eventsPerSecond(inputRecords) * floorSeconds / inputRecords);
+        ratios.put(
+                "service EOS / service at-least-once",
+                eos.eventsPerSecond(inputRecords) / alo.eventsPerSecond(inputRecords));
+        ratios.put(
+                "service EOS / ConsumerPerformance",
+                eos.eventsPerSecond(inputRecords) / consumerRate);
+        ratios.put(
+                "Kafka Streams EOS v2 / ConsumerPerformance",
+                twin.eventsPerSecond(inputRecords) / consumerRate);
+        List<Map<String, Object>> targets = targets(row);
+        targets.add(
+                target(
+                        "EOS throughput >= 2x Kafka Streams EOS v2",
+                        ratios.get("service EOS / Kafka Streams EOS v2"),
+                        ">= 2",
+                        (double) ratios.get("service EOS / Kafka Streams EOS v2") >= 2));
+        targets.add(
+                target(
+                        "EOS throughput >= 0.5 of the I/O floor",
+                        ratios.get("service EOS / I/O floor"),
+                        ">= 0.5",
+                        (double) ratios.get("service EOS / I/O floor") >= 0.5));
+        targets.add(
+                target(
+                        "EOS >= 0.9x at-least-once",
+                        ratios.get("service EOS / service at-least-once"),
+                        ">= 0.9",
+                        (double) ratios.get("service EOS / service at-least-once") >= 0.9));
+        Map<String, Object> absolute = absolute(row);
+        absolute.put("input events", inputRecords);
+        absolute.put("aggregates", aggregates);
+        absolute.put("aggregate record bytes", aggregateBytes);
+        absolute.put("ConsumerPerformance records/s", consumerRate);
+        absolute.put("ProducerPerformance (transactional, aggregates) records/s", producerRate);
+        absolute.put(
+                "I/O floor events/s (read input + write aggregates)", inputRecords / floorSeconds);
+        for (Run run : List.of(eos, twin, alo)) {
+            absolute.put(run.name() + " events/s (after ready)", run.eventsPerSecond(inputRecords));
+            absolute.put(
+                    run.name() + " events/s per core", run.eventsPerSecond(inputRecords) / cores);
+            absolute.put(run.name() + " s from launch to all committed", run.doneSeconds());
+            absolute.put(run.name() + " s to ready", run.readySeconds());
+            absolute.put(run.name() + " max RSS MB", run.maxRssMegabytes());
+            absolute.put(run.name() + " aggregates seen", run.outputRecords());
+        }
+        row.put("parallelism (service) = stream threads (Kafka Streams) = cores", cores);
+        return row;
+    }
+
+    /** A contestant's run over a backlog: launch to ready, launch to every aggregate committed. */
+    record Run(
+            String name,
+            double readySeconds,
+            double doneSeconds,
+            long maxRssMegabytes,
+            long outputRecords,
+            boolean finished) {
+        double eventsPerSecond(long events) {
+            return events / (doneSeconds - readySeconds);
+        }
+    }
+
+    private Run timeToCommitted(
+            Shape shape, String input, long aggregates, boolean eos, boolean twin)
+            throws Exception {
+        String output = KafkaTestClient.uniqueTopic("bench-out");
+        kafka.createTopic(output, PARTITIONS);
+        Engine.Setup setup = setup(shape, input, output);
+        AtomicLong seen = new AtomicLong();
+        try (OutputReader reader =
+                        new OutputReader(output, (record, millis) -> seen.incrementAndGet());
+                Engine engine = twin ? new Engine.Twin(setup) : new Engine.Service(setup, eos)) {
+            log("running " + engine.name + " over the backlog");
+            long launched = System.nanoTime();
+            engine.start();
+            engine.awaitReady(READY_TIMEOUT);
+            double ready = seconds(System.nanoTime() - launched);
+            long maxRss = 0;
+            long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
+            while (seen.get() < aggregates && System.nanoTime() < deadline) {
+                maxRss = Math.max(maxRss, engine.rssMegabytes());
+                Thread.sleep(200);
+            }
+            double done = seconds(System.nanoTime() - launched);
+            boolean finished = seen.get() >= aggregates;
+            Thread.sleep(Math.min(2_000, shape.checkpointMillis() * 2));
+            log(
+                    String.format(
+                            "%s: ready %.1f s, all committed %.1f s (%s), %,d aggregates",
+                            engine.name, ready, done, finished ? "done" : "TIMED OUT", seen.get()));
+            return new Run(engine.name, ready, done, maxRss, seen.get(), finished);
+        }
+    }
+
+    // ---------------------------------------------------------------- latency
+
+    private Map<String, Object> latency(Shape shape) throws Exception {
+        double rate = 0.5 * capacity(shape);
+        Map<String, Object> row = row(shape);
+        long floorMillis =
+                shape.windowMillis() + shape.outOfOrdernessMillis() + shape.checkpointMillis();
+        row.put("rateEventsPerSecond", rate);
+        row.put("floorMs", floorMillis);
+        Map<String, Object> cdfs = new LinkedHashMap<>();
+        row.put("cdfMs", cdfs);
+        Map<String, Object> ratios = ratios(row);
+        Map<String, Object> absolute = absolute(row);
+        Map<String, long[]> percentiles = new LinkedHashMap<>();
+        for (boolean twin : List.of(false, true)) {
+            long[] latencies = latencies(shape, rate, twin);
+            String name = twin ? "Kafka Streams EOS v2" : "service EOS";
+            long[] cdf = new long[101];
+            for (int p = 0; p <= 100; p++) {
+                cdf[p] =
+                        latencies.length == 0
+                                ? -1
+                                : latencies[
+                                        (int)
+                                                Math.min(
+                                                        latencies.length - 1,
+                                                        (long) p * latencies.length / 100)];
+            }
+            percentiles.put(name, cdf);
+            cdfs.put(name, cdf);
+            absolute.put(name + " p50 ms", cdf[50]);
+            absolute.put(
+                    name + " p99 ms",
+                    latencies.length == 0 ? -1 : latencies[(int) (latencies.length * 0.99)]);
+            absolute.put(name + " max ms", cdf[100]);
+            absolute.put(name + " events measured", latencies.length);
+            absolute.put(
+                    name
+                            + " events not visible in time (counted at the deadline; then a lower"
+                            + " bound)",
+                    notVisible.get(twin));
+        }
+        absolute.put("floor ms (window + out-of-orderness + checkpoint interval)", floorMillis);
+        long p99 = (long) absolute.get("service EOS p99 ms");
+        ratios.put("service EOS p99 / floor", (double) p99 / floorMillis);
+        ratios.put(
+                "service EOS p99 / Kafka Streams EOS v2 p99",
+                (double) p99 / (long) absolute.get("Kafka Streams EOS v2 p99 ms"));
+        targets(row)
+                .add(
+                        target(
+                                "p99 latency within 1 s of the floor",
+                                p99 - floorMillis + " ms over the floor",
+                                "<= 1000 ms",
+                                p99 >= 0 && p99 <= floorMillis + 1000));
+        return row;
+    }
+
+    private record WindowKey(int key, long windowStart) {}
+
+    /** Per contestant (twin or not) of the latest latency run: events never seen visible. */
+    private final Map<Boolean, Integer> notVisible = new LinkedHashMap<>();
+
+    /**
+     * Sorted latencies (ms) from each event's append to its window's aggregate being visible to a
+     * read_committed consumer, for the events appended during the measured period; the feed goes on
+     * afterwards until their windows close.
+     */
+    private long[] latencies(Shape shape, double rate, boolean twin) throws Exception {
+        String input = KafkaTestClient.uniqueTopic("bench-latency");
+        String output = KafkaTestClient.uniqueTopic("bench-latency-out");
+        kafka.createTopic(input, PARTITIONS);
+        kafka.createTopic(output, PARTITIONS);
+        TelemetryLoad load = shape.load();
+        long measureMillis = options.latencySeconds() * 1000L;
+        // Not measured: the first events, while the engine warms up (JIT, first checkpoints).
+        long warmUpMillis = Math.min(15_000, measureMillis / 2);
+        long tailMillis =
+                shape.windowMillis()
+                        + shape.outOfOrdernessMillis()
+                        + shape.checkpointMillis()
+                        + 5_000;
+        int maxEvents =
+                (int)
+                        Math.min(
+                                50_000_000,
+                                rate * (warmUpMillis + measureMillis + tailMillis) / 1000 + 10_000);
+        long[] appended = new long[maxEvents];
+        long[] windowStart = new long[maxEvents];
+        Map<WindowKey, Long> visible = new ConcurrentHashMap<>();
+        int metrics = shape.metrics();
+        BiConsumer<ConsumerRecord<byte[], byte[]>, Long> onAggregate =
+                (record, millis) -> {
+                    Aggregate a = TelemetryFixtures.parseAggregate(record);
+                    int key =
+                            Integer.parseInt(a.deviceId().substring("sensor-".length())) * metrics
+                                    + Integer.parseInt(a.metric().substring("metric-".length()));
+                    visible.putIfAbsent(new WindowKey(key, a.windowStart()), millis);
+                };
+        Engine.Setup setup = setup(shape, input, output);
+        try (OutputReader reader = new OutputReader(output, onAggregate);
+                Engine engine = twin ? new Engine.Twin(setup) : new Engine.Service(setup, true);
+                KafkaProducer<byte[], byte[]> producer = producer()) {
+            engine.start();
+            engine.awaitReady(READY_TIMEOUT);
+            log(
+                    String.format(
+                            "latency: %s at %.0f events/s: %d s warm-up, %d s measured, %d s"
+                                    + " more",
+                            engine.name,
+                            rate,
+                            warmUpMillis / 1000,
+                            options.latencySeconds(),
+                            tailMillis / 1000));
+            long window = shape.windowMillis();
+            long sent =
+                    load.sendPaced(
+                            producer,
+                            input,
+                            PARTITIONS,
+                            0,
+                            rate,
+                            maxEvents,
+                            warmUpMillis + measureMillis + tailMillis,
+                            () -> true,
+                            (i, timestamp, now) -> {
+                                appended[(int) i] = now;
+                                windowStart[(int) i] = Math.floorDiv(timestamp, window) * window;
+                            });
+            int first = (int) Math.min(sent, (long) (rate * warmUpMillis / 1000));
+            int measured =
+                    (int) Math.min(sent, (long) (rate * (warmUpMillis + measureMillis) / 1000));
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(tailMillis + 30_000);
+            long keys = shape.keys();
+            int missing = measured - first;
+            while (System.nanoTime() < deadline) {
+                missing = 0;
+                for (int i = first; i < measured; i++) {
+                    if (!visible.containsKey(new WindowKey((int) (i % keys), windowStart[i]))) {
+                        missing++;
+                    }
+                }
+                if (missing == 0) {
+                    break;
+                }
+                Thread.sleep(500);
+            }
+            // Not visible by the deadline: the engine fell behind the rate. Counted with the
+            // latency they had at the deadline, so percentiles that include them are lower bounds.
+            long now = System.currentTimeMillis();
+            long[] latencies = new long[measured - first];
+            int late = 0;
+            for (int i = first; i < measured; i++) {
+                Long at = visible.get(new WindowKey((int) (i % keys), windowStart[i]));
+                if (at == null) {
+                    late++;
+                }
+                latencies[i - first] = (at == null ? now : at) - appended[i];
+            }
+            if (late > 0) {
+                log(late + " measured events' aggregates were not visible by the deadline");
+            }
+            notVisible.put(twin, late);
+            Arrays.sort(latencies);
+            return latencies;
+        }
+    }
+
+    // ---------------------------------------------------------------- recovery
+
+    private Map<String, Object> recovery(Shape shape) throws Exception {
+        double rate = 0.5 * capacity(shape);
+        Map<String, Object> row = row(shape);
+        row.put("rateEventsPerSecond", rate);
+        Map<String, Object> absolute = absolute(row);
+        Map<String, double[]> figures = new LinkedHashMap<>();
+        for (boolean twin : List.of(false, true)) {
+            double[] f = killAndRestart(shape, rate, twin);
+            String name = twin ? "Kafka Streams EOS v2" : "service EOS";
+            figures.put(name, f);
+            absolute.put(name + " s from relaunch to ready", f[0]);
+            absolute.put(name + " s from relaunch to processing again (first offset commit)", f[1]);
+            absolute.put(name + " s from relaunch to caught up", f[2]);
+            absolute.put(name + " backlog at relaunch (events)", f[3]);
+        }
+        double[] ours = figures.get("service EOS");
+        double[] theirs = figures.get("Kafka Streams EOS v2");
+        ratios(row).put("service / Kafka Streams: time to processing again", ours[1] / theirs[1]);
+        ratios(row).put("service / Kafka Streams: time to caught up", ours[2] / theirs[2]);
+        targets(row)
+                .add(
+                        target(
+                                "processing again within 5 s of a kill -9 restart",
+                                ours[1],
+                                "<= 5 s",
+                                ours[1] <= 5));
+        return row;
+    }
+
+    /**
+     * Feeds the engine at {@code rate}, kills it with SIGKILL after a warm-up and starts it again
+     * at once. Returns seconds from relaunch to ready, to its first offset commit (it processes and
+     * commits again), to caught up (its commits cover every record written before the relaunch),
+     * and the backlog at relaunch. NaN where it did not happen within two minutes.
+     */
+    private double[] killAndRestart(Shape shape, double rate, boolean twin) throws Exception {
+        String input = KafkaTestClient.uniqueTopic("bench-recovery");
+        String output = KafkaTestClient.uniqueTopic("bench-recovery-out");
+        kafka.createTopic(input, PARTITIONS);
+        kafka.createTopic(output, PARTITIONS);
+        TelemetryLoad load = shape.load();
+        Engine.Setup setup = setup(shape, input, output);
+        AtomicBoolean feeding = new AtomicBoolean(true);
+        try (Engine engine = twin ? new Engine.Twin(setup) : new Engine.Service(setup, true);
+                KafkaProducer<byte[], byte[]> producer = producer()) {
+            engine.start();
+            engine.awaitReady(READY_TIMEOUT);
+            Thread feeder =
+                    new Thread(
+                            () -> {
+                                try {
+                                    load.sendPaced(
+                                            producer,
+                                            input,
+                                            PARTITIONS,
+                                            0,
+                                            rate,
+                                            Long.MAX_VALUE,
+                                            options.recoverySeconds() * 1000L + 150_000,
+                                            feeding::get,
+                                            null);
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            },
+                            "recovery-feed");
+            feeder.start();
+            Thread.sleep(options.recoverySeconds() * 1000L);
+            long committedAtKill = kafka.committedOffsetSum(engine.group(), input);
+            log("recovery: kill -9 " + engine.name);
+            engine.kill();
+            long relaunched = System.nanoTime();
+            engine.start();
+            long backlogEnd = kafka.endOffsetSum(input);
+            engine.awaitReady(READY_TIMEOUT);
+            double ready = seconds(System.nanoTime() - relaunched);
+            double processing = Double.NaN;
+            double caughtUp = Double.NaN;
+            long deadline = relaunched + Duration.ofMinutes(2).toNanos();
+            while (System.nanoTime() < deadline) {
+                long committed = kafka.committedOffsetSum(engine.group(), input);
+                if (committed > committedAtKill && Double.isNaN(processing)) {
+                    processing = seconds(System.nanoTime() - relaunched);
+                }
+                if (committed >= backlogEnd) {
+                    caughtUp = seconds(System.nanoTime() - relaunched);
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            feeding.set(false);
+            feeder.join(10_000);
+            log(
+                    String.format(
+                            "recovery %s: ready %.1f s, processing %.1f s, caught up %.1f s",
+                            engine.name, ready, processing, caughtUp));
+            return new double[] {ready, processing, caughtUp, backlogEnd - committedAtKill};
+        }
+    }
+
+    // ---------------------------------------------------------------- footprint
+
+    private Map<String, Object> footprint(Shape shape) throws Exception {
+        double rate = 0.5 * capacity(shape);
+        Map<String, Object> row = row(shape);
+        row.put("jvmOptions", String.join(" ", Engine.containerJvmOptions()));
+        row.put("rateEventsPerSecond", rate);
+        Map<String, Object> absolute = absolute(row);
+        Map<String, long[]> rss = new LinkedHashMap<>();
+        for (boolean twin : List.of(false, true)) {
+            String input = KafkaTestClient.uniqueTopic("bench-footprint");
+            String output = KafkaTestClient.uniqueTopic("bench-footprint-out");
+            kafka.createTopic(input, PARTITIONS);
+            kafka.createTopic(output, PARTITIONS);
+            Engine.Setup setup = setup(shape, input, output);
+            try (Engine engine = twin ? new Engine.Twin(setup) : new Engine.Service(setup, true);
+                    KafkaProducer<byte[], byte[]> producer = producer()) {
+                long launched = System.nanoTime();
+                engine.start();
+                engine.awaitReady(READY_TIMEOUT);
+                double ready = seconds(System.nanoTime() - launched);
+                Thread.sleep(10_000);
+                long idle = engine.rssMegabytes();
+                AtomicLong maxRss = new AtomicLong();
+                AtomicBoolean sampling = new AtomicBoolean(true);
+                Thread sampler =
+                        new Thread(
+                                () -> {
+                                    while (sampling.get()) {
+                                        maxRss.accumulateAndGet(engine.rssMegabytes(), Math::max);
+                                        try {
+                                            Thread.sleep(200);
+                                        } catch (InterruptedException e) {
+                                            return;
+                                        }
+                                    }
+                                });
+                sampler.start();
+                shape.load()
+                        .sendPaced(
+                                producer,
+                                input,
+                                PARTITIONS,
+                                0,
+                                rate,
+                                Long.MAX_VALUE,
+                                30_000,
+                                () -> true,
+                                null);
+                sampling.set(false);
+                sampler.join(5_000);
+                String name = engine.name;
+                rss.put(name, new long[] {idle, maxRss.get()});
+                absolute.put(name + " s from launch to ready", ready);
+                if (engine instanceof Engine.Service service) {
+                    absolute.put(name + " Quarkus 'started in' s", service.startedInSeconds());
+                }
+                absolute.put(name + " RSS idle MB (10 s after ready)", idle);
+                absolute.put(
+                        name + " RSS under load MB (max, 30 s at half capacity)", maxRss.get());
+            }
+        }
+        long[] ours = rss.get("service EOS");
+        long[] theirs = rss.get("Kafka Streams EOS v2");
+        ratios(row).put("service / Kafka Streams: RSS idle", (double) ours[0] / theirs[0]);
+        ratios(row).put("service / Kafka Streams: RSS under load", (double) ours[1] / theirs[1]);
+        return row;
+    }
+
+    // ---------------------------------------------------------------- key scale
+
+    private List<Map<String, Object>> keyScale() throws Exception {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        double smallest = Double.NaN;
+        for (long keys : options.keyScales()) {
+            Shape shape =
+                    new Shape(
+                            "keys-" + keys,
+                            (int) Math.max(1, keys / 5),
+                            5,
+                            20_000,
+                            1_000,
+                            60_000,
+                            1_000);
+            long events = Math.max(options.keyScaleEvents(), 2 * shape.keys());
+            TelemetryLoad load = shape.load();
+            String input = produceBacklog(load, events);
+            long inputRecords = kafka.endOffsetSum(input);
+            long aggregates = load.backlogAggregates(events, shape.windowMillis());
+            String output = KafkaTestClient.uniqueTopic("bench-keys-out");
+            kafka.createTopic(output, PARTITIONS);
+            AtomicLong seen = new AtomicLong();
+            Map<String, Object> row = row(shape);
+            try (OutputReader reader =
+                            new OutputReader(output, (record, millis) -> seen.incrementAndGet());
+                    Engine.Service engine = new Engine.Service(setup(shape, input, output), true)) {
+                long launched = System.nanoTime();
+                engine.start();
+                engine.awaitReady(READY_TIMEOUT);
+                double ready = seconds(System.nanoTime() - launched);
+                double maxCheckpointBytes = 0;
+                double maxCheckpointMillis = 0;
+                double maxHeapBytes = 0;
+                int unanswered = 0;
+                long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
+                while (seen.get() < aggregates && System.nanoTime() < deadline) {
+                    String metrics;
+                    try {
+                        metrics = engine.process().get("/q/metrics", "text/plain");
+                    } catch (RuntimeException e) {
+                        // A busy service (GC pressure) may not answer in time: a missed sample.
+                        unanswered++;
+                        if (!engine.process().isAlive()) {
+                            break;
+                        }
+                        Thread.sleep(1_000);
+                        continue;
+                    }
+                    maxCheckpointBytes =
+                            Math.max(
+                                    maxCheckpointBytes,
+                                    metric(
+                                            metrics,
+                                            "flink_jobmanager_job_lastCheckpointSize",
+                                            false));
+                    maxCheckpointMillis =
+                            Math.max(
+                                    maxCheckpointMillis,
+                                    metric(
+                                            metrics,
+                                            "flink_jobmanager_job_lastCheckpointDuration",
+                                            false));
+                    maxHeapBytes =
+                            Math.max(
+                                    maxHeapBytes,
+                                    metric(metrics, "jvm_memory_used_bytes{area=\"heap\"", true));
+                    Thread.sleep(1_000);
+                }
+                double done = seconds(System.nanoTime() - launched);
+                double rate = inputRecords / (done - ready);
+                if (Double.isNaN(smallest)) {
+                    smallest = rate;
+                }
+                row.put("keys", shape.keys());
+                row.put("eventsPerSecond", rate);
+                ratios(row)
+                        .put(
+                                "throughput / throughput at "
+                                        + options.keyScales().get(0)
+                                        + " keys",
+                                rate / smallest);
+                Map<String, Object> absolute = absolute(row);
+                absolute.put("input events", inputRecords);
+                absolute.put("aggregates", aggregates);
+                absolute.put("aggregates seen", seen.get());
+                absolute.put("service EOS events/s (after ready)", rate);
+                absolute.put("max checkpoint size MB", maxCheckpointBytes / 1e6);
+                absolute.put("max checkpoint duration ms", maxCheckpointMillis);
+                absolute.put("max heap used MB", maxHeapBytes / 1e6);
+                absolute.put("metric scrapes not answered within 10 s", unanswered);
+                absolute.put(
+                        "state backend", "hashmap (heap); RocksDB is not enabled in this build");
+                log(
+                        String.format(
+                                "keys %,d: %.0f events/s, checkpoint <= %.1f MB in <= %.0f ms, heap"
+                                        + " <= %.0f MB",
+                                shape.keys(),
+                                rate,
+                                maxCheckpointBytes / 1e6,
+                                maxCheckpointMillis,
+                                maxHeapBytes / 1e6));
+            }
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    /** The largest (or, with {@code sum}, the summed) value of a Prometheus series; 0 if absent. */
+    private static double metric(String exposition, String prefix, boolean sum) {
+        double result = 0;
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(prefix)) {
+                double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                result = sum ? result + value : Math.max(result, value);
+            }
+        }
+        return result;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private Engine.Setup setup(Shape shape, String input, String output) throws IOException {
+        Path dir = Files.createTempDirectory(options.workDir().toAbsolutePath(), output + "-");
+        return new Engine.Setup(
+                kafka.bootstrapServers(),
+                input,
+                output,
+                shape.windowMillis(),
+                shape.outOfOrdernessMillis(),
+                shape.checkpointMillis(),
+                Runtime.getRuntime().availableProcessors(),
+                dir);
+    }
+
+    /**
+     * Half of it is the latency and recovery load: measured EOS throughput of this run, else of the
+     * committed results, else 10 k/s.
+     */
+    private double capacity(Shape shape) throws IOException {
+        Double measured = capacity.get(shape.name());
+        if (measured != null) {
+            return measured;
+        }
+        Path earlier = options.results().resolve("throughput.json");
+        if (Files.isRegularFile(earlier)) {
+            for (JsonNode row : JSON.readTree(earlier.toFile()).path("rows")) {
+                if (row.path("shape").asText().equals(shape.name())) {
+                    return row.path("capacityEventsPerSecond").asDouble();
+                }
+            }
+        }
+        return 10_000;
+    }
+
+    /**
+     * Creates a 4-partition topic holding the first {@code events} events plus a watermark flush.
+     */
+    private String produceBacklog(TelemetryLoad load, long events) {
+        String input = KafkaTestClient.uniqueTopic("bench-in");
+        kafka.createTopic(input, PARTITIONS);
+        long begin = System.nanoTime();
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            load.sendBacklog(producer, input, PARTITIONS, 0, events);
+            // Far ahead in event time on every partition: every window closes.
+            long flushTime = load.backlogTimestamp(events) + 86_400_000L;
+            for (ProducerRecord<byte[], byte[]> flush :
+                    TelemetryFixtures.watermarkFlush(input, PARTITIONS, flushTime)) {
+                producer.send(
+                        new ProducerRecord<>(
+                                input, flush.partition(), flushTime, flush.key(), flush.value()));
+            }
+            producer.flush();
+        }
+        log(
+                String.format(
+                        "produced %,d events to %s in %.1f s",
+                        events, input, seconds(System.nanoTime() - begin)));
+        return input;
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        Properties properties = new Properties();
+        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        properties.put(ProducerConfig.LINGER_MS_CONFIG, 10);
+        properties.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+        properties.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 128L * 1024 * 1024);
+        return new KafkaProducer<>(
+                properties, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /** Size of a typical aggregate record value, as the job writes it. */
+    private static int sampleAggregateBytes() {
+        TelemetryAccumulator accumulator = new TelemetryAccumulator();
+        accumulator.add(21.25);
+        accumulator.add(-3.5);
+        accumulator.add(48.75);
+        TelemetryAggregate aggregate =
+                TelemetryAggregate.of(
+                        "sensor-123", "metric-2", BACKLOG_START, BACKLOG_START + 1000, accumulator);
+        return new AggregateSerializationSchema("x")
+                .serialize(aggregate, null, null)
+                .value()
+                .length;
+    }
+
+    /** {@code ConsumerPerformance} reading the whole topic; its fetch rate in records/s. */
+    private double consumerPerformance(String topic, long records) throws Exception {
+        String out =
+                runTool(
+                        "ConsumerPerformance",
+                        "org.apache.kafka.tools.ConsumerPerformance",
+                        "--bootstrap-server",
+                        kafka.bootstrapServers(),
+                        "--topic",
+                        topic,
+                        "--num-records",
+                        Long.toString(records),
+                        "--timeout",
+                        "60000");
+        double rate = column(out, "fetch.nMsg.sec");
+        log(String.format("ConsumerPerformance: %,.0f records/s", rate));
+        return rate;
+    }
+
+    /** Transactional {@code ProducerPerformance}: the aggregates' count and size; records/s. */
+    private double producerPerformance(
+            String topic, long records, int bytes, long transactionMillis) throws Exception {
+        String out =
+                runTool(
+                        "ProducerPerformance",
+                        "org.apache.kafka.tools.ProducerPerformance",
+                        "--topic",
+                        topic,
+                        "--num-records",
+                        Long.toString(records),
+                        "--record-size",
+                        Integer.toString(bytes),
+                        "--throughput",
+                        "-1",
+                        "--transactional-id",
+                        "bench-" + topic,
+                        "--transaction-duration-ms",
+                        Long.toString(transactionMillis),
+                        "--producer-props",
+                        "bootstrap.servers=" + kafka.bootstrapServers());
+        Matcher matcher = Pattern.compile("([0-9.]+) records/sec").matcher(out);
+        double rate = Double.NaN;
+        while (matcher.find()) {
+            rate = Double.parseDouble(matcher.group(1));
+        }
+        log(String.format("ProducerPerformance (transactional): %,.0f records/s", rate));
+        return rate;
+    }
+
+    private String runTool(String name, String mainClass, String... args) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(Engine.containerJvmOptions());
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(mainClass);
+        command.addAll(List.of(args));
+        Path log = Files.createTempFile(options.workDir().toAbsolutePath(), name, ".log");
+        Process process =
+                new ProcessBuilder(command)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
+        if (!process.waitFor(10, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            throw new IllegalStateException(name + " did not finish in 10 minutes; see " + log);
+        }
+        String out = Files.readString(log);
+        if (process.exitValue() != 0) {
+            throw new IllegalStateException(name + " failed:\n" + out);
+        }
+        return out;
+    }
+
+    /** A column of the CSV-like line ConsumerPerformance prints under its header. */
+    private static double column(String out, String name) {
+        List<String> header = null;
+        for (String line : out.split("\n")) {
+            List<String> cells = Arrays.stream(line.split(",")).map(String::trim).toList();
+            if (cells.contains(name)) {
+                header = cells;
+            } else if (header != null && cells.size() == header.size()) {
+                return Double.parseDouble(cells.get(header.indexOf(name)));
+            }
+        }
+        throw new IllegalStateException("no " + name + " in:\n" + out);
+    }
+
+    /** Reads a topic read_committed on its own thread, telling {@code onRecord} the wall time. */
+    private final class OutputReader implements AutoCloseable {
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final Thread thread;
+
+        OutputReader(String topic, BiConsumer<ConsumerRecord<byte[], byte[]>, Long> onRecord) {
+            Properties properties = new Properties();
+            properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+            KafkaConsumer<byte[], byte[]> consumer =
+                    new KafkaConsumer<>(
+                            properties, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (int p = 0; p < PARTITIONS; p++) {
+                partitions.add(new TopicPartition(topic, p));
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            thread =
+                    new Thread(
+                            () -> {
+                                try (consumer) {
+                                    while (running.get()) {
+                                        var records = consumer.poll(Duration.ofMillis(100));
+                                        long now = System.currentTimeMillis();
+                                        records.forEach(record -> onRecord.accept(record, now));
+                                    }
+                                }
+                            },
+                            "bench-output-reader");
+            thread.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running.set(false);
+            thread.join(10_000);
+        }
+    }
+
+    private static Map<String, Object> row(Shape shape) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("shape", shape.name());
+        row.put("shapeSettings", shape.describe());
+        row.put("ratios", new LinkedHashMap<String, Object>());
+        row.put("targets", new ArrayList<Map<String, Object>>());
+        row.put("absolute", new LinkedHashMap<String, Object>());
+        return row;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> ratios(Map<String, Object> row) {
+        return (Map<String, Object>) row.get("ratios");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> targets(Map<String, Object> row) {
+        return (List<Map<String, Object>>) row.get("targets");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> absolute(Map<String, Object> row) {
+        return (Map<String, Object>) row.get("absolute");
+    }
+
+    private static Map<String, Object> target(String name, Object value, String goal, boolean met) {
+        Map<String, Object> target = new LinkedHashMap<>();
+        target.put("target", name);
+        target.put("value", value);
+        target.put("goal", goal);
+        target.put("met", met);
+        return target;
+    }
+
+    private static Map<String, Object> machine() throws IOException {
+        Map<String, Object> machine = new LinkedHashMap<>();
+        machine.put("date", Instant.now().toString());
+        machine.put("cores", Runtime.getRuntime().availableProcessors());
+        machine.put("loadAverageBefore", loadAverage());
+        machine.put(
+                "java",
+                System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        machine.put(
+                "note",
+                "shared machine: absolute figures are machine-dependent and noisy; compare ratios");
+        return machine;
+    }
+
+    private static String loadAverage() throws IOException {
+        Path loadavg = Paths.get("/proc/loadavg");
+        return Files.isReadable(loadavg)
+                ? String.join(
+                        " ",
+                        Arrays.asList(
+                                        Files.readString(loadavg, StandardCharsets.UTF_8)
+                                                .trim()
+                                                .split(" "))
+                                .subList(0, 3))
+                : "unknown";
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+
+    private static void log(String message) {
+        System.out.println("[bench " + Instant.now().toString().substring(11, 19) + "] " + message);
+    }
+}

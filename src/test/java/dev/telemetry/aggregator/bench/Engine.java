@@ -1,0 +1,272 @@
+package dev.telemetry.aggregator.bench;
+
+import dev.telemetry.aggregator.testing.ServiceProcess;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One contestant of a benchmark run as a child process with the container's JVM settings: the
+ * packaged service (exactly-once or at-least-once) or the Kafka Streams twin. Each reads {@code
+ * input} from the earliest offset, writes {@code output}, and commits its input offsets under
+ * {@link #group()} (the service on checkpoints, Streams on commits).
+ */
+abstract class Engine implements AutoCloseable {
+    /** What every contestant runs with: a shape's settings and its own topics. */
+    record Setup(
+            String bootstrap,
+            String input,
+            String output,
+            long windowMillis,
+            long outOfOrdernessMillis,
+            long checkpointMillis,
+            int parallelism,
+            Path workDir) {}
+
+    final Setup setup;
+    final String name;
+
+    /** Engines still running; killed if the benchmark's JVM exits early (Ctrl-C, failure). */
+    private static final Set<Engine> LIVE = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime()
+                .addShutdownHook(
+                        new Thread(
+                                () -> {
+                                    for (Engine engine : LIVE) {
+                                        try {
+                                            engine.kill();
+                                        } catch (InterruptedException e) {
+                                            return;
+                                        }
+                                    }
+                                }));
+    }
+
+    Engine(String name, Setup setup) {
+        this.name = name;
+        this.setup = setup;
+        LIVE.add(this);
+    }
+
+    abstract void start();
+
+    /** Waits until the engine says it is processing (service: ready; Streams: RUNNING). */
+    abstract void awaitReady(Duration timeout) throws InterruptedException;
+
+    /** SIGKILL; no shutdown hook runs. */
+    abstract void kill() throws InterruptedException;
+
+    abstract long pid();
+
+    abstract String group();
+
+    /** Resident memory of the process in MB, or -1 if it is gone. */
+    long rssMegabytes() {
+        try {
+            for (String line :
+                    Files.readAllLines(Paths.get("/proc", Long.toString(pid()), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (IOException e) {
+            // The process has exited between two samples.
+        }
+        return -1;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        kill();
+        LIVE.remove(this);
+    }
+
+    /**
+     * The JVM options the container image uses ({@code JDK_JAVA_OPTIONS} in the Dockerfile), read
+     * from the Dockerfile so the benchmark follows it; the heap is fixed at half of the Kubernetes
+     * memory limit (768 MiB), which is what {@code MaxRAMPercentage=50} gives in the pod.
+     */
+    static List<String> containerJvmOptions() {
+        List<String> options = new ArrayList<>(List.of("-Xmx384m"));
+        try {
+            Matcher matcher =
+                    Pattern.compile("ENV JDK_JAVA_OPTIONS=\"([^\"]*)\"")
+                            .matcher(Files.readString(Paths.get("Dockerfile")));
+            if (matcher.find()) {
+                for (String option : matcher.group(1).trim().split("\\s+")) {
+                    if (!option.startsWith("-XX:MaxRAMPercentage")) {
+                        options.add(option);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the Dockerfile's JVM options", e);
+        }
+        return options;
+    }
+
+    /** The packaged service, {@code java -jar target/quarkus-app/quarkus-run.jar}. */
+    static final class Service extends Engine {
+        private final ServiceProcess process;
+        private final String group;
+
+        Service(Setup setup, boolean exactlyOnce) {
+            super(exactlyOnce ? "service EOS" : "service at-least-once", setup);
+            Map<String, String> environment =
+                    ServiceProcess.environment(
+                            setup.bootstrap(),
+                            setup.input(),
+                            setup.output(),
+                            setup.output() + "-dlq",
+                            setup.workDir().resolve("checkpoints"));
+            group = environment.get("TELEMETRY_SOURCE_GROUP_ID");
+            environment.put("TELEMETRY_SOURCE_START", "earliest");
+            environment.put("TELEMETRY_WINDOW_SIZE", setup.windowMillis() + "ms");
+            environment.put(
+                    "TELEMETRY_WATERMARK_MAX_OUT_OF_ORDERNESS",
+                    setup.outOfOrdernessMillis() + "ms");
+            environment.put("TELEMETRY_CHECKPOINT_INTERVAL", setup.checkpointMillis() + "ms");
+            environment.put("TELEMETRY_PARALLELISM", Integer.toString(setup.parallelism()));
+            environment.put("TELEMETRY_TOPICS_REPLICATION_FACTOR", "1");
+            environment.put(
+                    "TELEMETRY_DELIVERY_GUARANTEE", exactlyOnce ? "exactly-once" : "at-least-once");
+            environment.put(
+                    "JDK_JAVA_OPTIONS",
+                    String.join(
+                            " ", containerJvmOptions().subList(1, containerJvmOptions().size())));
+            process = new ServiceProcess(environment, setup.workDir());
+        }
+
+        @Override
+        void start() {
+            process.start();
+        }
+
+        @Override
+        void awaitReady(Duration timeout) throws InterruptedException {
+            process.awaitReady(timeout);
+        }
+
+        @Override
+        void kill() throws InterruptedException {
+            process.close();
+        }
+
+        @Override
+        long pid() {
+            return process.pid();
+        }
+
+        @Override
+        String group() {
+            return group;
+        }
+
+        ServiceProcess process() {
+            return process;
+        }
+
+        /** Quarkus' own "started in" figure of the latest start, in seconds, or NaN. */
+        double startedInSeconds() {
+            Matcher matcher = Pattern.compile("started in ([0-9.]+)s").matcher(process.lastLog());
+            return matcher.find() ? Double.parseDouble(matcher.group(1)) : Double.NaN;
+        }
+    }
+
+    /** {@link StreamsTwin} with {@code processing.guarantee=exactly_once_v2}. */
+    static final class Twin extends Engine {
+        private final String applicationId;
+        private final List<Path> logs = new ArrayList<>();
+        private Process process;
+
+        Twin(Setup setup) {
+            super("Kafka Streams EOS v2", setup);
+            this.applicationId = "streams-" + setup.input() + "-" + setup.output();
+        }
+
+        @Override
+        void start() {
+            try {
+                Files.createDirectories(setup.workDir());
+                Path log = setup.workDir().resolve("streams-" + (logs.size() + 1) + ".log");
+                logs.add(log);
+                List<String> command = new ArrayList<>();
+                command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+                command.addAll(containerJvmOptions());
+                command.addAll(
+                        List.of(
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                StreamsTwin.class.getName(),
+                                setup.bootstrap(),
+                                setup.input(),
+                                setup.output(),
+                                applicationId,
+                                Long.toString(setup.windowMillis()),
+                                Long.toString(setup.outOfOrdernessMillis()),
+                                Long.toString(setup.checkpointMillis()),
+                                "exactly_once_v2",
+                                setup.workDir().resolve("streams-state").toString()));
+                process =
+                        new ProcessBuilder(command)
+                                .redirectErrorStream(true)
+                                .redirectOutput(log.toFile())
+                                .start();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        void awaitReady(Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            Path log = logs.get(logs.size() - 1);
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException(
+                            "the Kafka Streams twin exited; see " + log.toAbsolutePath());
+                }
+                try {
+                    if (Files.readAllLines(log).contains("RUNNING")) {
+                        return;
+                    }
+                } catch (IOException e) {
+                    // Not written yet.
+                }
+                Thread.sleep(100);
+            }
+            throw new IllegalStateException("the Kafka Streams twin was not RUNNING in " + timeout);
+        }
+
+        @Override
+        void kill() throws InterruptedException {
+            if (process != null && process.isAlive()) {
+                process.destroyForcibly();
+                process.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+
+        @Override
+        long pid() {
+            return process.pid();
+        }
+
+        @Override
+        String group() {
+            return applicationId;
+        }
+    }
+}

@@ -1,6 +1,7 @@
 package dev.telemetry.aggregator.bench;
 
 import dev.telemetry.aggregator.job.codec.AggregateSerializationSchema;
+import dev.telemetry.aggregator.job.codec.EventTimeBounds;
 import dev.telemetry.aggregator.job.codec.EventTimeSource;
 import dev.telemetry.aggregator.job.codec.InvalidEventException;
 import dev.telemetry.aggregator.job.codec.TelemetryEventParser;
@@ -99,7 +100,8 @@ public final class StreamsTwin {
 
     static org.apache.kafka.streams.Topology topology(
             String input, String output, Duration window, Duration grace) {
-        TelemetryEventParser parser = new TelemetryEventParser(EventTimeSource.PAYLOAD);
+        TelemetryEventParser parser =
+                new TelemetryEventParser(EventTimeSource.PAYLOAD, EventTimeBounds.DEFAULT);
         AggregateSerializationSchema json = new AggregateSerializationSchema(output);
         StreamsBuilder builder = new StreamsBuilder();
         builder.stream(input, Consumed.with(Serdes.String(), Serdes.ByteArray()))

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -109,6 +110,14 @@ public class EmbeddedFlinkJob {
         Optional<CheckpointLocator.Snapshot> newest =
                 prepareCheckpointDirectory(
                         serviceOptions.checkpointDir(), serviceOptions.retainedCheckpoints());
+        Optional<Restore> restore = chooseRestore(serviceOptions, newest);
+        this.restore = restore;
+        Configuration configuration = flinkConfiguration(serviceOptions, restore);
+
+        // The cluster boots (seconds of class loading and actor-system start) while the preflight
+        // waits on Kafka: after a crash this is most of the time until processing resumes.
+        CompletableFuture<MiniCluster> clusterStart =
+                startCluster(configuration, serviceOptions.job().parallelism());
         try (KafkaPreflight preflight =
                 new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
             preflight.check(serviceOptions);
@@ -121,20 +130,19 @@ public class EmbeddedFlinkJob {
                                             preflight.deadLetterMaxRecordBytes(
                                                     serviceOptions.job())));
             this.options = serviceOptions;
+        } catch (Exception | Error e) {
+            clusterStart.thenAccept(EmbeddedFlinkJob::closeQuietly);
+            throw e;
         }
-        Optional<Restore> restore = chooseRestore(serviceOptions, newest);
-        this.restore = restore;
-
-        Configuration configuration = flinkConfiguration(serviceOptions, restore);
-        MiniCluster cluster =
-                new ReportingMiniCluster(
-                        new MiniClusterConfiguration.Builder()
-                                .setConfiguration(configuration)
-                                .setNumTaskManagers(1)
-                                .setNumSlotsPerTaskManager(serviceOptions.job().parallelism())
-                                .build(),
-                        new FlinkMicrometerReporter(meterRegistry));
-        cluster.start();
+        MiniCluster cluster;
+        try {
+            cluster = clusterStart.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof Exception cause) {
+                throw cause;
+            }
+            throw e;
+        }
         this.miniCluster = cluster;
 
         StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
@@ -168,6 +176,42 @@ public class EmbeddedFlinkJob {
                         .orElse(
                                 "no checkpoint to restore: starting at "
                                         + serviceOptions.job().startPosition()));
+    }
+
+    private CompletableFuture<MiniCluster> startCluster(
+            Configuration configuration, int parallelism) {
+        CompletableFuture<MiniCluster> started = new CompletableFuture<>();
+        Thread starter =
+                new Thread(
+                        () -> {
+                            MiniCluster cluster =
+                                    new ReportingMiniCluster(
+                                            new MiniClusterConfiguration.Builder()
+                                                    .setConfiguration(configuration)
+                                                    .setNumTaskManagers(1)
+                                                    .setNumSlotsPerTaskManager(parallelism)
+                                                    .build(),
+                                            new FlinkMicrometerReporter(meterRegistry));
+                            try {
+                                cluster.start();
+                                started.complete(cluster);
+                            } catch (Throwable e) {
+                                closeQuietly(cluster);
+                                started.completeExceptionally(e);
+                            }
+                        },
+                        "flink-minicluster-start");
+        starter.setDaemon(true);
+        starter.start();
+        return started;
+    }
+
+    private static void closeQuietly(MiniCluster cluster) {
+        try {
+            cluster.close();
+        } catch (Exception e) {
+            LOG.debug("Closing the Flink MiniCluster after a failed start-up failed too", e);
+        }
     }
 
     /**

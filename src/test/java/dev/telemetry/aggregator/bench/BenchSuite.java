@@ -621,7 +621,9 @@ public final class BenchSuite {
     private Map<String, Object> footprint(Shape shape) throws Exception {
         double rate = 0.5 * capacity(shape);
         Map<String, Object> row = row(shape);
-        row.put("jvmOptions", String.join(" ", Engine.containerJvmOptions()));
+        List<String> jvmOptions = new ArrayList<>(Engine.containerJvmOptions());
+        jvmOptions.addAll(Engine.serviceClassData());
+        row.put("jvmOptions", String.join(" ", jvmOptions));
         row.put("rateEventsPerSecond", rate);
         Map<String, Object> absolute = absolute(row);
         Map<String, long[]> rss = new LinkedHashMap<>();

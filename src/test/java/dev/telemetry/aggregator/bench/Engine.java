@@ -94,6 +94,29 @@ abstract class Engine implements AutoCloseable {
         LIVE.remove(this);
     }
 
+    private static final String IMAGE_CLASS_DATA = "-XX:SharedArchiveFile=/deployments/";
+
+    /**
+     * The image's class-data archive for the service, made for {@code target/quarkus-app} by the
+     * same training run ({@code bench/run.sh} does it); empty if there is none.
+     */
+    static List<String> serviceClassData() {
+        try {
+            Matcher matcher =
+                    Pattern.compile(Pattern.quote(IMAGE_CLASS_DATA) + "(\\S+)")
+                            .matcher(Files.readString(Paths.get("Dockerfile")));
+            if (matcher.find()) {
+                Path archive = Paths.get("target/quarkus-app", matcher.group(1)).toAbsolutePath();
+                if (Files.isRegularFile(archive)) {
+                    return List.of("-XX:SharedArchiveFile=" + archive);
+                }
+            }
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the Dockerfile", e);
+        }
+    }
+
     /**
      * The JVM options the container image uses ({@code JDK_JAVA_OPTIONS} in the Dockerfile), read
      * from the Dockerfile so the benchmark follows it; the heap is fixed at half of the Kubernetes
@@ -107,7 +130,9 @@ abstract class Engine implements AutoCloseable {
                             .matcher(Files.readString(Paths.get("Dockerfile")));
             if (matcher.find()) {
                 for (String option : matcher.group(1).trim().split("\\s+")) {
-                    if (!option.startsWith("-XX:MaxRAMPercentage")) {
+                    // The class-data archive is the service's alone: see serviceClassData().
+                    if (!option.startsWith("-XX:MaxRAMPercentage")
+                            && !option.startsWith(IMAGE_CLASS_DATA)) {
                         options.add(option);
                     }
                 }
@@ -143,10 +168,10 @@ abstract class Engine implements AutoCloseable {
             environment.put("TELEMETRY_TOPICS_REPLICATION_FACTOR", "1");
             environment.put(
                     "TELEMETRY_DELIVERY_GUARANTEE", exactlyOnce ? "exactly-once" : "at-least-once");
-            environment.put(
-                    "JDK_JAVA_OPTIONS",
-                    String.join(
-                            " ", containerJvmOptions().subList(1, containerJvmOptions().size())));
+            List<String> jvmOptions = new ArrayList<>(containerJvmOptions());
+            jvmOptions.remove(0); // -Xmx, which ServiceProcess sets
+            jvmOptions.addAll(serviceClassData());
+            environment.put("JDK_JAVA_OPTIONS", String.join(" ", jvmOptions));
             process = new ServiceProcess(environment, setup.workDir());
         }
 

@@ -287,6 +287,8 @@ class ContainerIT {
         assertThat(submissions.get(0)).contains("no checkpoint to restore");
         assertThat(submissions.get(1))
                 .containsPattern("restored from /data/checkpoints/\\w+/chk-\\d+");
+        // Both starts mapped the image's class-data archive (a JVM that cannot use it says so).
+        assertThat(logs).contains("Picked up JDK_JAVA_OPTIONS").doesNotContain("[cds");
 
         kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
         kafka.readCommitted(

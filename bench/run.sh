@@ -3,7 +3,7 @@
 # scenarios and writes bench/results/<scenario>.json, bench/results/README.md and PNG plots.
 # Usage: bash bench/run.sh [--scenario throughput|latency|recovery|footprint|keyscale]...
 #          [--events N] [--shape high-cardinality|typical]... [--latency-seconds S]
-#          [--keys 10000,100000,1000000] [--keyscale-events N] [--recovery-seconds S] [--results DIR]
+#          [--keys 10000,100000,1000000] [--keyscale-events N] [--keyscale-backends hashmap,rocksdb] [--recovery-seconds S] [--results DIR]
 # Defaults: every scenario, both shapes, 5 M events. See the README's Benchmarks section.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -48,7 +48,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * the Markdown table and plots.
  *
  * <p>Arguments: {@code [--scenario throughput|latency|recovery|footprint|keyscale]... [--events N]
- * [--shape high-cardinality|typical]... [--latency-seconds S] [--keys K,K,...] [--results DIR]}.
+ * [--shape high-cardinality|typical]... [--latency-seconds S] [--keys K,K,...] [--keyscale-backends B,B] [--results DIR]}.
  */
 public final class BenchSuite {
     static final int PARTITIONS = 4;
@@ -111,6 +111,7 @@ public final class BenchSuite {
             int latencySeconds,
             List<Long> keyScales,
             long keyScaleEvents,
+            List<String> keyScaleBackends,
             int recoverySeconds,
             Path results,
             Path workDir) {
@@ -121,6 +122,7 @@ public final class BenchSuite {
             int latencySeconds = 60;
             List<Long> keys = List.of(10_000L, 100_000L, 1_000_000L);
             long keyEvents = 3_000_000;
+            List<String> backends = List.of("hashmap", "rocksdb");
             int recoverySeconds = 20;
             Path results = Paths.get("bench", "results");
             for (int a = 0; a < args.length; a++) {
@@ -134,6 +136,7 @@ public final class BenchSuite {
                     case "--keys" ->
                             keys = Arrays.stream(value.split(",")).map(Long::parseLong).toList();
                     case "--keyscale-events" -> keyEvents = Long.parseLong(value);
+                    case "--keyscale-backends" -> backends = List.of(value.split(","));
                     case "--recovery-seconds" -> recoverySeconds = Integer.parseInt(value);
                     case "--results" -> results = Paths.get(value);
                     default ->
@@ -156,6 +159,7 @@ public final class BenchSuite {
                     latencySeconds,
                     keys,
                     keyEvents,
+                    backends,
                     recoverySeconds,
                     results,
                     Paths.get("target", "bench-work"));
@@ -689,9 +693,15 @@ public final class BenchSuite {
 
     // ---------------------------------------------------------------- key scale
 
+    /**
+     * Each key count on each state backend ({@code hashmap}: the heap, full checkpoints; {@code
+     * rocksdb}: local disk, incremental checkpoints), one backlog per key count. A run that stops
+     * making progress for {@link #KEYSCALE_STALL} (a heap too small for its state) is recorded as
+     * not finished instead of holding up the suite.
+     */
     private List<Map<String, Object>> keyScale() throws Exception {
         List<Map<String, Object>> rows = new ArrayList<>();
-        double smallest = Double.NaN;
+        Map<String, Double> smallest = new LinkedHashMap<>();
         for (long keys : options.keyScales()) {
             Shape shape =
                     new Shape(
@@ -707,92 +717,144 @@ public final class BenchSuite {
             String input = produceBacklog(load, events);
             long inputRecords = kafka.endOffsetSum(input);
             long aggregates = load.backlogAggregates(events, shape.windowMillis());
-            String output = KafkaTestClient.uniqueTopic("bench-keys-out");
-            kafka.createTopic(output, PARTITIONS);
-            AtomicLong seen = new AtomicLong();
-            Map<String, Object> row = row(shape);
-            try (OutputReader reader =
-                            new OutputReader(output, (record, millis) -> seen.incrementAndGet());
-                    Engine.Service engine = new Engine.Service(setup(shape, input, output), true)) {
-                long launched = System.nanoTime();
-                engine.start();
-                engine.awaitReady(READY_TIMEOUT);
-                double ready = seconds(System.nanoTime() - launched);
-                double maxCheckpointBytes = 0;
-                double maxCheckpointMillis = 0;
-                double maxHeapBytes = 0;
-                int unanswered = 0;
-                long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
-                while (seen.get() < aggregates && System.nanoTime() < deadline) {
-                    String metrics;
-                    try {
-                        metrics = engine.process().get("/q/metrics", "text/plain");
-                    } catch (RuntimeException e) {
-                        // A busy service (GC pressure) may not answer in time: a missed sample.
-                        unanswered++;
-                        if (!engine.process().isAlive()) {
-                            break;
-                        }
-                        Thread.sleep(1_000);
-                        continue;
-                    }
-                    maxCheckpointBytes =
-                            Math.max(
-                                    maxCheckpointBytes,
-                                    metric(
-                                            metrics,
-                                            "flink_jobmanager_job_lastCheckpointSize",
-                                            false));
-                    maxCheckpointMillis =
-                            Math.max(
-                                    maxCheckpointMillis,
-                                    metric(
-                                            metrics,
-                                            "flink_jobmanager_job_lastCheckpointDuration",
-                                            false));
-                    maxHeapBytes =
-                            Math.max(
-                                    maxHeapBytes,
-                                    metric(metrics, "jvm_memory_used_bytes{area=\"heap\"", true));
-                    Thread.sleep(1_000);
-                }
-                double done = seconds(System.nanoTime() - launched);
-                double rate = inputRecords / (done - ready);
-                if (Double.isNaN(smallest)) {
-                    smallest = rate;
-                }
-                row.put("keys", shape.keys());
-                row.put("eventsPerSecond", rate);
-                ratios(row)
-                        .put(
-                                "throughput / throughput at "
-                                        + options.keyScales().get(0)
-                                        + " keys",
-                                rate / smallest);
-                Map<String, Object> absolute = absolute(row);
-                absolute.put("input events", inputRecords);
-                absolute.put("aggregates", aggregates);
-                absolute.put("aggregates seen", seen.get());
-                absolute.put("service EOS events/s (after ready)", rate);
-                absolute.put("max checkpoint size MB", maxCheckpointBytes / 1e6);
-                absolute.put("max checkpoint duration ms", maxCheckpointMillis);
-                absolute.put("max heap used MB", maxHeapBytes / 1e6);
-                absolute.put("metric scrapes not answered within 10 s", unanswered);
-                absolute.put(
-                        "state backend", "hashmap (heap); RocksDB is not enabled in this build");
-                log(
-                        String.format(
-                                "keys %,d: %.0f events/s, checkpoint <= %.1f MB in <= %.0f ms, heap"
-                                        + " <= %.0f MB",
-                                shape.keys(),
-                                rate,
-                                maxCheckpointBytes / 1e6,
-                                maxCheckpointMillis,
-                                maxHeapBytes / 1e6));
+            for (String backend : options.keyScaleBackends()) {
+                rows.add(keyScaleRun(shape, backend, input, inputRecords, aggregates, smallest));
             }
-            rows.add(row);
         }
         return rows;
+    }
+
+    private static final Duration KEYSCALE_STALL = Duration.ofSeconds(90);
+
+    private Map<String, Object> keyScaleRun(
+            Shape shape,
+            String backend,
+            String input,
+            long inputRecords,
+            long aggregates,
+            Map<String, Double> smallest)
+            throws Exception {
+        String output = KafkaTestClient.uniqueTopic("bench-keys-out");
+        kafka.createTopic(output, PARTITIONS);
+        Map<String, String> environment = new LinkedHashMap<>();
+        // Own group and transactional ids: each backend reads the same backlog from the start.
+        environment.put("TELEMETRY_SOURCE_GROUP_ID", "bench-" + output);
+        environment.put("TELEMETRY_TRANSACTIONAL_ID_PREFIX", "bench-" + output);
+        environment.put("TELEMETRY_STATE_BACKEND", backend);
+        environment.put(
+                "TELEMETRY_CHECKPOINT_INCREMENTAL", Boolean.toString(backend.equals("rocksdb")));
+        AtomicLong seen = new AtomicLong();
+        Map<String, Object> row = row(shape);
+        row.put("stateBackend", backend);
+        try (OutputReader reader =
+                        new OutputReader(output, (record, millis) -> seen.incrementAndGet());
+                Engine.Service engine =
+                        new Engine.Service(setup(shape, input, output), true, environment)) {
+            long launched = System.nanoTime();
+            engine.start();
+            engine.awaitReady(READY_TIMEOUT);
+            double ready = seconds(System.nanoTime() - launched);
+            double maxCheckpointBytes = 0;
+            double maxFullCheckpointBytes = 0;
+            double maxCheckpointMillis = 0;
+            double maxHeapBytes = 0;
+            long maxRss = 0;
+            int unanswered = 0;
+            long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
+            long lastSeen = -1;
+            long lastProgress = System.nanoTime();
+            while (seen.get() < aggregates && System.nanoTime() < deadline) {
+                if (seen.get() != lastSeen) {
+                    lastSeen = seen.get();
+                    lastProgress = System.nanoTime();
+                } else if (System.nanoTime() - lastProgress > KEYSCALE_STALL.toNanos()) {
+                    log(
+                            String.format(
+                                    "keys %,d on %s: no progress in %s, giving up",
+                                    shape.keys(), backend, KEYSCALE_STALL));
+                    break;
+                }
+                maxRss = Math.max(maxRss, engine.rssMegabytes());
+                String metrics;
+                try {
+                    metrics = engine.process().get("/q/metrics", "text/plain");
+                } catch (RuntimeException e) {
+                    // A busy service (GC pressure) may not answer in time: a missed sample.
+                    unanswered++;
+                    if (!engine.process().isAlive()) {
+                        break;
+                    }
+                    Thread.sleep(1_000);
+                    continue;
+                }
+                maxCheckpointBytes =
+                        Math.max(
+                                maxCheckpointBytes,
+                                metric(metrics, "flink_jobmanager_job_lastCheckpointSize", false));
+                maxFullCheckpointBytes =
+                        Math.max(
+                                maxFullCheckpointBytes,
+                                metric(
+                                        metrics,
+                                        "flink_jobmanager_job_lastCheckpointFullSize",
+                                        false));
+                maxCheckpointMillis =
+                        Math.max(
+                                maxCheckpointMillis,
+                                metric(
+                                        metrics,
+                                        "flink_jobmanager_job_lastCheckpointDuration",
+                                        false));
+                maxHeapBytes =
+                        Math.max(
+                                maxHeapBytes,
+                                metric(metrics, "jvm_memory_used_bytes{area=\"heap\"", true));
+                Thread.sleep(1_000);
+            }
+            double done = seconds(System.nanoTime() - launched);
+            boolean finished = seen.get() >= aggregates;
+            double rate = finished ? inputRecords / (done - ready) : Double.NaN;
+            smallest.putIfAbsent(backend, rate);
+            row.put("keys", shape.keys());
+            row.put("finished", finished);
+            row.put("eventsPerSecond", rate);
+            ratios(row)
+                    .put(
+                            "throughput / throughput at "
+                                    + options.keyScales().get(0)
+                                    + " keys (same backend)",
+                            rate / smallest.get(backend));
+            Map<String, Object> absolute = absolute(row);
+            absolute.put("input events", inputRecords);
+            absolute.put("aggregates", aggregates);
+            absolute.put("aggregates seen", seen.get());
+            absolute.put("service EOS events/s (after ready)", rate);
+            absolute.put("max checkpoint size MB (uploaded)", maxCheckpointBytes / 1e6);
+            absolute.put("max checkpoint full size MB", maxFullCheckpointBytes / 1e6);
+            absolute.put("max checkpoint duration ms", maxCheckpointMillis);
+            absolute.put("max heap used MB", maxHeapBytes / 1e6);
+            absolute.put("max RSS MB (heap, RocksDB's native memory, the rest)", maxRss);
+            absolute.put("metric scrapes not answered within 10 s", unanswered);
+            absolute.put(
+                    "state backend",
+                    backend.equals("rocksdb")
+                            ? "rocksdb, incremental checkpoints"
+                            : "hashmap (heap), full checkpoints");
+            log(
+                    String.format(
+                            "keys %,d on %s: %s, %.0f events/s, checkpoint <= %.1f MB (full %.1f"
+                                    + " MB) in <= %.0f ms, heap <= %.0f MB, RSS <= %d MB",
+                            shape.keys(),
+                            backend,
+                            finished ? "done" : "NOT FINISHED",
+                            rate,
+                            maxCheckpointBytes / 1e6,
+                            maxFullCheckpointBytes / 1e6,
+                            maxCheckpointMillis,
+                            maxHeapBytes / 1e6,
+                            maxRss));
+        }
+        return row;
     }
 
     /** The largest (or, with {@code sum}, the summed) value of a Prometheus series; 0 if absent. */

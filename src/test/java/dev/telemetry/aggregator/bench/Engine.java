@@ -149,6 +149,11 @@ abstract class Engine implements AutoCloseable {
         private final String group;
 
         Service(Setup setup, boolean exactlyOnce) {
+            this(setup, exactlyOnce, Map.of());
+        }
+
+        /** With {@code overrides} on top of the benchmark's environment. */
+        Service(Setup setup, boolean exactlyOnce, Map<String, String> overrides) {
             super(exactlyOnce ? "service EOS" : "service at-least-once", setup);
             Map<String, String> environment =
                     ServiceProcess.environment(
@@ -157,7 +162,6 @@ abstract class Engine implements AutoCloseable {
                             setup.output(),
                             setup.output() + "-dlq",
                             setup.workDir().resolve("checkpoints"));
-            group = environment.get("TELEMETRY_SOURCE_GROUP_ID");
             environment.put("TELEMETRY_SOURCE_START", "earliest");
             environment.put("TELEMETRY_WINDOW_SIZE", setup.windowMillis() + "ms");
             environment.put(
@@ -172,6 +176,8 @@ abstract class Engine implements AutoCloseable {
             jvmOptions.remove(0); // -Xmx, which ServiceProcess sets
             jvmOptions.addAll(serviceClassData());
             environment.put("JDK_JAVA_OPTIONS", String.join(" ", jvmOptions));
+            environment.putAll(overrides);
+            group = environment.get("TELEMETRY_SOURCE_GROUP_ID");
             process = new ServiceProcess(environment, setup.workDir());
         }
 

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -180,19 +181,32 @@ final class BenchReport {
                 false);
     }
 
+    /** One line per state backend; a run that did not finish has no point. */
     private static void keyScalePlot(JsonNode rows, Path png) throws IOException {
-        double[] xs = new double[rows.size()];
-        double[] ys = new double[rows.size()];
-        for (int r = 0; r < rows.size(); r++) {
-            xs[r] = rows.get(r).path("keys").asDouble();
-            ys[r] = rows.get(r).path("eventsPerSecond").asDouble();
+        Map<String, List<JsonNode>> byBackend = new LinkedHashMap<>();
+        for (JsonNode row : rows) {
+            byBackend
+                    .computeIfAbsent(
+                            row.path("stateBackend").asText("hashmap"), b -> new ArrayList<>())
+                    .add(row);
         }
+        List<Series> series = new ArrayList<>();
+        byBackend.forEach(
+                (backend, points) -> {
+                    double[] xs = new double[points.size()];
+                    double[] ys = new double[points.size()];
+                    for (int r = 0; r < points.size(); r++) {
+                        ys[r] = points.get(r).path("eventsPerSecond").asDouble(Double.NaN);
+                        xs[r] = Double.isFinite(ys[r]) ? points.get(r).path("keys").asDouble() : -1;
+                    }
+                    series.add(new Series("service EOS, " + backend, xs, ys));
+                });
         plot(
                 png,
                 "Service EOS throughput against distinct (device, metric) keys",
                 "keys (log scale)",
                 "events/s (machine-dependent)",
-                List.of(new Series("service EOS", xs, ys)),
+                series,
                 true);
     }
 

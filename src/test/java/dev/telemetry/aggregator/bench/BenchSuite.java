@@ -48,7 +48,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * the Markdown table and plots.
  *
  * <p>Arguments: {@code [--scenario throughput|latency|recovery|footprint|keyscale]... [--events N]
- * [--shape high-cardinality|typical]... [--latency-seconds S] [--keys K,K,...] [--keyscale-backends B,B] [--results DIR]}.
+ * [--shape high-cardinality|typical]... [--latency-seconds S] [--keys K,K,...] [--keyscale-backends
+ * B,B] [--results DIR]}.
  */
 public final class BenchSuite {
     static final int PARTITIONS = 4;

@@ -5,6 +5,7 @@
 #          [--events N] [--shape high-cardinality|typical]... [--latency-seconds S]
 #          [--keys 10000,100000,1000000] [--keyscale-events N] [--keyscale-backends hashmap,rocksdb] [--recovery-seconds S] [--results DIR]
 # Defaults: every scenario, both shapes, 5 M events. See the README's Benchmarks section.
+# BENCH_JFR=true records a JFR profile of every service run into its work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./mvnw -B -q -DskipTests package

@@ -175,6 +175,13 @@ abstract class Engine implements AutoCloseable {
             List<String> jvmOptions = new ArrayList<>(containerJvmOptions());
             jvmOptions.remove(0); // -Xmx, which ServiceProcess sets
             jvmOptions.addAll(serviceClassData());
+            if (Boolean.parseBoolean(System.getenv("BENCH_JFR"))) {
+                // Profiling aid (bench/run.sh with BENCH_JFR=true): a flight recording per run.
+                jvmOptions.add(
+                        "-XX:StartFlightRecording=settings=profile,filename="
+                                + setup.workDir().toAbsolutePath().resolve(name.replace(' ', '-'))
+                                + ".jfr");
+            }
             environment.put("JDK_JAVA_OPTIONS", String.join(" ", jvmOptions));
             environment.putAll(overrides);
             group = environment.get("TELEMETRY_SOURCE_GROUP_ID");

@@ -94,6 +94,12 @@ abstract class Engine implements AutoCloseable {
         LIVE.remove(this);
     }
 
+    /**
+     * Profiling aid, {@code BENCH_JFR=true bash bench/run.sh ...}: every service run records a
+     * flight recording, dumped into its work directory before the run is killed.
+     */
+    static final boolean PROFILE = Boolean.parseBoolean(System.getenv("BENCH_JFR"));
+
     private static final String IMAGE_CLASS_DATA = "-XX:SharedArchiveFile=/deployments/";
 
     /**
@@ -175,12 +181,8 @@ abstract class Engine implements AutoCloseable {
             List<String> jvmOptions = new ArrayList<>(containerJvmOptions());
             jvmOptions.remove(0); // -Xmx, which ServiceProcess sets
             jvmOptions.addAll(serviceClassData());
-            if (Boolean.parseBoolean(System.getenv("BENCH_JFR"))) {
-                // Profiling aid (bench/run.sh with BENCH_JFR=true): a flight recording per run.
-                jvmOptions.add(
-                        "-XX:StartFlightRecording=settings=profile,filename="
-                                + setup.workDir().toAbsolutePath().resolve(name.replace(' ', '-'))
-                                + ".jfr");
+            if (PROFILE) {
+                jvmOptions.add("-XX:StartFlightRecording=name=bench,settings=profile");
             }
             environment.put("JDK_JAVA_OPTIONS", String.join(" ", jvmOptions));
             environment.putAll(overrides);
@@ -200,7 +202,34 @@ abstract class Engine implements AutoCloseable {
 
         @Override
         void kill() throws InterruptedException {
+            if (PROFILE && process.isAlive()) {
+                dumpFlightRecording();
+            }
             process.close();
+        }
+
+        /** Before the SIGKILL, which would lose the recording. */
+        private void dumpFlightRecording() throws InterruptedException {
+            Path jfr =
+                    setup.workDir()
+                            .toAbsolutePath()
+                            .resolve(name.replace(' ', '-') + "-" + System.nanoTime() + ".jfr");
+            try {
+                Process dump =
+                        new ProcessBuilder(
+                                        Paths.get(System.getProperty("java.home"), "bin", "jcmd")
+                                                .toString(),
+                                        Long.toString(pid()),
+                                        "JFR.dump",
+                                        "name=bench",
+                                        "filename=" + jfr)
+                                .redirectErrorStream(true)
+                                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                                .start();
+                dump.waitFor(60, TimeUnit.SECONDS);
+            } catch (IOException e) {
+                throw new UncheckedIOException("jcmd JFR.dump failed", e);
+            }
         }
 
         @Override

@@ -2,7 +2,6 @@ package dev.telemetry.aggregator.job;
 
 import dev.telemetry.aggregator.job.functions.DeadLetterCounter;
 import dev.telemetry.aggregator.job.functions.DeviceMetricKey;
-import dev.telemetry.aggregator.job.functions.LateEventDeadLetterMapper;
 import dev.telemetry.aggregator.job.functions.LatePartialDeadLetterMapper;
 import dev.telemetry.aggregator.job.functions.RejectedRecordSplitter;
 import dev.telemetry.aggregator.job.functions.TelemetryAggregator;
@@ -50,11 +49,9 @@ import org.apache.flink.util.ParameterTool;
 public class TelemetryAggregationJob {
     public static final String JOB_NAME = "telemetry-aggregator";
 
-    public static final OutputTag<TelemetryEvent> LATE_EVENTS = new OutputTag<>("late-events") {};
-
     /**
-     * Partials that reach a window after it closed; not expected (see {@link
-     * LatePartialDeadLetterMapper}).
+     * What reaches a window after it closed (plus allowed lateness): late events, each as a partial
+     * that carries it (see {@link PartialAggregate#event}).
      */
     public static final OutputTag<PartialAggregate> LATE_PARTIALS =
             new OutputTag<>("late-partials") {};
@@ -106,25 +103,19 @@ public class TelemetryAggregationJob {
                         .name("Split off rejected records");
 
         SingleOutputStreamOperator<PartialAggregate> partials =
-                combinePerWindow(
-                        eventStage.apply(events), options.windowSize(), options.allowedLateness());
+                combinePerWindow(eventStage.apply(events), options.windowSize());
         SingleOutputStreamOperator<TelemetryAggregate> aggregates =
                 aggregatePartials(partials, options.windowSize(), options.allowedLateness());
         aggregates.sinkTo(aggregateSink).uid("kafka-aggregates-sink").name("Kafka aggregates sink");
 
-        DataStream<DeadLetter> lateEvents =
-                partials.getSideOutput(LATE_EVENTS)
-                        .map(new LateEventDeadLetterMapper())
-                        .uid("late-events-to-dead-letters")
-                        .name("Late events to dead letters");
-        DataStream<DeadLetter> latePartials =
+        DataStream<DeadLetter> late =
                 aggregates
                         .getSideOutput(LATE_PARTIALS)
                         .map(new LatePartialDeadLetterMapper(options.windowSize()))
-                        .uid("late-partials-to-dead-letters")
-                        .name("Late partial aggregates to dead letters");
+                        .uid("late-events-to-dead-letters")
+                        .name("Late events to dead letters");
         events.getSideOutput(RejectedRecordSplitter.REJECTED)
-                .union(lateEvents, latePartials)
+                .union(late)
                 .map(new DeadLetterCounter(options.deadLetterMaxRecordBytes()))
                 .uid("count-dead-letters")
                 .name("Count dead letters")
@@ -148,37 +139,32 @@ public class TelemetryAggregationJob {
 
     /**
      * Keyed tumbling event-time windows with incremental aggregation: {@link #combinePerWindow}
-     * then {@link #aggregatePartials}. Late events leave through the combiner's {@link
-     * #LATE_EVENTS} side output, which this method's result does not carry; {@link #build} wires
-     * both steps itself.
+     * then {@link #aggregatePartials}.
      */
     public static SingleOutputStreamOperator<TelemetryAggregate> aggregateWindows(
             DataStream<TelemetryEvent> events, Duration windowSize, Duration allowedLateness) {
-        return aggregatePartials(
-                combinePerWindow(events, windowSize, allowedLateness), windowSize, allowedLateness);
+        return aggregatePartials(combinePerWindow(events, windowSize), windowSize, allowedLateness);
     }
 
     /**
-     * Combines events per (device, metric, window) before the shuffle, chained to its input; events
-     * behind the watermark (past allowed lateness) go to {@link #LATE_EVENTS} instead of being
-     * dropped. Holds no state in checkpoints (see {@link WindowPartialCombiner}).
+     * Combines events per (device, metric, window) before the shuffle, chained to its input. Holds
+     * no state in checkpoints (see {@link WindowPartialCombiner}).
      */
     public static SingleOutputStreamOperator<PartialAggregate> combinePerWindow(
-            DataStream<TelemetryEvent> events, Duration windowSize, Duration allowedLateness) {
+            DataStream<TelemetryEvent> events, Duration windowSize) {
         return events.transform(
                         "Combine per device, metric and window",
                         TypeInformation.of(PartialAggregate.class),
                         new WindowPartialCombiner(
-                                windowSize,
-                                allowedLateness,
-                                LATE_EVENTS,
-                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS))
+                                windowSize, WindowPartialCombiner.DEFAULT_MAX_PARTIALS))
                 .uid("combine-per-window");
     }
 
     /**
-     * Keyed tumbling event-time windows merging the partials. Key, window state and uid are those
-     * of the window that added events one by one, so its checkpoints and savepoints restore.
+     * Keyed tumbling event-time windows merging the partials; what arrives behind the watermark
+     * (past allowed lateness) goes to {@link #LATE_PARTIALS} instead of being dropped. Key, window
+     * state and uid are those of the window that added events one by one, so its checkpoints and
+     * savepoints restore.
      */
     public static SingleOutputStreamOperator<TelemetryAggregate> aggregatePartials(
             DataStream<PartialAggregate> partials, Duration windowSize, Duration allowedLateness) {

@@ -31,9 +31,6 @@ class OperatorUidsTest {
                                 Map.entry(
                                         "Late events to dead letters",
                                         "late-events-to-dead-letters"),
-                                Map.entry(
-                                        "Late partial aggregates to dead letters",
-                                        "late-partials-to-dead-letters"),
                                 Map.entry("Count dead letters", "count-dead-letters"),
                                 Map.entry("Kafka aggregates sink: Writer", "kafka-aggregates-sink"),
                                 // Flink derives the committers' uids from the sinks'.

@@ -9,17 +9,20 @@ import java.time.Duration;
 import org.apache.flink.api.common.functions.MapFunction;
 
 /**
- * Turns a partial aggregate that reached its window after the window closed into a dead letter with
- * reason {@code late}, so its events are not dropped without a trace.
+ * Turns what reached its window after the window closed (plus allowed lateness) into a dead letter
+ * with reason {@code late}.
  *
- * <p>This should not happen: {@link WindowPartialCombiner} emits a window's partials before the
- * watermark that closes it, and late events leave through its own side output. It is here so that a
- * broken assumption shows up as dead letters instead of silently missing counts. A partial has no
- * single source record, so the value describes the partial and the source headers are empty.
+ * <p>Late events reach the window as one-event partials that carry the event ({@link
+ * PartialAggregate#event}); their dead letter is the event's, exactly as {@link
+ * LateEventDeadLetterMapper} makes it. A combined partial is never late ({@link
+ * WindowPartialCombiner} emits it before the watermark that closes its window); should one be, the
+ * dead letter describes the partial, so a broken assumption shows up instead of silently missing
+ * counts. A partial has no single source record, so its source headers are empty.
  */
 public class LatePartialDeadLetterMapper implements MapFunction<PartialAggregate, DeadLetter> {
     private static final long serialVersionUID = 1L;
 
+    private final LateEventDeadLetterMapper lateEvents = new LateEventDeadLetterMapper();
     private final long windowSize;
 
     public LatePartialDeadLetterMapper(Duration windowSize) {
@@ -28,6 +31,9 @@ public class LatePartialDeadLetterMapper implements MapFunction<PartialAggregate
 
     @Override
     public DeadLetter map(PartialAggregate partial) {
+        if (partial.event != null) {
+            return lateEvents.map(partial.event);
+        }
         return new DeadLetter(
                 partial.deviceId.getBytes(StandardCharsets.UTF_8),
                 toJson(partial),

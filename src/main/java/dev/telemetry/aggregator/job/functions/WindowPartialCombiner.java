@@ -12,7 +12,6 @@ import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
-import org.apache.flink.util.OutputTag;
 
 /**
  * Combines the events of each (device, metric, tumbling window) into one {@link PartialAggregate}
@@ -22,14 +21,17 @@ import org.apache.flink.util.OutputTag;
  * <p>The output is the same as without it, because of how the partials leave:
  *
  * <ul>
- *   <li>A window's partials are emitted when the watermark passes the window's end, just before
- *       that watermark is forwarded. The window operator's watermark never runs ahead of this
- *       operator's, so these partials are never late there and arrive before their window fires.
- *   <li>An event whose window has already fired but is within the allowed lateness is passed on at
- *       once as a one-event partial, so the window fires again with it, as it did per event.
- *   <li>An event whose window is late by the window operator's rule (window end + allowed lateness
- *       behind the watermark) goes to the late-events side output here, as the original event, so
- *       late events become the same dead letters as before.
+ *   <li>A window's partials are emitted when this input's watermark passes the window's end, just
+ *       before that watermark is forwarded. The window operator's watermark is the minimum over its
+ *       inputs, so these partials arrive before their window fires. (As for events without
+ *       combining, an input that returns from idle behind the others does not hold the minimum back
+ *       until it catches up; what it sends meanwhile can be late.)
+ *   <li>An event whose window has already closed here is passed on at once as a one-event partial
+ *       that carries the event. The window operator then decides, as it did per event, whether it
+ *       is within the allowed lateness (the window fires again) or late (a dead letter made from
+ *       the event). Deciding lateness here would use this input's watermark, which can be ahead of
+ *       the window operator's (the minimum over all inputs), and would make events late that the
+ *       window still counts.
  *   <li>Everything held is emitted before each checkpoint barrier (so this operator has no state
  *       and exactly-once and rescaling stay the window operator's business), before an idle status
  *       (the window operator would otherwise advance past partials still held here), at the end of
@@ -51,8 +53,6 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     public static final int DEFAULT_MAX_PARTIALS = 100_000;
 
     private final long windowSize;
-    private final long allowedLateness;
-    private final OutputTag<TelemetryEvent> lateEvents;
     private final int maxPartials;
 
     /** Open windows by start, so a watermark finds the windows it closes without a full scan. */
@@ -67,14 +67,8 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     private transient Map<DeviceMetric, PartialAggregate> lastWindow;
     private transient StreamRecord<PartialAggregate> outRecord;
 
-    public WindowPartialCombiner(
-            Duration windowSize,
-            Duration allowedLateness,
-            OutputTag<TelemetryEvent> lateEvents,
-            int maxPartials) {
+    public WindowPartialCombiner(Duration windowSize, int maxPartials) {
         this.windowSize = windowSize.toMillis();
-        this.allowedLateness = allowedLateness.toMillis();
-        this.lateEvents = lateEvents;
         this.maxPartials = maxPartials;
     }
 
@@ -101,14 +95,12 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
                 TimeWindow.getWindowStartWithOffset(element.getTimestamp(), 0, windowSize);
         long maxTimestamp = windowStart + windowSize - 1;
         if (maxTimestamp <= currentWatermark) {
-            if (isLate(maxTimestamp)) {
-                output.collect(lateEvents, element);
-            } else {
-                PartialAggregate single =
-                        new PartialAggregate(event.deviceId, event.metric, windowStart);
-                single.add(event.value);
-                emit(single);
-            }
+            PartialAggregate single =
+                    new PartialAggregate(event.deviceId, event.metric, windowStart);
+            single.add(event.value);
+            // Serialized before this method returns, so object reuse cannot change it later.
+            single.event = event;
+            emit(single);
             return;
         }
         Map<DeviceMetric, PartialAggregate> window = windowStarting(windowStart);
@@ -160,15 +152,6 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     /** Partials held now, for tests. */
     int heldPartials() {
         return heldPartials;
-    }
-
-    /** As WindowOperator#isWindowLate: the window's cleanup time has passed. */
-    private boolean isLate(long maxTimestamp) {
-        long cleanupTime = maxTimestamp + allowedLateness;
-        if (cleanupTime < maxTimestamp) {
-            cleanupTime = Long.MAX_VALUE;
-        }
-        return cleanupTime <= currentWatermark;
     }
 
     private Map<DeviceMetric, PartialAggregate> windowStarting(long windowStart) {

@@ -8,8 +8,7 @@ import java.util.Objects;
  * of adding events one by one.
  *
  * <p>A Flink POJO (public fields, no-arg constructor; the statistics come from {@link
- * TelemetryAccumulator}) so Flink serializes it without Kryo. No source coordinates: a partial
- * stands for many records.
+ * TelemetryAccumulator}) so Flink serializes it without Kryo.
  */
 public class PartialAggregate extends TelemetryAccumulator {
     public String deviceId;
@@ -17,6 +16,14 @@ public class PartialAggregate extends TelemetryAccumulator {
 
     /** Start of the tumbling window, epoch milliseconds, as the window assigner computes it. */
     public long windowStart;
+
+    /**
+     * The event itself when this partial is one event that the combiner passed on at once, because
+     * its window had already closed there; otherwise null. Whether such an event is late is the
+     * window operator's call (its watermark is the minimum over all inputs), and a late one must
+     * become the same dead letter as without combining, which needs the event.
+     */
+    public TelemetryEvent event;
 
     public PartialAggregate() {}
 
@@ -41,7 +48,8 @@ public class PartialAggregate extends TelemetryAccumulator {
                 && Double.compare(min, that.min) == 0
                 && Double.compare(max, that.max) == 0
                 && Objects.equals(deviceId, that.deviceId)
-                && Objects.equals(metric, that.metric);
+                && Objects.equals(metric, that.metric)
+                && Objects.equals(event, that.event);
     }
 
     @Override
@@ -65,6 +73,7 @@ public class PartialAggregate extends TelemetryAccumulator {
                 + min
                 + ", max="
                 + max
+                + (event == null ? "" : ", event=" + event)
                 + '}';
     }
 }

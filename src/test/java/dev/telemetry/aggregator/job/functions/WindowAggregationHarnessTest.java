@@ -121,9 +121,7 @@ class WindowAggregationHarnessTest {
         assertThat(harness.extractOutputValues())
                 .as("the closed window is not emitted again, the late value not counted")
                 .containsExactly(aggregate("sensor-1", T0, T1, 1, 10.0, 10.0, 10.0));
-        assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS))
-                .extracting(StreamRecord::getValue)
-                .containsExactly(late);
+        assertThat(harness.lateEvents()).extracting(StreamRecord::getValue).containsExactly(late);
     }
 
     @Test
@@ -139,7 +137,7 @@ class WindowAggregationHarnessTest {
                 .containsExactly(
                         aggregate("sensor-1", T0, T1, 1, 10.0, 10.0, 10.0),
                         aggregate("sensor-1", T0, T1, 2, 30.0, 10.0, 20.0));
-        assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS)).isNullOrEmpty();
+        assertThat(harness.lateEvents()).isNullOrEmpty();
     }
 
     @Test
@@ -153,7 +151,7 @@ class WindowAggregationHarnessTest {
 
         assertThat(harness.extractOutputValues())
                 .containsExactly(aggregate("sensor-1", T0, T1, 1, 10.0, 10.0, 10.0));
-        assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS))
+        assertThat(harness.lateEvents())
                 .extracting(StreamRecord::getValue)
                 .containsExactly(tooLate);
     }

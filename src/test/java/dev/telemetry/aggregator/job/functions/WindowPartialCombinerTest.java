@@ -45,7 +45,7 @@ class WindowPartialCombinerTest {
 
     @Test
     void combinesEventsPerDeviceMetricAndWindowUntilTheWatermarkClosesTheWindow() throws Exception {
-        open(Duration.ZERO, WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
         process(event("sensor-1", "temperature", 20.0, T0 + 1_000));
         process(event("sensor-1", "temperature", 22.5, T0 + 30_000));
         process(event("sensor-1", "temperature", -3.25, T1 - 1));
@@ -78,45 +78,31 @@ class WindowPartialCombinerTest {
                 .containsExactly(
                         record(partial("sensor-1", "temperature", T1, 1, 100.0, 100.0, 100.0)),
                         new Watermark(T2 - 1));
-        assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS)).isNullOrEmpty();
     }
 
     @Test
-    void eventOfAWindowPastItsLatenessGoesToTheLateSideOutputAsTheOriginalEvent() throws Exception {
-        open(Duration.ofSeconds(30), WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
-        harness.processWatermark(T1 - 1 + 30_000);
-        harness.getOutput().clear();
-
-        TelemetryEvent late = event("sensor-1", "temperature", 999.0, T0 + 20);
-        process(late);
-        harness.processWatermark(T2 - 1);
-
-        assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS))
-                .containsExactly(new StreamRecord<>(late, T0 + 20));
-        assertThat(harness.getOutput()).containsExactly(new Watermark(T2 - 1));
-    }
-
-    @Test
-    void eventOfAFiredWindowWithinTheLatenessPassesAtOnceAsAPartialOfItsOwn() throws Exception {
-        open(Duration.ofSeconds(30), WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+    void eventOfAClosedWindowPassesAtOnceCarryingTheEventSoTheWindowDecidesIfItIsLate()
+            throws Exception {
+        // This input's watermark may be ahead of the window operator's (the minimum over all
+        // inputs): only the window operator can tell late from within the allowed lateness.
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
         harness.processWatermark(T1 - 1);
         harness.getOutput().clear();
 
-        process(event("sensor-1", "temperature", 20.0, T0 + 20));
-        process(event("sensor-1", "temperature", 10.0, T0 + 30));
+        TelemetryEvent first = event("sensor-1", "temperature", 20.0, T0 + 20);
+        TelemetryEvent second = event("sensor-1", "temperature", 10.0, T0 + 30);
+        process(first);
+        process(second);
 
         assertThat(harness.getOutput())
                 .as("each at once, so the window fires again per event as without the combiner")
-                .containsExactly(
-                        record(partial("sensor-1", "temperature", T0, 1, 20.0, 20.0, 20.0)),
-                        record(partial("sensor-1", "temperature", T0, 1, 10.0, 10.0, 10.0)));
+                .containsExactly(record(carrying(first)), record(carrying(second)));
         assertThat(combiner().heldPartials()).isZero();
-        assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS)).isNullOrEmpty();
     }
 
     @Test
     void checkpointBarrierFollowsEveryHeldPartialAndTheSnapshotHasNoState() throws Exception {
-        open(Duration.ZERO, WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
         process(event("sensor-1", "temperature", 1.0, T0 + 1));
         process(event("sensor-1", "temperature", 2.0, T0 + 2));
         process(event("sensor-2", "temperature", 7.0, T1 + 5));
@@ -143,7 +129,7 @@ class WindowPartialCombinerTest {
 
     @Test
     void holdingMoreThanTheCapEmitsEverything() throws Exception {
-        open(Duration.ZERO, 3);
+        open(3);
         process(event("sensor-1", "temperature", 1.0, T0));
         process(event("sensor-2", "temperature", 2.0, T0));
         process(event("sensor-3", "temperature", 3.0, T1));
@@ -165,7 +151,7 @@ class WindowPartialCombinerTest {
     void goingIdleEmitsEveryHeldPartialFirst() throws Exception {
         // While idle, the window operator advances by the other inputs' watermarks; partials
         // still held here would be late there.
-        open(Duration.ZERO, WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
         process(event("sensor-1", "temperature", 1.0, T0));
 
         harness.processWatermarkStatus(WatermarkStatus.IDLE);
@@ -178,7 +164,7 @@ class WindowPartialCombinerTest {
 
     @Test
     void finishEmitsEveryHeldPartial() throws Exception {
-        open(Duration.ZERO, WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
         process(event("sensor-1", "temperature", 1.0, T0));
 
         harness.getOperator().finish();
@@ -193,10 +179,7 @@ class WindowPartialCombinerTest {
         harness =
                 new OneInputStreamOperatorTestHarness<>(
                         new WindowPartialCombiner(
-                                fiveMinutes,
-                                Duration.ZERO,
-                                TelemetryAggregationJob.LATE_EVENTS,
-                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS));
+                                fiveMinutes, WindowPartialCombiner.DEFAULT_MAX_PARTIALS));
         harness.open();
         // Epoch-aligned, not aligned to the first event; the end is exclusive.
         process(event("sensor-1", "temperature", 1.0, T0 + 210_000));
@@ -239,14 +222,10 @@ class WindowPartialCombinerTest {
                                                         + " device, metric and window"));
     }
 
-    private void open(Duration allowedLateness, int maxPartials) throws Exception {
+    private void open(int maxPartials) throws Exception {
         harness =
                 new OneInputStreamOperatorTestHarness<>(
-                        new WindowPartialCombiner(
-                                MINUTE,
-                                allowedLateness,
-                                TelemetryAggregationJob.LATE_EVENTS,
-                                maxPartials));
+                        new WindowPartialCombiner(MINUTE, maxPartials));
         harness.open();
     }
 
@@ -265,6 +244,21 @@ class WindowPartialCombinerTest {
 
     private static TelemetryEvent event(String device, String metric, double value, long time) {
         return new TelemetryEvent(device, metric, value, time).withSource("telemetry", 3, time);
+    }
+
+    /** The one-event partial the combiner passes on for an event of a closed window. */
+    private static PartialAggregate carrying(TelemetryEvent event) {
+        PartialAggregate partial =
+                partial(
+                        event.deviceId,
+                        event.metric,
+                        event.timestamp - event.timestamp % MINUTE.toMillis(),
+                        1,
+                        event.value,
+                        event.value,
+                        event.value);
+        partial.event = event;
+        return partial;
     }
 
     private static PartialAggregate partial(

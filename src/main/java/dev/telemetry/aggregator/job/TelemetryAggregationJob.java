@@ -230,8 +230,9 @@ public class TelemetryAggregationJob {
         if (env.getConfiguration().getOptional(PipelineOptions.OBJECT_REUSE).isEmpty()) {
             // Without reuse Flink deep-copies every record between chained operators. Safe here:
             // no function keeps or changes a record it was given after passing it on (the
-            // combiner and the window keep their own accumulators, not the events, and the
-            // combiner never changes a partial it has emitted).
+            // combiner and the window keep their own accumulators, not the events; the combiner
+            // emits a partial that carries an event at once and never changes a partial it has
+            // emitted).
             env.getConfig().enableObjectReuse();
         }
     }

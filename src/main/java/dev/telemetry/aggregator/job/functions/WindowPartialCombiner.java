@@ -40,15 +40,17 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
  *
  * <p>Partials are emitted with the window's last millisecond as their timestamp, so the window
  * operator's assigner puts them into the same window. An emitted partial is never changed again
- * (object reuse), and no input event is kept: only its strings, which are immutable.
+ * (object reuse), and no input event is kept: only its strings, which are immutable (a partial that
+ * carries an event is emitted at once).
  */
 public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggregate>
         implements OneInputStreamOperator<TelemetryEvent, PartialAggregate> {
     private static final long serialVersionUID = 1L;
 
     /**
-     * Held partials above which all are emitted: a few MB of heap. The usual shapes stay well below
-     * it (10k devices x 3 metrics per window), so it only bounds exotic cardinalities.
+     * Held partials above which all are emitted: roughly 20 MB of heap (a partial, its key, the map
+     * entry and the key's strings). The usual shapes stay well below it (10k devices x 3 metrics
+     * per window), so it only bounds exotic cardinalities.
      */
     public static final int DEFAULT_MAX_PARTIALS = 100_000;
 
@@ -98,7 +100,7 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
             PartialAggregate single =
                     new PartialAggregate(event.deviceId, event.metric, windowStart);
             single.add(event.value);
-            // Serialized before this method returns, so object reuse cannot change it later.
+            // Handed on before this method returns and not kept, so object reuse is safe.
             single.event = event;
             emit(single);
             return;

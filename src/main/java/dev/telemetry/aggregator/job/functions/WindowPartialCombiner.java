@@ -23,9 +23,7 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
  * <ul>
  *   <li>A window's partials are emitted when this input's watermark passes the window's end, just
  *       before that watermark is forwarded. The window operator's watermark is the minimum over its
- *       inputs, so these partials arrive before their window fires. (As for events without
- *       combining, an input that returns from idle behind the others does not hold the minimum back
- *       until it catches up; what it sends meanwhile can be late.)
+ *       inputs, so these partials arrive before their window fires (but see idleness below).
  *   <li>An event whose window has already closed here is passed on at once as a one-event partial
  *       that carries the event. The window operator then decides, as it did per event, whether it
  *       is within the allowed lateness (the window fires again) or late (a dead letter made from
@@ -36,6 +34,12 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
  *       and exactly-once and rescaling stay the window operator's business), before an idle status
  *       (the window operator would otherwise advance past partials still held here), at the end of
  *       input, and when more than {@code maxPartials} are held (to bound memory).
+ *   <li>From an idle status until this input's watermark, once active again, has moved {@link
+ *       #CATCH_UP_WINDOWS} windows on, nothing is held: each event is passed on at once, carrying
+ *       the event. While this input was idle the window operator advanced by the other inputs'
+ *       watermarks, and Flink does not let an input that returns behind them hold the minimum back;
+ *       partials held until their window's end would then arrive late, where the events themselves,
+ *       sent at once, would still have counted.
  * </ul>
  *
  * <p>Partials are emitted with the window's last millisecond as their timestamp, so the window
@@ -54,6 +58,12 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
      */
     public static final int DEFAULT_MAX_PARTIALS = 100_000;
 
+    /**
+     * How far, in windows, this input's watermark must move after an idle spell before events are
+     * held again: by then an input that came back behind the others has normally caught up.
+     */
+    static final int CATCH_UP_WINDOWS = 2;
+
     private final long windowSize;
     private final int maxPartials;
 
@@ -62,6 +72,12 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
 
     private transient int heldPartials;
     private transient long currentWatermark;
+
+    /** Whether events pass on one by one, because this input is or was recently idle. */
+    private transient boolean passingThrough;
+
+    /** The watermark from which events are held again; unknown (MAX) while still idle. */
+    private transient long holdAgainAt;
 
     /** The window of the previous event: consecutive events mostly share it. */
     private transient long lastWindowStart;
@@ -80,6 +96,7 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
         partialsByWindow = new TreeMap<>();
         heldPartials = 0;
         currentWatermark = Long.MIN_VALUE;
+        passingThrough = false;
         lastWindow = null;
         outRecord = new StreamRecord<>(null);
     }
@@ -96,7 +113,7 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
         long windowStart =
                 TimeWindow.getWindowStartWithOffset(element.getTimestamp(), 0, windowSize);
         long maxTimestamp = windowStart + windowSize - 1;
-        if (maxTimestamp <= currentWatermark) {
+        if (maxTimestamp <= currentWatermark || passingThrough) {
             PartialAggregate single =
                     new PartialAggregate(event.deviceId, event.metric, windowStart);
             single.add(event.value);
@@ -122,6 +139,18 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     @Override
     public void processWatermark(Watermark mark) throws Exception {
         currentWatermark = Math.max(currentWatermark, mark.getTimestamp());
+        if (passingThrough) {
+            if (holdAgainAt == Long.MAX_VALUE) {
+                // The first watermark since this input was idle.
+                long catchUp = CATCH_UP_WINDOWS * windowSize;
+                holdAgainAt =
+                        currentWatermark > Long.MAX_VALUE - catchUp
+                                ? Long.MAX_VALUE - 1
+                                : currentWatermark + catchUp;
+            } else if (currentWatermark >= holdAgainAt) {
+                passingThrough = false;
+            }
+        }
         while (!partialsByWindow.isEmpty()
                 && partialsByWindow.firstKey() + windowSize - 1 <= currentWatermark) {
             emitWindow(partialsByWindow.pollFirstEntry().getValue());
@@ -135,6 +164,8 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
             // While this input is idle the window operator advances by the others' watermarks,
             // which would make the partials held here late.
             emitAll();
+            passingThrough = true;
+            holdAgainAt = Long.MAX_VALUE;
         }
         super.processWatermarkStatus(status);
     }

@@ -163,6 +163,38 @@ class WindowPartialCombinerTest {
     }
 
     @Test
+    void afterAnIdleSpellEventsPassOnAtOnceUntilTheWatermarkHasMovedTwoWindowsOn()
+            throws Exception {
+        // An input back from idle may be behind the window operator's watermark (the others'
+        // moved on meanwhile): what it holds until its own watermark passes would arrive late.
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        harness.processWatermarkStatus(WatermarkStatus.IDLE);
+        TelemetryEvent whileIdle = event("sensor-1", "temperature", 1.0, T0 + 5);
+        process(whileIdle);
+        harness.processWatermarkStatus(WatermarkStatus.ACTIVE);
+        harness.processWatermark(T0 + 10);
+        TelemetryEvent catchingUp = event("sensor-1", "temperature", 2.0, T1 + 5);
+        process(catchingUp);
+        assertThat(harness.getOutput())
+                .containsExactly(
+                        WatermarkStatus.IDLE,
+                        record(carrying(whileIdle)),
+                        WatermarkStatus.ACTIVE,
+                        new Watermark(T0 + 10),
+                        record(carrying(catchingUp)));
+        harness.getOutput().clear();
+
+        harness.processWatermark(T0 + 10 + 2 * MINUTE.toMillis());
+        process(event("sensor-1", "temperature", 3.0, T2 + 5));
+        process(event("sensor-1", "temperature", 4.0, T2 + 6));
+
+        assertThat(harness.getOutput())
+                .as("held again")
+                .containsExactly(new Watermark(T0 + 10 + 2 * MINUTE.toMillis()));
+        assertThat(combiner().heldPartials()).isEqualTo(1);
+    }
+
+    @Test
     void finishEmitsEveryHeldPartial() throws Exception {
         open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
         process(event("sensor-1", "temperature", 1.0, T0));

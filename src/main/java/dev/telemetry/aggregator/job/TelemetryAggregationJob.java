@@ -2,13 +2,15 @@ package dev.telemetry.aggregator.job;
 
 import dev.telemetry.aggregator.job.functions.DeadLetterCounter;
 import dev.telemetry.aggregator.job.functions.DeviceMetricKey;
-import dev.telemetry.aggregator.job.functions.LateEventDeadLetterMapper;
+import dev.telemetry.aggregator.job.functions.LatePartialDeadLetterMapper;
 import dev.telemetry.aggregator.job.functions.RejectedRecordSplitter;
 import dev.telemetry.aggregator.job.functions.TelemetryAggregator;
+import dev.telemetry.aggregator.job.functions.WindowPartialCombiner;
 import dev.telemetry.aggregator.job.functions.WindowResultFunction;
 import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
+import dev.telemetry.aggregator.job.records.PartialAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
@@ -16,6 +18,7 @@ import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -34,6 +37,10 @@ import org.apache.flink.util.ParameterTool;
  * The telemetry aggregation topology: Kafka telemetry in, per-(device, metric) tumbling event-time
  * window aggregates out, rejected and late records to the dead-letter sink.
  *
+ * <p>Events are combined per (device, metric, window) before the shuffle (local/global
+ * aggregation), so the keyed window operator merges a few partials per window instead of adding
+ * every event; the output is the same.
+ *
  * <p>Plain Flink: the same class runs embedded in the service and, through {@link #main}, on a
  * Flink cluster. Source and sinks come in through the constructor so tests plug in their own.
  * Operator uids are part of the state contract: changing one orphans that operator's state in
@@ -42,7 +49,12 @@ import org.apache.flink.util.ParameterTool;
 public class TelemetryAggregationJob {
     public static final String JOB_NAME = "telemetry-aggregator";
 
-    public static final OutputTag<TelemetryEvent> LATE_EVENTS = new OutputTag<>("late-events") {};
+    /**
+     * What reaches a window after it closed (plus allowed lateness): late events, each as a partial
+     * that carries it (see {@link PartialAggregate#event}).
+     */
+    public static final OutputTag<PartialAggregate> LATE_PARTIALS =
+            new OutputTag<>("late-partials") {};
 
     private final Source<IngestedRecord, ?, ?> source;
     private final Sink<TelemetryAggregate> aggregateSink;
@@ -71,10 +83,10 @@ public class TelemetryAggregationJob {
     }
 
     /**
-     * Inserts {@code stage} between parsing and windowing, e.g. a filter or an enrichment added in
-     * a later build. Operators it adds must have a uid of their own. A stateless stage can be added
-     * or removed across a savepoint freely; removing a stateful one needs {@code
-     * allow-non-restored-state} and drops its state.
+     * Inserts {@code stage} between parsing and the per-window combining, e.g. a filter or an
+     * enrichment added in a later build. Operators it adds must have a uid of their own. A
+     * stateless stage can be added or removed across a savepoint freely; removing a stateful one
+     * needs {@code allow-non-restored-state} and drops its state.
      */
     public TelemetryAggregationJob withEventStage(UnaryOperator<DataStream<TelemetryEvent>> stage) {
         this.eventStage = stage;
@@ -90,15 +102,16 @@ public class TelemetryAggregationJob {
                         .uid("split-rejected-records")
                         .name("Split off rejected records");
 
+        SingleOutputStreamOperator<PartialAggregate> partials =
+                combinePerWindow(eventStage.apply(events), options.windowSize());
         SingleOutputStreamOperator<TelemetryAggregate> aggregates =
-                aggregateWindows(
-                        eventStage.apply(events), options.windowSize(), options.allowedLateness());
+                aggregatePartials(partials, options.windowSize(), options.allowedLateness());
         aggregates.sinkTo(aggregateSink).uid("kafka-aggregates-sink").name("Kafka aggregates sink");
 
         DataStream<DeadLetter> late =
                 aggregates
-                        .getSideOutput(LATE_EVENTS)
-                        .map(new LateEventDeadLetterMapper())
+                        .getSideOutput(LATE_PARTIALS)
+                        .map(new LatePartialDeadLetterMapper(options.windowSize()))
                         .uid("late-events-to-dead-letters")
                         .name("Late events to dead letters");
         events.getSideOutput(RejectedRecordSplitter.REJECTED)
@@ -125,15 +138,40 @@ public class TelemetryAggregationJob {
     }
 
     /**
-     * Keyed tumbling event-time windows with incremental aggregation; events behind the watermark
-     * (past allowed lateness) go to {@link #LATE_EVENTS} instead of being dropped.
+     * Keyed tumbling event-time windows with incremental aggregation: {@link #combinePerWindow}
+     * then {@link #aggregatePartials}.
      */
     public static SingleOutputStreamOperator<TelemetryAggregate> aggregateWindows(
             DataStream<TelemetryEvent> events, Duration windowSize, Duration allowedLateness) {
-        return events.keyBy(new DeviceMetricKey())
+        return aggregatePartials(combinePerWindow(events, windowSize), windowSize, allowedLateness);
+    }
+
+    /**
+     * Combines events per (device, metric, window) before the shuffle, chained to its input. Holds
+     * no state in checkpoints (see {@link WindowPartialCombiner}).
+     */
+    public static SingleOutputStreamOperator<PartialAggregate> combinePerWindow(
+            DataStream<TelemetryEvent> events, Duration windowSize) {
+        return events.transform(
+                        "Combine per device, metric and window",
+                        TypeInformation.of(PartialAggregate.class),
+                        new WindowPartialCombiner(
+                                windowSize, WindowPartialCombiner.DEFAULT_MAX_PARTIALS))
+                .uid("combine-per-window");
+    }
+
+    /**
+     * Keyed tumbling event-time windows merging the partials; what arrives behind the watermark
+     * (past allowed lateness) goes to {@link #LATE_PARTIALS} instead of being dropped. Key, window
+     * state and uid are those of the window that added events one by one, so its checkpoints and
+     * savepoints restore.
+     */
+    public static SingleOutputStreamOperator<TelemetryAggregate> aggregatePartials(
+            DataStream<PartialAggregate> partials, Duration windowSize, Duration allowedLateness) {
+        return partials.keyBy(new DeviceMetricKey())
                 .window(TumblingEventTimeWindows.of(windowSize))
                 .allowedLateness(allowedLateness)
-                .sideOutputLateData(LATE_EVENTS)
+                .sideOutputLateData(LATE_PARTIALS)
                 .aggregate(new TelemetryAggregator(), new WindowResultFunction())
                 .uid("window-aggregate")
                 .name("Aggregate per device and metric");
@@ -191,8 +229,10 @@ public class TelemetryAggregationJob {
         env.configure(state);
         if (env.getConfiguration().getOptional(PipelineOptions.OBJECT_REUSE).isEmpty()) {
             // Without reuse Flink deep-copies every record between chained operators. Safe here:
-            // no function keeps or changes a record it was given after passing it on (the window
-            // keeps its own accumulator, not the events).
+            // no function keeps or changes a record it was given after passing it on (the
+            // combiner and the window keep their own accumulators, not the events; the combiner
+            // emits a partial that carries an event at once and never changes a partial it has
+            // emitted).
             env.getConfig().enableObjectReuse();
         }
     }

@@ -37,8 +37,9 @@ import org.apache.flink.streaming.api.graph.StreamGraph;
 /**
  * State size and checkpoint duration of the job's window operator holding N distinct (device,
  * metric) keys in one open window, for the heap backend ({@code hashmap}) and RocksDB with
- * incremental checkpoints. The real window operator ({@link
- * TelemetryAggregationJob#aggregateWindows}) and the job's own {@link
+ * incremental checkpoints. The real window operator, with the combiner in front as in the job
+ * ({@link TelemetryAggregationJob#aggregateWindows}; it holds no state and hands every key to the
+ * window before each checkpoint barrier), and the job's own {@link
  * TelemetryAggregationJob#configure} run on an embedded cluster, fed by a generator (Kafka is not
  * what is measured here): first N events with distinct keys, then updates of the same keys at a low
  * rate. Once the generator has emitted N events, checkpoint 1 is triggered (its barrier follows all

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.telemetry.aggregator.job.functions.TelemetryAggregator;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
+import dev.telemetry.aggregator.job.records.PartialAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
@@ -38,6 +39,7 @@ class NoKryoSerializationTest {
             classes = {
                 IngestedRecord.class,
                 TelemetryEvent.class,
+                PartialAggregate.class,
                 DeadLetter.class,
                 TelemetryAccumulator.class,
                 TelemetryAggregate.class
@@ -54,7 +56,7 @@ class NoKryoSerializationTest {
         TypeInformation<TelemetryAccumulator> accumulator =
                 TypeExtractor.getAggregateFunctionAccumulatorType(
                         new TelemetryAggregator(),
-                        TypeInformation.of(TelemetryEvent.class),
+                        TypeInformation.of(PartialAggregate.class),
                         null,
                         false);
 

@@ -20,19 +20,28 @@ class OperatorUidsTest {
     void everyOperatorHasItsFixedUid() {
         assertThat(uidsByOperator(TelemetryAggregationJob.withKafka(options())))
                 .containsExactlyInAnyOrderEntriesOf(
-                        Map.of(
-                                "Source: Kafka telemetry source", "kafka-telemetry-source",
-                                "Split off rejected records", "split-rejected-records",
-                                "Aggregate per device and metric", "window-aggregate",
-                                "Late events to dead letters", "late-events-to-dead-letters",
-                                "Count dead letters", "count-dead-letters",
-                                "Kafka aggregates sink: Writer", "kafka-aggregates-sink",
+                        Map.ofEntries(
+                                Map.entry(
+                                        "Source: Kafka telemetry source", "kafka-telemetry-source"),
+                                Map.entry("Split off rejected records", "split-rejected-records"),
+                                Map.entry(
+                                        "Combine per device, metric and window",
+                                        "combine-per-window"),
+                                Map.entry("Aggregate per device and metric", "window-aggregate"),
+                                Map.entry(
+                                        "Late events to dead letters",
+                                        "late-events-to-dead-letters"),
+                                Map.entry("Count dead letters", "count-dead-letters"),
+                                Map.entry("Kafka aggregates sink: Writer", "kafka-aggregates-sink"),
                                 // Flink derives the committers' uids from the sinks'.
-                                "Kafka aggregates sink: Committer",
-                                        "Sink Committer: kafka-aggregates-sink",
-                                "Kafka dead-letter sink: Writer", "kafka-dead-letter-sink",
-                                "Kafka dead-letter sink: Committer",
-                                        "Sink Committer: kafka-dead-letter-sink"));
+                                Map.entry(
+                                        "Kafka aggregates sink: Committer",
+                                        "Sink Committer: kafka-aggregates-sink"),
+                                Map.entry(
+                                        "Kafka dead-letter sink: Writer", "kafka-dead-letter-sink"),
+                                Map.entry(
+                                        "Kafka dead-letter sink: Committer",
+                                        "Sink Committer: kafka-dead-letter-sink")));
     }
 
     private static Map<String, String> uidsByOperator(TelemetryAggregationJob job) {

@@ -3,9 +3,9 @@ package dev.telemetry.aggregator.job.functions;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.telemetry.aggregator.job.records.PartialAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
-import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import org.junit.jupiter.api.Test;
 
 /** Covers the incremental count, sum, min, max and average of one window. */
@@ -73,6 +73,23 @@ class TelemetryAggregatorTest {
     }
 
     @Test
+    void addingPartialsOfSeveralEventsEqualsAddingTheEvents() {
+        PartialAggregate first = new PartialAggregate("d", "m", 0);
+        first.add(2.5);
+        first.add(-1.25);
+        PartialAggregate second = new PartialAggregate("d", "m", 0);
+        second.add(7.0);
+
+        TelemetryAccumulator result =
+                aggregator.add(second, aggregator.add(first, aggregator.createAccumulator()));
+
+        assertThat(result.count).isEqualTo(3);
+        assertThat(result.sum).isEqualTo(8.25);
+        assertThat(result.min).isEqualTo(-1.25);
+        assertThat(result.max).isEqualTo(7.0);
+    }
+
+    @Test
     void aggregateAverageIsSumOverCount() {
         TelemetryAccumulator accumulator = addAll(aggregator.createAccumulator(), 20.9, 22.0, 21.6);
 
@@ -89,7 +106,11 @@ class TelemetryAggregatorTest {
 
     private TelemetryAccumulator addAll(TelemetryAccumulator accumulator, double... values) {
         for (double value : values) {
-            accumulator = aggregator.add(new TelemetryEvent("d", "m", value, 0), accumulator);
+            // One partial per value, as the combiner sends a window's lone or late-but-allowed
+            // event.
+            PartialAggregate partial = new PartialAggregate("d", "m", 0);
+            partial.add(value);
+            accumulator = aggregator.add(partial, accumulator);
         }
         return accumulator;
     }

@@ -3,28 +3,25 @@ package dev.telemetry.aggregator.job.functions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import dev.telemetry.aggregator.job.records.PartialAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.transformations.OneInputTransformation;
 import org.apache.flink.streaming.runtime.operators.windowing.WindowOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Drives the real window operator of the job ({@link TelemetryAggregationJob#aggregateWindows})
- * through Flink's keyed operator harness: firing, window bounds, late events and state restore.
+ * Drives the real combiner and window operator of the job ({@link
+ * TelemetryAggregationJob#aggregateWindows}) through Flink's operator harnesses, wired as in the
+ * job ({@link CombinedWindowHarness}): firing, window bounds, late events and state restore.
  */
 class WindowAggregationHarnessTest {
     private static final Duration MINUTE = Duration.ofMinutes(1);
@@ -35,9 +32,7 @@ class WindowAggregationHarnessTest {
     private static final long T1 = T0 + MINUTE.toMillis();
     private static final long T2 = T1 + MINUTE.toMillis();
 
-    private KeyedOneInputStreamOperatorTestHarness<
-                    Tuple2<String, String>, TelemetryEvent, TelemetryAggregate>
-            harness;
+    private CombinedWindowHarness harness;
 
     @AfterEach
     void closeHarness() throws Exception {
@@ -126,9 +121,7 @@ class WindowAggregationHarnessTest {
         assertThat(harness.extractOutputValues())
                 .as("the closed window is not emitted again, the late value not counted")
                 .containsExactly(aggregate("sensor-1", T0, T1, 1, 10.0, 10.0, 10.0));
-        assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS))
-                .extracting(StreamRecord::getValue)
-                .containsExactly(late);
+        assertThat(harness.lateEvents()).extracting(StreamRecord::getValue).containsExactly(late);
     }
 
     @Test
@@ -144,7 +137,7 @@ class WindowAggregationHarnessTest {
                 .containsExactly(
                         aggregate("sensor-1", T0, T1, 1, 10.0, 10.0, 10.0),
                         aggregate("sensor-1", T0, T1, 2, 30.0, 10.0, 20.0));
-        assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS)).isNullOrEmpty();
+        assertThat(harness.lateEvents()).isNullOrEmpty();
     }
 
     @Test
@@ -158,7 +151,7 @@ class WindowAggregationHarnessTest {
 
         assertThat(harness.extractOutputValues())
                 .containsExactly(aggregate("sensor-1", T0, T1, 1, 10.0, 10.0, 10.0));
-        assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS))
+        assertThat(harness.lateEvents())
                 .extracting(StreamRecord::getValue)
                 .containsExactly(tooLate);
     }
@@ -195,36 +188,26 @@ class WindowAggregationHarnessTest {
         assertThat(stream.getTransformation().getUid()).isEqualTo("window-aggregate");
     }
 
-    private KeyedOneInputStreamOperatorTestHarness<
-                    Tuple2<String, String>, TelemetryEvent, TelemetryAggregate>
-            openHarness(Duration allowedLateness) throws Exception {
-        KeyedOneInputStreamOperatorTestHarness<
-                        Tuple2<String, String>, TelemetryEvent, TelemetryAggregate>
-                opened = newHarness(MINUTE, allowedLateness);
+    private CombinedWindowHarness openHarness(Duration allowedLateness) throws Exception {
+        CombinedWindowHarness opened = newHarness(MINUTE, allowedLateness);
         opened.open();
         return opened;
     }
 
-    static KeyedOneInputStreamOperatorTestHarness<
-                    Tuple2<String, String>, TelemetryEvent, TelemetryAggregate>
-            newHarness(Duration windowSize, Duration allowedLateness) throws Exception {
-        return new KeyedOneInputStreamOperatorTestHarness<>(
-                operatorOf(windowStream(windowSize, allowedLateness)),
-                new DeviceMetricKey(),
-                Types.TUPLE(Types.STRING, Types.STRING));
+    private static CombinedWindowHarness newHarness(Duration windowSize, Duration allowedLateness)
+            throws Exception {
+        return CombinedWindowHarness.create(windowSize, allowedLateness);
     }
 
     private static SingleOutputStreamOperator<TelemetryAggregate> windowStream(
             Duration windowSize, Duration allowedLateness) {
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        DataStream<TelemetryEvent> events = env.fromData(event("x", "y", 0.0, 0));
-        return TelemetryAggregationJob.aggregateWindows(events, windowSize, allowedLateness);
+        return CombinedWindowHarness.windowStream(windowSize, allowedLateness);
     }
 
     @SuppressWarnings("unchecked")
-    private static OneInputStreamOperator<TelemetryEvent, TelemetryAggregate> operatorOf(
+    private static OneInputStreamOperator<PartialAggregate, TelemetryAggregate> operatorOf(
             SingleOutputStreamOperator<TelemetryAggregate> stream) {
-        return ((OneInputTransformation<TelemetryEvent, TelemetryAggregate>)
+        return ((OneInputTransformation<PartialAggregate, TelemetryAggregate>)
                         stream.getTransformation())
                 .getOperator();
     }

@@ -3,6 +3,7 @@ package dev.telemetry.aggregator.job.functions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import dev.telemetry.aggregator.job.records.PartialAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
@@ -11,6 +12,7 @@ import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.state.StateBackend;
 import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -20,7 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The job's only keyed state is the window operator's: one accumulator and one timer per (device,
  * metric, window). Tumbling windows purge both when they fire (or, with allowed lateness, when the
  * lateness has passed), so state does not grow over days even as devices come and go. Checked on
- * the real window operator with both state backends the service offers.
+ * the real window operator with both state backends the service offers, fed one partial per event
+ * (the combiner in front only sends fewer).
  */
 class WindowStateCleanupTest {
     private static final long T0 = 1763683200000L;
@@ -41,10 +44,9 @@ class WindowStateCleanupTest {
     void keyedStateAndTimersReturnToZeroOnceTheWatermarkPassesEveryWindow(
             String backend, Duration allowedLateness) throws Exception {
         try (KeyedOneInputStreamOperatorTestHarness<
-                        Tuple2<String, String>, TelemetryEvent, TelemetryAggregate>
+                        Tuple2<String, String>, PartialAggregate, TelemetryAggregate>
                 harness =
-                        WindowAggregationHarnessTest.newHarness(
-                                Duration.ofMinutes(1), allowedLateness)) {
+                        CombinedWindowHarness.windowOnly(Duration.ofMinutes(1), allowedLateness)) {
             harness.setStateBackend(stateBackend(backend));
             harness.open();
             long lateness = allowedLateness.toMillis();
@@ -75,9 +77,9 @@ class WindowStateCleanupTest {
             }
             assertThat(harness.extractOutputValues()).hasSize(WINDOWS * 2 * KEYS_PER_WINDOW);
 
-            // Late events go to the side output and leave no state behind.
+            // Late input goes to the side output and leaves no state behind.
             process(harness, new TelemetryEvent("device-0-0", "temperature", 1.0, T0));
-            assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_EVENTS)).hasSize(1);
+            assertThat(harness.getSideOutput(TelemetryAggregationJob.LATE_PARTIALS)).hasSize(1);
             assertThat(keyedStateEntries(harness)).isZero();
             assertThat(harness.numEventTimeTimers()).isZero();
         }
@@ -90,7 +92,7 @@ class WindowStateCleanupTest {
      */
     private static long keyedStateEntries(
             KeyedOneInputStreamOperatorTestHarness<
-                            Tuple2<String, String>, TelemetryEvent, TelemetryAggregate>
+                            Tuple2<String, String>, PartialAggregate, TelemetryAggregate>
                     harness) {
         try (Stream<?> entries =
                 harness.getOperator()
@@ -108,10 +110,17 @@ class WindowStateCleanupTest {
 
     private static void process(
             KeyedOneInputStreamOperatorTestHarness<
-                            Tuple2<String, String>, TelemetryEvent, TelemetryAggregate>
+                            Tuple2<String, String>, PartialAggregate, TelemetryAggregate>
                     harness,
             TelemetryEvent event)
             throws Exception {
-        harness.processElement(event.withSource("telemetry", 0, 0), event.timestamp);
+        // Each event as a partial of its own: the most the window operator can be sent.
+        PartialAggregate partial =
+                new PartialAggregate(
+                        event.deviceId,
+                        event.metric,
+                        TimeWindow.getWindowStartWithOffset(event.timestamp, 0, MINUTE));
+        partial.add(event.value);
+        harness.processElement(partial, event.timestamp);
     }
 }

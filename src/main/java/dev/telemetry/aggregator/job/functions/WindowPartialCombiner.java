@@ -1,0 +1,221 @@
+package dev.telemetry.aggregator.job.functions;
+
+import dev.telemetry.aggregator.job.records.PartialAggregate;
+import dev.telemetry.aggregator.job.records.TelemetryEvent;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
+
+/**
+ * Combines the events of each (device, metric, tumbling window) into one {@link PartialAggregate}
+ * before the shuffle, so the keyed window operator behind it merges a few partials per window
+ * instead of adding every event (local/global aggregation). Runs chained to its input.
+ *
+ * <p>The output is the same as without it, because of how the partials leave:
+ *
+ * <ul>
+ *   <li>A window's partials are emitted when this input's watermark passes the window's end, just
+ *       before that watermark is forwarded. The window operator's watermark is the minimum over its
+ *       inputs, so these partials arrive before their window fires (but see idleness below).
+ *   <li>An event whose window has already closed here is passed on at once as a one-event partial
+ *       that carries the event. The window operator then decides, as it did per event, whether it
+ *       is within the allowed lateness (the window fires again) or late (a dead letter made from
+ *       the event). Deciding lateness here would use this input's watermark, which can be ahead of
+ *       the window operator's (the minimum over all inputs), and would make events late that the
+ *       window still counts.
+ *   <li>Everything held is emitted before each checkpoint barrier (so this operator has no state
+ *       and exactly-once and rescaling stay the window operator's business), before an idle status
+ *       (the window operator would otherwise advance past partials still held here), at the end of
+ *       input, and when more than {@code maxPartials} are held (to bound memory).
+ *   <li>From an idle status until this input's watermark, once active again, has moved {@link
+ *       #CATCH_UP_WINDOWS} windows on, nothing is held: each event is passed on at once, carrying
+ *       the event. While this input was idle the window operator advanced by the other inputs'
+ *       watermarks, and Flink does not let an input that returns behind them hold the minimum back;
+ *       partials held until their window's end would then arrive late, where the events themselves,
+ *       sent at once, would still have counted.
+ * </ul>
+ *
+ * <p>Partials are emitted with the window's last millisecond as their timestamp, so the window
+ * operator's assigner puts them into the same window. An emitted partial is never changed again
+ * (object reuse), and no input event is kept: only its strings, which are immutable (a partial that
+ * carries an event is emitted at once).
+ */
+public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggregate>
+        implements OneInputStreamOperator<TelemetryEvent, PartialAggregate> {
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * Held partials above which all are emitted: roughly 20 MB of heap (a partial, its key, the map
+     * entry and the key's strings). The usual shapes stay well below it (10k devices x 3 metrics
+     * per window), so it only bounds exotic cardinalities.
+     */
+    public static final int DEFAULT_MAX_PARTIALS = 100_000;
+
+    /**
+     * How far, in windows, this input's watermark must move after an idle spell before events are
+     * held again: by then an input that came back behind the others has normally caught up.
+     */
+    static final int CATCH_UP_WINDOWS = 2;
+
+    private final long windowSize;
+    private final int maxPartials;
+
+    /** Open windows by start, so a watermark finds the windows it closes without a full scan. */
+    private transient TreeMap<Long, Map<DeviceMetric, PartialAggregate>> partialsByWindow;
+
+    private transient int heldPartials;
+    private transient long currentWatermark;
+
+    /** Whether events pass on one by one, because this input is or was recently idle. */
+    private transient boolean passingThrough;
+
+    /** The watermark from which events are held again; unknown (MAX) while still idle. */
+    private transient long holdAgainAt;
+
+    /** The window of the previous event: consecutive events mostly share it. */
+    private transient long lastWindowStart;
+
+    private transient Map<DeviceMetric, PartialAggregate> lastWindow;
+    private transient StreamRecord<PartialAggregate> outRecord;
+
+    public WindowPartialCombiner(Duration windowSize, int maxPartials) {
+        this.windowSize = windowSize.toMillis();
+        this.maxPartials = maxPartials;
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        partialsByWindow = new TreeMap<>();
+        heldPartials = 0;
+        currentWatermark = Long.MIN_VALUE;
+        passingThrough = false;
+        lastWindow = null;
+        outRecord = new StreamRecord<>(null);
+    }
+
+    @Override
+    public void processElement(StreamRecord<TelemetryEvent> element) throws Exception {
+        if (!element.hasTimestamp()) {
+            // What TumblingEventTimeWindows does with such a record.
+            throw new IllegalStateException(
+                    "Record has no timestamp. Is the time characteristic set to 'ProcessingTime',"
+                            + " or did you forget to call 'assignTimestampsAndWatermarks(...)'?");
+        }
+        TelemetryEvent event = element.getValue();
+        long windowStart =
+                TimeWindow.getWindowStartWithOffset(element.getTimestamp(), 0, windowSize);
+        long maxTimestamp = windowStart + windowSize - 1;
+        if (maxTimestamp <= currentWatermark || passingThrough) {
+            PartialAggregate single =
+                    new PartialAggregate(event.deviceId, event.metric, windowStart);
+            single.add(event.value);
+            // Handed on before this method returns and not kept, so object reuse is safe.
+            single.event = event;
+            emit(single);
+            return;
+        }
+        Map<DeviceMetric, PartialAggregate> window = windowStarting(windowStart);
+        DeviceMetric key = new DeviceMetric(event.deviceId, event.metric);
+        PartialAggregate partial = window.get(key);
+        if (partial == null) {
+            partial = new PartialAggregate(event.deviceId, event.metric, windowStart);
+            window.put(key, partial);
+            heldPartials++;
+        }
+        partial.add(event.value);
+        if (heldPartials > maxPartials) {
+            emitAll();
+        }
+    }
+
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        currentWatermark = Math.max(currentWatermark, mark.getTimestamp());
+        if (passingThrough) {
+            if (holdAgainAt == Long.MAX_VALUE) {
+                // The first watermark since this input was idle.
+                long catchUp = CATCH_UP_WINDOWS * windowSize;
+                holdAgainAt =
+                        currentWatermark > Long.MAX_VALUE - catchUp
+                                ? Long.MAX_VALUE - 1
+                                : currentWatermark + catchUp;
+            } else if (currentWatermark >= holdAgainAt) {
+                passingThrough = false;
+            }
+        }
+        while (!partialsByWindow.isEmpty()
+                && partialsByWindow.firstKey() + windowSize - 1 <= currentWatermark) {
+            emitWindow(partialsByWindow.pollFirstEntry().getValue());
+        }
+        super.processWatermark(mark);
+    }
+
+    @Override
+    public void processWatermarkStatus(WatermarkStatus status) throws Exception {
+        if (status.isIdle()) {
+            // While this input is idle the window operator advances by the others' watermarks,
+            // which would make the partials held here late.
+            emitAll();
+            passingThrough = true;
+            holdAgainAt = Long.MAX_VALUE;
+        }
+        super.processWatermarkStatus(status);
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        emitAll();
+        super.prepareSnapshotPreBarrier(checkpointId);
+    }
+
+    @Override
+    public void finish() throws Exception {
+        emitAll();
+        super.finish();
+    }
+
+    /** Partials held now, for tests. */
+    int heldPartials() {
+        return heldPartials;
+    }
+
+    private Map<DeviceMetric, PartialAggregate> windowStarting(long windowStart) {
+        if (lastWindow == null || lastWindowStart != windowStart) {
+            lastWindow = partialsByWindow.computeIfAbsent(windowStart, start -> new HashMap<>());
+            lastWindowStart = windowStart;
+        }
+        return lastWindow;
+    }
+
+    private void emitAll() {
+        for (Map<DeviceMetric, PartialAggregate> window : partialsByWindow.values()) {
+            emitWindow(window);
+        }
+        partialsByWindow.clear();
+    }
+
+    private void emitWindow(Map<DeviceMetric, PartialAggregate> window) {
+        for (PartialAggregate partial : window.values()) {
+            emit(partial);
+        }
+        heldPartials -= window.size();
+        if (window == lastWindow) {
+            lastWindow = null;
+        }
+    }
+
+    private void emit(PartialAggregate partial) {
+        output.collect(outRecord.replace(partial, partial.windowStart + windowSize - 1));
+    }
+
+    /** The part of the key that is not the window. */
+    private record DeviceMetric(String deviceId, String metric) {}
+}

@@ -1,0 +1,311 @@
+package dev.telemetry.aggregator.job.functions;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.telemetry.aggregator.job.JobOptions;
+import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import dev.telemetry.aggregator.job.records.PartialAggregate;
+import dev.telemetry.aggregator.job.records.TelemetryEvent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.jobgraph.JobVertex;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The combiner in front of the window operator, in Flink's operator harness: what it holds, what it
+ * emits when, and that late events leave it unchanged.
+ */
+class WindowPartialCombinerTest {
+    private static final Duration MINUTE = Duration.ofMinutes(1);
+
+    /** 2025-11-21T00:00:00Z: a minute boundary, so windows start here. */
+    private static final long T0 = 1763683200000L;
+
+    private static final long T1 = T0 + MINUTE.toMillis();
+    private static final long T2 = T1 + MINUTE.toMillis();
+
+    private OneInputStreamOperatorTestHarness<TelemetryEvent, PartialAggregate> harness;
+
+    @AfterEach
+    void closeHarness() throws Exception {
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    @Test
+    void combinesEventsPerDeviceMetricAndWindowUntilTheWatermarkClosesTheWindow() throws Exception {
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        process(event("sensor-1", "temperature", 20.0, T0 + 1_000));
+        process(event("sensor-1", "temperature", 22.5, T0 + 30_000));
+        process(event("sensor-1", "temperature", -3.25, T1 - 1));
+        process(event("sensor-1", "humidity", 40.0, T0 + 2_000));
+        process(event("sensor-2", "temperature", 5.0, T0 + 3_000));
+        process(event("sensor-1", "temperature", 100.0, T1));
+
+        harness.processWatermark(T1 - 2);
+        assertThat(harness.getOutput())
+                .as("nothing before the window closes")
+                .containsExactly(new Watermark(T1 - 2));
+        harness.getOutput().clear();
+
+        harness.processWatermark(T1 - 1);
+        List<Object> output = new ArrayList<>(harness.getOutput());
+        assertThat(output)
+                .as("the closed window's partials, then the watermark")
+                .hasSize(4)
+                .last()
+                .isEqualTo(new Watermark(T1 - 1));
+        assertThat(output.subList(0, 3))
+                .containsExactlyInAnyOrder(
+                        record(partial("sensor-1", "temperature", T0, 3, 39.25, -3.25, 22.5)),
+                        record(partial("sensor-1", "humidity", T0, 1, 40.0, 40.0, 40.0)),
+                        record(partial("sensor-2", "temperature", T0, 1, 5.0, 5.0, 5.0)));
+        harness.getOutput().clear();
+
+        harness.processWatermark(T2 - 1);
+        assertThat(harness.getOutput())
+                .containsExactly(
+                        record(partial("sensor-1", "temperature", T1, 1, 100.0, 100.0, 100.0)),
+                        new Watermark(T2 - 1));
+    }
+
+    @Test
+    void eventOfAClosedWindowPassesAtOnceCarryingTheEventSoTheWindowDecidesIfItIsLate()
+            throws Exception {
+        // This input's watermark may be ahead of the window operator's (the minimum over all
+        // inputs): only the window operator can tell late from within the allowed lateness.
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        harness.processWatermark(T1 - 1);
+        harness.getOutput().clear();
+
+        TelemetryEvent first = event("sensor-1", "temperature", 20.0, T0 + 20);
+        TelemetryEvent second = event("sensor-1", "temperature", 10.0, T0 + 30);
+        process(first);
+        process(second);
+
+        assertThat(harness.getOutput())
+                .as("each at once, so the window fires again per event as without the combiner")
+                .containsExactly(record(carrying(first)), record(carrying(second)));
+        assertThat(combiner().heldPartials()).isZero();
+    }
+
+    @Test
+    void checkpointBarrierFollowsEveryHeldPartialAndTheSnapshotHasNoState() throws Exception {
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        process(event("sensor-1", "temperature", 1.0, T0 + 1));
+        process(event("sensor-1", "temperature", 2.0, T0 + 2));
+        process(event("sensor-2", "temperature", 7.0, T1 + 5));
+
+        harness.prepareSnapshotPreBarrier(1L);
+        OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+
+        assertThat(harness.getOutput())
+                .containsExactlyInAnyOrder(
+                        record(partial("sensor-1", "temperature", T0, 2, 3.0, 1.0, 2.0)),
+                        record(partial("sensor-2", "temperature", T1, 1, 7.0, 7.0, 7.0)));
+        assertThat(combiner().heldPartials()).isZero();
+        assertThat(snapshot.hasState()).isFalse();
+        harness.getOutput().clear();
+
+        // The window goes on collecting after the checkpoint.
+        process(event("sensor-1", "temperature", 4.0, T0 + 3));
+        harness.processWatermark(T1 - 1);
+        assertThat(harness.getOutput())
+                .containsExactly(
+                        record(partial("sensor-1", "temperature", T0, 1, 4.0, 4.0, 4.0)),
+                        new Watermark(T1 - 1));
+    }
+
+    @Test
+    void holdingMoreThanTheCapEmitsEverything() throws Exception {
+        open(3);
+        process(event("sensor-1", "temperature", 1.0, T0));
+        process(event("sensor-2", "temperature", 2.0, T0));
+        process(event("sensor-3", "temperature", 3.0, T1));
+        process(event("sensor-3", "temperature", 4.0, T1));
+        assertThat(harness.getOutput()).as("three held: at the cap").isEmpty();
+
+        process(event("sensor-4", "temperature", 5.0, T0));
+
+        assertThat(harness.getOutput())
+                .containsExactlyInAnyOrder(
+                        record(partial("sensor-1", "temperature", T0, 1, 1.0, 1.0, 1.0)),
+                        record(partial("sensor-2", "temperature", T0, 1, 2.0, 2.0, 2.0)),
+                        record(partial("sensor-3", "temperature", T1, 2, 7.0, 3.0, 4.0)),
+                        record(partial("sensor-4", "temperature", T0, 1, 5.0, 5.0, 5.0)));
+        assertThat(combiner().heldPartials()).isZero();
+    }
+
+    @Test
+    void goingIdleEmitsEveryHeldPartialFirst() throws Exception {
+        // While idle, the window operator advances by the other inputs' watermarks; partials
+        // still held here would be late there.
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        process(event("sensor-1", "temperature", 1.0, T0));
+
+        harness.processWatermarkStatus(WatermarkStatus.IDLE);
+
+        assertThat(harness.getOutput())
+                .containsExactly(
+                        record(partial("sensor-1", "temperature", T0, 1, 1.0, 1.0, 1.0)),
+                        WatermarkStatus.IDLE);
+    }
+
+    @Test
+    void afterAnIdleSpellEventsPassOnAtOnceUntilTheWatermarkHasMovedTwoWindowsOn()
+            throws Exception {
+        // An input back from idle may be behind the window operator's watermark (the others'
+        // moved on meanwhile): what it holds until its own watermark passes would arrive late.
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        harness.processWatermarkStatus(WatermarkStatus.IDLE);
+        TelemetryEvent whileIdle = event("sensor-1", "temperature", 1.0, T0 + 5);
+        process(whileIdle);
+        harness.processWatermarkStatus(WatermarkStatus.ACTIVE);
+        harness.processWatermark(T0 + 10);
+        TelemetryEvent catchingUp = event("sensor-1", "temperature", 2.0, T1 + 5);
+        process(catchingUp);
+        assertThat(harness.getOutput())
+                .containsExactly(
+                        WatermarkStatus.IDLE,
+                        record(carrying(whileIdle)),
+                        WatermarkStatus.ACTIVE,
+                        new Watermark(T0 + 10),
+                        record(carrying(catchingUp)));
+        harness.getOutput().clear();
+
+        harness.processWatermark(T0 + 10 + 2 * MINUTE.toMillis());
+        process(event("sensor-1", "temperature", 3.0, T2 + 5));
+        process(event("sensor-1", "temperature", 4.0, T2 + 6));
+
+        assertThat(harness.getOutput())
+                .as("held again")
+                .containsExactly(new Watermark(T0 + 10 + 2 * MINUTE.toMillis()));
+        assertThat(combiner().heldPartials()).isEqualTo(1);
+    }
+
+    @Test
+    void finishEmitsEveryHeldPartial() throws Exception {
+        open(WindowPartialCombiner.DEFAULT_MAX_PARTIALS);
+        process(event("sensor-1", "temperature", 1.0, T0));
+
+        harness.getOperator().finish();
+
+        assertThat(harness.getOutput())
+                .containsExactly(record(partial("sensor-1", "temperature", T0, 1, 1.0, 1.0, 1.0)));
+    }
+
+    @Test
+    void windowsAreTheTumblingWindowsOfTheWindowOperator() throws Exception {
+        Duration fiveMinutes = Duration.ofMinutes(5);
+        harness =
+                new OneInputStreamOperatorTestHarness<>(
+                        new WindowPartialCombiner(
+                                fiveMinutes, WindowPartialCombiner.DEFAULT_MAX_PARTIALS));
+        harness.open();
+        // Epoch-aligned, not aligned to the first event; the end is exclusive.
+        process(event("sensor-1", "temperature", 1.0, T0 + 210_000));
+        process(event("sensor-1", "temperature", 2.0, T0 + fiveMinutes.toMillis()));
+        harness.processWatermark(Long.MAX_VALUE);
+
+        assertThat(harness.getOutput())
+                .contains(
+                        new StreamRecord<>(
+                                partial("sensor-1", "temperature", T0, 1, 1.0, 1.0, 1.0),
+                                T0 + fiveMinutes.toMillis() - 1),
+                        new StreamRecord<>(
+                                partial(
+                                        "sensor-1",
+                                        "temperature",
+                                        T0 + fiveMinutes.toMillis(),
+                                        1,
+                                        2.0,
+                                        2.0,
+                                        2.0),
+                                T0 + 2 * fiveMinutes.toMillis() - 1));
+    }
+
+    @Test
+    void runsChainedToTheParsingSoEventsNeverCrossAThreadOrTheNetwork() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        JobOptions options =
+                JobOptions.fromSettings(
+                        new Settings(Map.of(Settings.BOOTSTRAP_SERVERS, "127.0.0.1:9")));
+        TelemetryAggregationJob.configure(env, options);
+        TelemetryAggregationJob.withKafka(options).build(env);
+
+        assertThat(env.getStreamGraph().getJobGraph().getVertices())
+                .extracting(JobVertex::getName)
+                .anySatisfy(
+                        task ->
+                                assertThat(task)
+                                        .contains(
+                                                "Split off rejected records -> Combine per"
+                                                        + " device, metric and window"));
+    }
+
+    private void open(int maxPartials) throws Exception {
+        harness =
+                new OneInputStreamOperatorTestHarness<>(
+                        new WindowPartialCombiner(MINUTE, maxPartials));
+        harness.open();
+    }
+
+    private WindowPartialCombiner combiner() {
+        return (WindowPartialCombiner) harness.getOperator();
+    }
+
+    private void process(TelemetryEvent event) throws Exception {
+        harness.processElement(event, event.timestamp);
+    }
+
+    /** A one-minute window's partial as emitted: stamped with the window's last millisecond. */
+    private static StreamRecord<PartialAggregate> record(PartialAggregate partial) {
+        return new StreamRecord<>(partial, partial.windowStart + MINUTE.toMillis() - 1);
+    }
+
+    private static TelemetryEvent event(String device, String metric, double value, long time) {
+        return new TelemetryEvent(device, metric, value, time).withSource("telemetry", 3, time);
+    }
+
+    /** The one-event partial the combiner passes on for an event of a closed window. */
+    private static PartialAggregate carrying(TelemetryEvent event) {
+        PartialAggregate partial =
+                partial(
+                        event.deviceId,
+                        event.metric,
+                        event.timestamp - event.timestamp % MINUTE.toMillis(),
+                        1,
+                        event.value,
+                        event.value,
+                        event.value);
+        partial.event = event;
+        return partial;
+    }
+
+    private static PartialAggregate partial(
+            String device,
+            String metric,
+            long windowStart,
+            long count,
+            double sum,
+            double min,
+            double max) {
+        PartialAggregate partial = new PartialAggregate(device, metric, windowStart);
+        partial.count = count;
+        partial.sum = sum;
+        partial.min = min;
+        partial.max = max;
+        return partial;
+    }
+}

@@ -66,12 +66,16 @@ public final class TelemetryEventParser implements Serializable {
      * nested object.
      */
     private static final JsonFactory JSON =
-            JsonFactory.builder().streamReadConstraints(LIMITS).build();
+            JsonFactory.builder()
+                    .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+                    .streamReadConstraints(LIMITS)
+                    .build();
 
     /** Rejects duplicate fields at any depth. */
     private static final JsonFactory STRICT =
             JsonFactory.builder()
                     .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
                     .streamReadConstraints(LIMITS)
                     .build();
 

@@ -762,13 +762,18 @@ public final class BenchSuite {
             long maxRss = 0;
             int unanswered = 0;
             long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
-            long lastSeen = -1;
+            // Progress is input committed or output seen: a backlog within one window has no
+            // output until its end.
+            long lastProgressMark = -1;
             long lastProgress = System.nanoTime();
+            String outcome = "done";
             while (seen.get() < aggregates && System.nanoTime() < deadline) {
-                if (seen.get() != lastSeen) {
-                    lastSeen = seen.get();
+                long progressMark = seen.get() + kafka.committedOffsetSum(engine.group(), input);
+                if (progressMark != lastProgressMark) {
+                    lastProgressMark = progressMark;
                     lastProgress = System.nanoTime();
                 } else if (System.nanoTime() - lastProgress > KEYSCALE_STALL.toNanos()) {
+                    outcome = "no progress for " + KEYSCALE_STALL.toSeconds() + " s";
                     log(
                             String.format(
                                     "keys %,d on %s: no progress in %s, giving up",
@@ -783,6 +788,10 @@ public final class BenchSuite {
                     // A busy service (GC pressure) may not answer in time: a missed sample.
                     unanswered++;
                     if (!engine.process().isAlive()) {
+                        outcome =
+                                engine.process().lastLog().contains("OutOfMemoryError")
+                                        ? "exited: heap exhausted (OutOfMemoryError)"
+                                        : "exited; see its log";
                         break;
                     }
                     Thread.sleep(1_000);
@@ -814,10 +823,14 @@ public final class BenchSuite {
             }
             double done = seconds(System.nanoTime() - launched);
             boolean finished = seen.get() >= aggregates;
+            if (!finished && outcome.equals("done")) {
+                outcome = "not finished in 20 minutes";
+            }
             double rate = finished ? inputRecords / (done - ready) : Double.NaN;
             smallest.putIfAbsent(backend, rate);
             row.put("keys", shape.keys());
             row.put("finished", finished);
+            row.put("outcome", outcome);
             row.put("eventsPerSecond", rate);
             ratios(row)
                     .put(
@@ -847,7 +860,7 @@ public final class BenchSuite {
                                     + " MB) in <= %.0f ms, heap <= %.0f MB, RSS <= %d MB",
                             shape.keys(),
                             backend,
-                            finished ? "done" : "NOT FINISHED",
+                            outcome,
                             rate,
                             maxCheckpointBytes / 1e6,
                             maxFullCheckpointBytes / 1e6,

@@ -3,7 +3,8 @@ package dev.telemetry.aggregator.job.functions;
 import dev.telemetry.aggregator.job.records.PartialAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
-import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -33,7 +34,8 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
  *   <li>Everything held is emitted before each checkpoint barrier (so this operator has no state
  *       and exactly-once and rescaling stay the window operator's business), before an idle status
  *       (the window operator would otherwise advance past partials still held here), at the end of
- *       input, and when more than {@code maxPartials} are held (to bound memory).
+ *       input; beyond {@code maxPartials} held, the oldest leaves for each new one (to bound
+ *       memory).
  *   <li>From an idle status until this input's watermark, once active again, has moved {@link
  *       #CATCH_UP_WINDOWS} windows on, nothing is held: each event is passed on at once, carrying
  *       the event. While this input was idle the window operator advanced by the other inputs'
@@ -132,7 +134,7 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
         }
         partial.add(event.value);
         if (heldPartials > maxPartials) {
-            emitAll();
+            emitOldest();
         }
     }
 
@@ -189,10 +191,30 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
 
     private Map<DeviceMetric, PartialAggregate> windowStarting(long windowStart) {
         if (lastWindow == null || lastWindowStart != windowStart) {
-            lastWindow = partialsByWindow.computeIfAbsent(windowStart, start -> new HashMap<>());
+            lastWindow =
+                    partialsByWindow.computeIfAbsent(windowStart, start -> new LinkedHashMap<>());
             lastWindowStart = windowStart;
         }
         return lastWindow;
+    }
+
+    /**
+     * At the cap, one partial leaves per new one (the oldest window's longest-held), rather than
+     * all at once: a burst of {@code maxPartials} records blocks this task under backpressure, and
+     * with it the checkpoint barrier (seen with a million keys on RocksDB).
+     */
+    private void emitOldest() {
+        Map.Entry<Long, Map<DeviceMetric, PartialAggregate>> oldest = partialsByWindow.firstEntry();
+        Iterator<PartialAggregate> partials = oldest.getValue().values().iterator();
+        emit(partials.next());
+        partials.remove();
+        heldPartials--;
+        if (oldest.getValue().isEmpty()) {
+            partialsByWindow.remove(oldest.getKey());
+            if (oldest.getValue() == lastWindow) {
+                lastWindow = null;
+            }
+        }
     }
 
     private void emitAll() {

@@ -128,23 +128,29 @@ class WindowPartialCombinerTest {
     }
 
     @Test
-    void holdingMoreThanTheCapEmitsEverything() throws Exception {
+    void beyondTheCapTheLongestHeldPartialOfTheOldestWindowLeavesForEachNewOne() throws Exception {
         open(3);
-        process(event("sensor-1", "temperature", 1.0, T0));
+        process(event("sensor-1", "temperature", 1.0, T1));
         process(event("sensor-2", "temperature", 2.0, T0));
-        process(event("sensor-3", "temperature", 3.0, T1));
-        process(event("sensor-3", "temperature", 4.0, T1));
+        process(event("sensor-3", "temperature", 3.0, T0));
+        process(event("sensor-3", "temperature", 4.0, T0));
         assertThat(harness.getOutput()).as("three held: at the cap").isEmpty();
 
-        process(event("sensor-4", "temperature", 5.0, T0));
+        process(event("sensor-4", "temperature", 5.0, T1));
 
         assertThat(harness.getOutput())
-                .containsExactlyInAnyOrder(
-                        record(partial("sensor-1", "temperature", T0, 1, 1.0, 1.0, 1.0)),
+                .containsExactly(record(partial("sensor-2", "temperature", T0, 1, 2.0, 2.0, 2.0)));
+        assertThat(combiner().heldPartials()).isEqualTo(3);
+
+        process(event("sensor-5", "temperature", 6.0, T1));
+        process(event("sensor-6", "temperature", 7.0, T1));
+
+        assertThat(harness.getOutput())
+                .containsExactly(
                         record(partial("sensor-2", "temperature", T0, 1, 2.0, 2.0, 2.0)),
-                        record(partial("sensor-3", "temperature", T1, 2, 7.0, 3.0, 4.0)),
-                        record(partial("sensor-4", "temperature", T0, 1, 5.0, 5.0, 5.0)));
-        assertThat(combiner().heldPartials()).isZero();
+                        record(partial("sensor-3", "temperature", T0, 2, 7.0, 3.0, 4.0)),
+                        record(partial("sensor-1", "temperature", T1, 1, 1.0, 1.0, 1.0)));
+        assertThat(combiner().heldPartials()).isEqualTo(3);
     }
 
     @Test

@@ -77,7 +77,7 @@ final class BenchReport {
                             String.format(
                                     "| %s | %s | %s | %s | %s |%n",
                                     target.path("target").asText(),
-                                    row.path("shape").asText(),
+                                    shapeOf(row),
                                     format(target.path("value")),
                                     target.path("goal").asText(),
                                     target.path("met").asBoolean() ? "met" : "**not met**"));
@@ -85,37 +85,11 @@ final class BenchReport {
             }
         }
         md.append("\n## Ratios\n\n| scenario | shape | ratio | value |\n|---|---|---|---|\n");
-        for (JsonNode result : results) {
-            for (JsonNode row : result.path("rows")) {
-                fields(row.path("ratios"))
-                        .forEach(
-                                (name, value) ->
-                                        md.append(
-                                                String.format(
-                                                        "| %s | %s | %s | %s |%n",
-                                                        result.path("scenario").asText(),
-                                                        row.path("shape").asText(),
-                                                        name,
-                                                        format(value))));
-            }
-        }
+        appendFigures(md, results, "ratios");
         md.append(
                 "\n## Absolute figures (machine-dependent)\n\n"
                         + "| scenario | shape | figure | value |\n|---|---|---|---|\n");
-        for (JsonNode result : results) {
-            for (JsonNode row : result.path("rows")) {
-                fields(row.path("absolute"))
-                        .forEach(
-                                (name, value) ->
-                                        md.append(
-                                                String.format(
-                                                        "| %s | %s | %s | %s |%n",
-                                                        result.path("scenario").asText(),
-                                                        row.path("shape").asText(),
-                                                        name,
-                                                        format(value))));
-            }
-        }
+        appendFigures(md, results, "absolute");
         md.append("\nShapes: see `shapeSettings` in each JSON file.\n");
         for (JsonNode result : results) {
             String scenario = result.path("scenario").asText();
@@ -133,6 +107,30 @@ final class BenchReport {
             }
         }
         Files.writeString(dir.resolve("README.md"), md.toString());
+    }
+
+    /** One table line per figure of every row's {@code section} (ratios or absolute figures). */
+    private static void appendFigures(StringBuilder md, List<JsonNode> results, String section) {
+        for (JsonNode result : results) {
+            for (JsonNode row : result.path("rows")) {
+                fields(row.path(section))
+                        .forEach(
+                                (name, value) ->
+                                        md.append(
+                                                String.format(
+                                                        "| %s | %s | %s | %s |%n",
+                                                        result.path("scenario").asText(),
+                                                        shapeOf(row),
+                                                        name,
+                                                        format(value))));
+            }
+        }
+    }
+
+    /** The row's shape, with its state backend where a scenario runs several (key scale). */
+    private static String shapeOf(JsonNode row) {
+        String backend = row.path("stateBackend").asText("");
+        return row.path("shape").asText() + (backend.isEmpty() ? "" : ", " + backend);
     }
 
     private static Map<String, JsonNode> fields(JsonNode node) {

@@ -830,7 +830,6 @@ public final class BenchSuite {
             smallest.putIfAbsent(backend, rate);
             row.put("keys", shape.keys());
             row.put("finished", finished);
-            row.put("outcome", outcome);
             row.put("eventsPerSecond", rate);
             ratios(row)
                     .put(
@@ -839,6 +838,7 @@ public final class BenchSuite {
                                     + " keys (same backend)",
                             rate / smallest.get(backend));
             Map<String, Object> absolute = absolute(row);
+            absolute.put("outcome", outcome);
             absolute.put("input events", inputRecords);
             absolute.put("aggregates", aggregates);
             absolute.put("aggregates seen", seen.get());

@@ -102,49 +102,49 @@ abstract class Engine implements AutoCloseable {
 
     private static final String IMAGE_CLASS_DATA = "-XX:SharedArchiveFile=/deployments/";
 
+    /** {@code JDK_JAVA_OPTIONS} as the Dockerfile sets it. */
+    private static List<String> imageJvmOptions() {
+        try {
+            Matcher matcher =
+                    Pattern.compile("ENV JDK_JAVA_OPTIONS=\"([^\"]*)\"")
+                            .matcher(Files.readString(Paths.get("Dockerfile")));
+            return matcher.find() ? List.of(matcher.group(1).trim().split("\\s+")) : List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the Dockerfile's JVM options", e);
+        }
+    }
+
     /**
      * The image's class-data archive for the service, made for {@code target/quarkus-app} by the
      * same training run ({@code bench/run.sh} does it); empty if there is none.
      */
     static List<String> serviceClassData() {
-        try {
-            Matcher matcher =
-                    Pattern.compile(Pattern.quote(IMAGE_CLASS_DATA) + "(\\S+)")
-                            .matcher(Files.readString(Paths.get("Dockerfile")));
-            if (matcher.find()) {
-                Path archive = Paths.get("target/quarkus-app", matcher.group(1)).toAbsolutePath();
+        for (String option : imageJvmOptions()) {
+            if (option.startsWith(IMAGE_CLASS_DATA)) {
+                Path archive =
+                        Paths.get("target/quarkus-app", option.substring(IMAGE_CLASS_DATA.length()))
+                                .toAbsolutePath();
                 if (Files.isRegularFile(archive)) {
                     return List.of("-XX:SharedArchiveFile=" + archive);
                 }
             }
-            return List.of();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the Dockerfile", e);
         }
+        return List.of();
     }
 
     /**
      * The JVM options the container image uses ({@code JDK_JAVA_OPTIONS} in the Dockerfile), read
      * from the Dockerfile so the benchmark follows it; the heap is fixed at half of the Kubernetes
-     * memory limit (768 MiB), which is what {@code MaxRAMPercentage=50} gives in the pod.
+     * memory limit (768 MiB), which is what {@code MaxRAMPercentage=50} gives in the pod. The
+     * class-data archive is the service's alone: see {@link #serviceClassData()}.
      */
     static List<String> containerJvmOptions() {
         List<String> options = new ArrayList<>(List.of("-Xmx384m"));
-        try {
-            Matcher matcher =
-                    Pattern.compile("ENV JDK_JAVA_OPTIONS=\"([^\"]*)\"")
-                            .matcher(Files.readString(Paths.get("Dockerfile")));
-            if (matcher.find()) {
-                for (String option : matcher.group(1).trim().split("\\s+")) {
-                    // The class-data archive is the service's alone: see serviceClassData().
-                    if (!option.startsWith("-XX:MaxRAMPercentage")
-                            && !option.startsWith(IMAGE_CLASS_DATA)) {
-                        options.add(option);
-                    }
-                }
+        for (String option : imageJvmOptions()) {
+            if (!option.startsWith("-XX:MaxRAMPercentage")
+                    && !option.startsWith(IMAGE_CLASS_DATA)) {
+                options.add(option);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the Dockerfile's JVM options", e);
         }
         return options;
     }

@@ -54,9 +54,9 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     private static final long serialVersionUID = 1L;
 
     /**
-     * Held partials above which all are emitted: roughly 20 MB of heap (a partial, its key, the map
-     * entry and the key's strings). The usual shapes stay well below it (10k devices x 3 metrics
-     * per window), so it only bounds exotic cardinalities.
+     * Held partials beyond which the longest-held leaves for each new one: roughly 20 MB of heap (a
+     * partial, its key, the map entry and the key's strings). The usual shapes stay well below it
+     * (10k devices x 3 metrics per window), so it only bounds exotic cardinalities.
      */
     public static final int DEFAULT_MAX_PARTIALS = 100_000;
 

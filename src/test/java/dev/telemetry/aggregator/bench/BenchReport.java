@@ -142,6 +142,11 @@ final class BenchReport {
     }
 
     private static String format(JsonNode value) {
+        if (value.isArray()) {
+            List<String> each = new ArrayList<>();
+            value.forEach(element -> each.add(format(element)));
+            return String.join(" / ", each);
+        }
         if (value.isIntegralNumber()) {
             return String.format(Locale.ROOT, "%,d", value.asLong());
         }

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,8 +49,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * the Markdown table and plots.
  *
  * <p>Arguments: {@code [--scenario throughput|latency|recovery|footprint|keyscale]... [--events N]
- * [--shape high-cardinality|typical]... [--latency-seconds S] [--keys K,K,...] [--keyscale-backends
- * B,B] [--results DIR]}.
+ * [--rounds N] [--shape high-cardinality|typical]... [--latency-seconds S] [--keys K,K,...]
+ * [--keyscale-backends B,B] [--results DIR]}.
  */
 public final class BenchSuite {
     static final int PARTITIONS = 4;
@@ -108,6 +109,7 @@ public final class BenchSuite {
     record Options(
             List<String> scenarios,
             long events,
+            int rounds,
             List<Shape> shapes,
             int latencySeconds,
             List<Long> keyScales,
@@ -120,6 +122,7 @@ public final class BenchSuite {
             List<String> scenarios = new ArrayList<>();
             List<Shape> shapes = new ArrayList<>();
             long events = 5_000_000;
+            int rounds = 2;
             int latencySeconds = 60;
             List<Long> keys = List.of(10_000L, 100_000L, 1_000_000L);
             long keyEvents = 3_000_000;
@@ -131,6 +134,7 @@ public final class BenchSuite {
                 switch (args[a]) {
                     case "--scenario" -> scenarios.add(value);
                     case "--events" -> events = Long.parseLong(value);
+                    case "--rounds" -> rounds = Integer.parseInt(value);
                     case "--shape" ->
                             shapes.add(value.equals(TYPICAL.name()) ? TYPICAL : HIGH_CARDINALITY);
                     case "--latency-seconds" -> latencySeconds = Integer.parseInt(value);
@@ -156,6 +160,7 @@ public final class BenchSuite {
             return new Options(
                     scenarios.isEmpty() ? SCENARIOS : scenarios,
                     events,
+                    rounds,
                     shapes.isEmpty() ? List.of(HIGH_CARDINALITY, TYPICAL) : shapes,
                     latencySeconds,
                     keys,
@@ -242,9 +247,26 @@ public final class BenchSuite {
                         perfOutput, aggregates, aggregateBytes, shape.checkpointMillis());
         double floorSeconds = inputRecords / consumerRate + aggregates / producerRate;
 
-        Run eos = timeToCommitted(shape, input, aggregates, true, false);
-        Run twin = timeToCommitted(shape, input, aggregates, false, true);
-        Run alo = timeToCommitted(shape, input, aggregates, false, false);
+        // Contestants take turns, in reverse order every other round (EOS, Streams, ALO, ALO,
+        // Streams, EOS), and each is credited with its fastest run: whoever goes first pays for a
+        // cold broker and page cache, which cost the first run up to a quarter of its rate.
+        List<List<Run>> runs = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        for (int round = 0; round < options.rounds(); round++) {
+            for (int turn = 0; turn < runs.size(); turn++) {
+                int contestant = round % 2 == 0 ? turn : runs.size() - 1 - turn;
+                runs.get(contestant)
+                        .add(
+                                timeToCommitted(
+                                        shape,
+                                        input,
+                                        aggregates,
+                                        contestant == 0,
+                                        contestant == 1));
+            }
+        }
+        Run eos = fastest(runs.get(0), inputRecords);
+        Run twin = fastest(runs.get(1), inputRecords);
+        Run alo = fastest(runs.get(2), inputRecords);
         capacity.put(shape.name(), eos.eventsPerSecond(inputRecords));
 
         int cores = Runtime.getRuntime().availableProcessors();
@@ -294,7 +316,14 @@ public final class BenchSuite {
         absolute.put(
                 "I/O floor events/s (read input + write aggregates)", inputRecords / floorSeconds);
         for (Run run : List.of(eos, twin, alo)) {
-            absolute.put(run.name() + " events/s (after ready)", run.eventsPerSecond(inputRecords));
+            absolute.put(
+                    run.name() + " events/s (after ready, fastest run)",
+                    run.eventsPerSecond(inputRecords));
+            absolute.put(
+                    run.name() + " events/s of each run, in order",
+                    runs.get(List.of(eos, twin, alo).indexOf(run)).stream()
+                            .map(each -> Math.round(each.eventsPerSecond(inputRecords)))
+                            .toList());
             absolute.put(
                     run.name() + " events/s per core", run.eventsPerSecond(inputRecords) / cores);
             absolute.put(run.name() + " s from launch to all committed", run.doneSeconds());
@@ -304,6 +333,15 @@ public final class BenchSuite {
         }
         row.put("parallelism (service) = stream threads (Kafka Streams) = cores", cores);
         return row;
+    }
+
+    /** The run with the highest rate, preferring runs that committed every aggregate. */
+    private static Run fastest(List<Run> runs, long events) {
+        return runs.stream()
+                .max(
+                        Comparator.comparing(Run::finished)
+                                .thenComparingDouble(run -> run.eventsPerSecond(events)))
+                .orElseThrow();
     }
 
     /** A contestant's run over a backlog: launch to ready, launch to every aggregate committed. */

@@ -11,7 +11,10 @@ import dev.telemetry.aggregator.job.records.RejectReason;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.io.IOException;
 import java.io.Serializable;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
@@ -79,6 +82,9 @@ public final class TelemetryEventParser implements Serializable {
                     .streamReadConstraints(LIMITS)
                     .build();
 
+    private static final VarHandle EIGHT_BYTES =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
     /** Bits of {@code readObject}'s seen-fields mask. */
     private static final int DEVICE_ID = 1;
 
@@ -95,15 +101,36 @@ public final class TelemetryEventParser implements Serializable {
     /** The processing clock that "future" is measured against; serializable (system or fixed). */
     private final Clock clock;
 
+    /** Whether {@link FlatEventScanner} reads plain events before Jackson (false: tests only). */
+    private final boolean fastPath;
+
+    /** Made on first use: it holds a cache of strings, which is not worth serializing. */
+    private transient FlatEventScanner scanner;
+
     public TelemetryEventParser(EventTimeSource eventTimeSource, EventTimeBounds bounds) {
         this(eventTimeSource, bounds, Clock.systemUTC());
     }
 
     public TelemetryEventParser(
             EventTimeSource eventTimeSource, EventTimeBounds bounds, Clock clock) {
+        this(eventTimeSource, bounds, clock, true);
+    }
+
+    private TelemetryEventParser(
+            EventTimeSource eventTimeSource,
+            EventTimeBounds bounds,
+            Clock clock,
+            boolean fastPath) {
         this.eventTimeSource = eventTimeSource;
         this.bounds = bounds;
         this.clock = clock;
+        this.fastPath = fastPath;
+    }
+
+    /** Jackson's path for every value; the tests hold the fast path to its results. */
+    static TelemetryEventParser withoutFastPath(
+            EventTimeSource eventTimeSource, EventTimeBounds bounds, Clock clock) {
+        return new TelemetryEventParser(eventTimeSource, bounds, clock, false);
     }
 
     /**
@@ -123,6 +150,15 @@ public final class TelemetryEventParser implements Serializable {
                             + MAX_DOCUMENT_BYTES);
         }
         requireUtf8(value);
+        TelemetryEvent event = fastPath ? scanner().scan(value, recordTimestamp) : null;
+        if (event == null) {
+            event = parseWithJackson(value, recordTimestamp);
+        }
+        return requirePlausibleTime(event);
+    }
+
+    private TelemetryEvent parseWithJackson(byte[] value, long recordTimestamp)
+            throws InvalidEventException {
         TelemetryEvent event;
         try (JsonParser parser = JSON.createParser(value)) {
             event = readObject(parser, recordTimestamp);
@@ -148,6 +184,10 @@ public final class TelemetryEventParser implements Serializable {
             // Any other read error on an in-memory array is malformed input as well.
             throw new InvalidEventException(RejectReason.INVALID_JSON, firstLine(e.getMessage()));
         }
+        return event;
+    }
+
+    private TelemetryEvent requirePlausibleTime(TelemetryEvent event) throws InvalidEventException {
         long now = clock.millis();
         if (!bounds.contains(event.timestamp, now)) {
             throw new InvalidEventException(
@@ -167,22 +207,38 @@ public final class TelemetryEventParser implements Serializable {
         return event;
     }
 
+    private FlatEventScanner scanner() {
+        if (scanner == null) {
+            scanner = new FlatEventScanner(eventTimeSource);
+        }
+        return scanner;
+    }
+
     /**
      * The contract's encoding is UTF-8; checked up front so a wrong encoding gets its own reason,
      * and so Jackson's encoding detection (UTF-16/32 from zero bytes) never applies. A raw NUL is
      * valid UTF-8 but never valid JSON (control characters must be escaped).
      */
     private static void requireUtf8(byte[] value) throws InvalidEventException {
-        boolean ascii = true;
-        boolean nul = false;
-        for (byte b : value) {
-            ascii &= b >= 0;
-            nul |= b == 0;
+        // Eight bytes at a time: a high bit set means non-ASCII; (w - 0x01..) & ~w has a high bit
+        // set exactly when some byte of w is zero (Hacker's Delight, 6-1).
+        long highBits = 0;
+        long zeroBytes = 0;
+        int p = 0;
+        for (; p + Long.BYTES <= value.length; p += Long.BYTES) {
+            long word = (long) EIGHT_BYTES.get(value, p);
+            highBits |= word;
+            zeroBytes |= (word - 0x0101010101010101L) & ~word;
         }
+        for (; p < value.length; p++) {
+            highBits |= value[p];
+            zeroBytes |= value[p] == 0 ? 0x80 : 0;
+        }
+        boolean ascii = (highBits & 0x8080808080808080L) == 0;
         if (!ascii) {
             requireWellFormedUtf8(value);
         }
-        if (nul) {
+        if ((zeroBytes & 0x8080808080808080L) != 0) {
             throw new InvalidEventException(
                     RejectReason.INVALID_JSON, "unescaped NUL byte in the value");
         }
@@ -360,7 +416,7 @@ public final class TelemetryEventParser implements Serializable {
         }
     }
 
-    private static long parseTimestampText(String text) throws InvalidEventException {
+    static long parseTimestampText(String text) throws InvalidEventException {
         try {
             return Instant.parse(text).toEpochMilli();
         } catch (DateTimeParseException | ArithmeticException e) {

@@ -20,7 +20,8 @@ import org.apache.kafka.common.record.TimestampType;
  * Coverage-guided fuzzing of the record decoding path (Jazzer): whatever bytes arrive, the Kafka
  * deserializer emits exactly one result and throws nothing; the result is either a valid event
  * (non-empty device and metric, finite value, plausible event time) or a dead letter with a parser
- * reason code and the original bytes.
+ * reason code and the original bytes. And the parser's fast path changes nothing: with it, the
+ * parser gives the same event or the same rejection as Jackson's path alone.
  *
  * <p>Without {@code JAZZER_FUZZ} it replays the committed seed corpus ({@code
  * TelemetryDecodingFuzzTestInputs/decode/} under {@code src/test/resources}) as a regression test.
@@ -58,6 +59,9 @@ class TelemetryDecodingFuzzTest {
             } else {
                 assertRejected(result.deadLetter, value);
             }
+        }
+        for (EventTimeSource source : EventTimeSource.values()) {
+            FlatEventScannerTest.assertSameOutcome(value, source, RECORD_TIMESTAMP);
         }
     }
 

@@ -17,8 +17,9 @@ import org.eclipse.microprofile.health.Startup;
  *
  * <ul>
  *   <li>live: the cluster answers and the job has not failed for good (restarting is alive);
- *   <li>ready: the job is RUNNING, its last completed checkpoint is recent and its newest
- *       checkpoint did not fail (output is being committed), and Kafka answers;
+ *   <li>ready: the job and every one of its tasks are RUNNING (records flow), its last completed
+ *       checkpoint is recent and its newest checkpoint did not fail (output is being committed),
+ *       and Kafka answers;
  *   <li>started: the job was submitted, after restoring its checkpoint if there was one.
  * </ul>
  */
@@ -48,7 +49,13 @@ public class FlinkJobHealthChecks {
             Optional<JobObserver.Observation> observation = observer.observe();
             Optional<JobStatus> status = observation.map(JobObserver.Observation::state);
             double maxLag = maxCheckpointLagSeconds();
-            boolean running = status.filter(JobStatus.RUNNING::equals).isPresent();
+            // Flink calls the job RUNNING once it is scheduled; its tasks may still be deploying,
+            // restoring state or failing to open their Kafka clients, so they are checked too.
+            boolean running =
+                    status.filter(JobStatus.RUNNING::equals).isPresent()
+                            && observation
+                                    .map(JobObserver.Observation::allTasksRunning)
+                                    .orElse(false);
             boolean fresh = observation.map(o -> o.checkpointLagSeconds() <= maxLag).orElse(false);
             boolean kafkaReachable = kafka.reachable();
             HealthCheckResponseBuilder builder =
@@ -57,6 +64,7 @@ public class FlinkJobHealthChecks {
                             .withData("maxCheckpointLagSeconds", (long) maxLag);
             observation.ifPresent(
                     o -> {
+                        builder.withData("tasksRunning", o.tasksRunning() + " of " + o.tasks());
                         builder.withData("checkpointLagSeconds", (long) o.checkpointLagSeconds());
                         o.lastCheckpointId()
                                 .ifPresent(id -> builder.withData("lastCompletedCheckpoint", id));

@@ -10,7 +10,9 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.runtime.checkpoint.CheckpointStatsSnapshot;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpointStats;
 import org.apache.flink.runtime.checkpoint.FailedCheckpointStats;
+import org.apache.flink.runtime.execution.ExecutionState;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
+import org.apache.flink.runtime.executiongraph.AccessExecutionVertex;
 
 /**
  * What health checks and metrics need to know about the running job, read from its execution graph
@@ -34,6 +36,10 @@ public class JobObserver {
      * @param lastCheckpointCompletedAt when that checkpoint completed (its output was committed)
      * @param runningSince when this run of the job was submitted
      * @param lastCheckpointFailure the newest checkpoint of this run that failed, if any
+     * @param tasksRunning how many of the job's parallel tasks are RUNNING (the job is RUNNING as
+     *     soon as it is scheduled, while its tasks still deploy, restore state and open their Kafka
+     *     clients)
+     * @param tasks how many parallel tasks the job has
      */
     public record Observation(
             Instant takenAt,
@@ -42,7 +48,14 @@ public class JobObserver {
             Optional<Instant> lastCheckpointTriggeredAt,
             Optional<Instant> lastCheckpointCompletedAt,
             Instant runningSince,
-            Optional<CheckpointFailure> lastCheckpointFailure) {
+            Optional<CheckpointFailure> lastCheckpointFailure,
+            int tasksRunning,
+            int tasks) {
+
+        /** Whether every task of the job runs: records flow through the whole pipeline. */
+        public boolean allTasksRunning() {
+            return tasks > 0 && tasksRunning == tasks;
+        }
 
         /**
          * Whether the newest checkpoint attempt failed (none completed after it): output is not
@@ -101,6 +114,14 @@ public class JobObserver {
                 stats == null ? null : stats.getHistory().getLatestCompletedCheckpoint();
         FailedCheckpointStats failed =
                 stats == null ? null : stats.getHistory().getLatestFailedCheckpoint();
+        int tasks = 0;
+        int tasksRunning = 0;
+        for (AccessExecutionVertex vertex : graph.get().getAllExecutionVertices()) {
+            tasks++;
+            if (vertex.getExecutionState() == ExecutionState.RUNNING) {
+                tasksRunning++;
+            }
+        }
         Observation observation =
                 new Observation(
                         now,
@@ -120,7 +141,9 @@ public class JobObserver {
                                                                 f.getFailureTimestamp()),
                                                         Objects.requireNonNullElse(
                                                                 f.getFailureMessage(),
-                                                                "(no message)"))));
+                                                                "(no message)"))),
+                        tasksRunning,
+                        tasks);
         cached = observation;
         return Optional.of(observation);
     }

@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.matchesPattern;
 
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.SharedBrokerTestResource;
@@ -95,6 +96,9 @@ class ServiceWiringIT {
                                         .statusCode(200)
                                         .body("status", equalTo("UP"))
                                         .body(READY_DATA + ".state", equalTo("RUNNING"))
+                                        .body(
+                                                READY_DATA + ".tasksRunning",
+                                                matchesPattern("([1-9][0-9]*) of \\1"))
                                         .body(READY_DATA + ".jobId", equalTo(jobId)));
         given().when()
                 .get("/q/health/live")

@@ -29,6 +29,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param stateBackend {@code hashmap} (state on the heap) or {@code rocksdb} (state on local disk)
  * @param incrementalCheckpoints checkpoints upload only what changed since the last one (rocksdb
  *     only)
+ * @param alignedCheckpointTimeout how long checkpoint barriers may queue behind in-flight records
+ *     before the checkpoint goes unaligned (stores those records); zero: unaligned from the start;
+ *     null: always aligned
  */
 public record JobOptions(
         String bootstrapServers,
@@ -56,7 +59,8 @@ public record JobOptions(
         EventTimeBounds eventTimeBounds,
         int deadLetterMaxRecordBytes,
         String stateBackend,
-        boolean incrementalCheckpoints)
+        boolean incrementalCheckpoints,
+        Duration alignedCheckpointTimeout)
         implements Serializable {
 
     public static final String HASHMAP = "hashmap";
@@ -148,7 +152,8 @@ public record JobOptions(
                         deadLetterMaxRecordBytes(settings),
                         settings.choice(
                                 Settings.STATE_BACKEND, Map.of(HASHMAP, HASHMAP, ROCKSDB, ROCKSDB)),
-                        settings.bool(Settings.CHECKPOINT_INCREMENTAL));
+                        settings.bool(Settings.CHECKPOINT_INCREMENTAL),
+                        settings.durationOrOff(Settings.CHECKPOINT_ALIGNED_TIMEOUT).orElse(null));
         options.validate();
         return options;
     }
@@ -324,7 +329,8 @@ public record JobOptions(
                 eventTimeBounds,
                 maxRecordBytes,
                 stateBackend,
-                incrementalCheckpoints);
+                incrementalCheckpoints,
+                alignedCheckpointTimeout);
     }
 
     /**

@@ -50,6 +50,7 @@ public final class Settings {
             "telemetry.dead-letter-max-record-bytes";
     public static final String STATE_BACKEND = "telemetry.state.backend";
     public static final String CHECKPOINT_INCREMENTAL = "telemetry.checkpoint.incremental";
+    public static final String CHECKPOINT_ALIGNED_TIMEOUT = "telemetry.checkpoint.aligned-timeout";
 
     /** Defaults for a job started without the service (e.g. on a Flink cluster). */
     public static final Map<String, String> DEFAULTS =
@@ -78,7 +79,8 @@ public final class Settings {
                     Map.entry(EVENT_TIME_MAX_FUTURE, "1d"),
                     Map.entry(DEAD_LETTER_MAX_RECORD_BYTES, "1048576"),
                     Map.entry(STATE_BACKEND, "hashmap"),
-                    Map.entry(CHECKPOINT_INCREMENTAL, "false"));
+                    Map.entry(CHECKPOINT_INCREMENTAL, "false"),
+                    Map.entry(CHECKPOINT_ALIGNED_TIMEOUT, "0s"));
 
     private static final Pattern DURATION =
             Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);
@@ -120,6 +122,20 @@ public final class Settings {
 
     public Duration duration(String name) {
         return parseDuration(name, required(name));
+    }
+
+    /** A duration, or empty for {@code off}. */
+    public Optional<Duration> durationOrOff(String name) {
+        String text = required(name);
+        if (text.trim().equalsIgnoreCase("off")) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(parseDuration(name, text));
+        } catch (InvalidSettingException e) {
+            throw new InvalidSettingException(
+                    name, "'" + text + "' is neither off nor a duration (0s, 500ms, 10s, 1m)");
+        }
     }
 
     public int positiveInt(String name) {

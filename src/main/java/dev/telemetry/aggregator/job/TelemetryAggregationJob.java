@@ -210,8 +210,8 @@ public class TelemetryAggregationJob {
     /**
      * Checkpointing that exactly-once depends on (the sink commits when a checkpoint completes),
      * and where state lives: the heap ({@code hashmap}) or local disk ({@code rocksdb}, optionally
-     * with incremental checkpoints). Set on the job, so it wins over a cluster's defaults. Object
-     * reuse unless the configuration says otherwise.
+     * with incremental checkpoints), and whether checkpoints may go unaligned. Set on the job, so
+     * it wins over a cluster's defaults. Object reuse unless the configuration says otherwise.
      */
     public static void configure(StreamExecutionEnvironment env, JobOptions options) {
         env.setParallelism(options.parallelism());
@@ -226,6 +226,16 @@ public class TelemetryAggregationJob {
         Configuration state = new Configuration();
         state.set(StateBackendOptions.STATE_BACKEND, options.stateBackend());
         state.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, options.incrementalCheckpoints());
+        // Catching up after a restart fills the network buffers; an aligned barrier queues behind
+        // them (seconds), and with it the first commit of output. Unaligned, it overtakes them and
+        // the checkpoint stores the records it overtook.
+        state.set(
+                CheckpointingOptions.ENABLE_UNALIGNED, options.alignedCheckpointTimeout() != null);
+        if (options.alignedCheckpointTimeout() != null) {
+            state.set(
+                    CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT,
+                    options.alignedCheckpointTimeout());
+        }
         env.configure(state);
         if (env.getConfiguration().getOptional(PipelineOptions.OBJECT_REUSE).isEmpty()) {
             // Without reuse Flink deep-copies every record between chained operators. Safe here:

@@ -141,6 +141,12 @@ public interface TelemetryConfiguration {
 
         /** Upload only what changed since the last checkpoint ({@code rocksdb} only). */
         String incremental();
+
+        /**
+         * How long checkpoint barriers may queue behind in-flight records before the checkpoint
+         * stores those records instead (unaligned); {@code off} always aligns.
+         */
+        String alignedTimeout();
     }
 
     interface State {
@@ -216,6 +222,7 @@ public interface TelemetryConfiguration {
 
         settings.put(Settings.STATE_BACKEND, state().backend());
         settings.put(Settings.CHECKPOINT_INCREMENTAL, checkpoint().incremental());
+        settings.put(Settings.CHECKPOINT_ALIGNED_TIMEOUT, checkpoint().alignedTimeout());
         return settings;
     }
 }

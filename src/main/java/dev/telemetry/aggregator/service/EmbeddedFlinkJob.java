@@ -134,6 +134,19 @@ public class EmbeddedFlinkJob {
             clusterStart.thenAccept(EmbeddedFlinkJob::closeQuietly);
             throw e;
         }
+        // Built while the cluster may still be starting: both take a second or more of a cold JVM.
+        StreamGraph prepared;
+        try {
+            StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
+            TelemetryAggregationJob.configure(env, serviceOptions.job());
+            TelemetryAggregationJob.withKafka(serviceOptions.job()).build(env);
+            StreamGraph graph = env.getStreamGraph();
+            graph.setJobName(TelemetryAggregationJob.JOB_NAME);
+            prepared = PipelineExecutorUtils.getStreamGraph(graph, configuration);
+        } catch (Exception | Error e) {
+            clusterStart.thenAccept(EmbeddedFlinkJob::closeQuietly);
+            throw e;
+        }
         MiniCluster cluster;
         try {
             cluster = clusterStart.join();
@@ -144,13 +157,6 @@ public class EmbeddedFlinkJob {
             throw e;
         }
         this.miniCluster = cluster;
-
-        StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
-        TelemetryAggregationJob.configure(env, serviceOptions.job());
-        TelemetryAggregationJob.withKafka(serviceOptions.job()).build(env);
-        StreamGraph graph = env.getStreamGraph();
-        graph.setJobName(TelemetryAggregationJob.JOB_NAME);
-        StreamGraph prepared = PipelineExecutorUtils.getStreamGraph(graph, configuration);
         cluster.submitJob(prepared).get(1, TimeUnit.MINUTES);
         submittedAt = Instant.now();
         if (restore.filter(Restore::explicit).isPresent()) {

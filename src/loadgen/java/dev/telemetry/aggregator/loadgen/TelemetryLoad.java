@@ -159,6 +159,10 @@ public record TelemetryLoad(
             }
             long due = Math.min(maxEvents, (long) (eventsPerSecond * elapsed / 1000.0) + 1);
             for (; sent < due; sent++) {
+                // A feeder that fell behind sends a long catch-up burst; stop means stop now.
+                if (sent % 1024 == 0 && !keepGoing.getAsBoolean()) {
+                    break;
+                }
                 long i = from + sent;
                 long now = System.currentTimeMillis();
                 long timestamp = now - jitter(i);

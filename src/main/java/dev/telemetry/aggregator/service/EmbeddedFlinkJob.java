@@ -107,36 +107,37 @@ public class EmbeddedFlinkJob {
                     "Kafka client properties passed to every client: %s",
                     serviceOptions.job().kafkaProperties().keySet().stream().sorted().toList());
         }
-        Optional<CheckpointLocator.Snapshot> newest =
-                prepareCheckpointDirectory(
-                        serviceOptions.checkpointDir(), serviceOptions.retainedCheckpoints());
-        Optional<Restore> restore = chooseRestore(serviceOptions, newest);
-        this.restore = restore;
-        Configuration configuration = flinkConfiguration(serviceOptions, restore);
-
-        // The cluster boots (seconds of class loading and actor-system start) while the preflight
-        // waits on Kafka: after a crash this is most of the time until processing resumes.
+        // The cluster boots first (seconds of class loading and actor-system start): the volume
+        // scan (reading back the newest checkpoint's metadata), the Kafka preflight and building
+        // the job happen meanwhile. After a crash this is most of the time until processing
+        // resumes. Only the job's configuration names the snapshot to restore.
         CompletableFuture<MiniCluster> clusterStart =
-                startCluster(configuration, serviceOptions.job().parallelism());
-        try (KafkaPreflight preflight =
-                new KafkaPreflight(serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
-            preflight.check(serviceOptions);
-            preflight.checkNotAFork(serviceOptions, newest.isPresent());
-            serviceOptions =
-                    serviceOptions.withJob(
-                            serviceOptions
-                                    .job()
-                                    .withDeadLetterMaxRecordBytes(
-                                            preflight.deadLetterMaxRecordBytes(
-                                                    serviceOptions.job())));
-            this.options = serviceOptions;
-        } catch (Exception | Error e) {
-            clusterStart.thenAccept(EmbeddedFlinkJob::closeQuietly);
-            throw e;
-        }
-        // Built while the cluster may still be starting: both take a second or more of a cold JVM.
+                startCluster(
+                        flinkConfiguration(serviceOptions, Optional.empty()),
+                        serviceOptions.job().parallelism());
+        Optional<Restore> restore;
         StreamGraph prepared;
         try {
+            Optional<CheckpointLocator.Snapshot> newest =
+                    prepareCheckpointDirectory(
+                            serviceOptions.checkpointDir(), serviceOptions.retainedCheckpoints());
+            restore = chooseRestore(serviceOptions, newest);
+            this.restore = restore;
+            try (KafkaPreflight preflight =
+                    new KafkaPreflight(
+                            serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
+                preflight.check(serviceOptions);
+                preflight.checkNotAFork(serviceOptions, newest.isPresent());
+                serviceOptions =
+                        serviceOptions.withJob(
+                                serviceOptions
+                                        .job()
+                                        .withDeadLetterMaxRecordBytes(
+                                                preflight.deadLetterMaxRecordBytes(
+                                                        serviceOptions.job())));
+                this.options = serviceOptions;
+            }
+            Configuration configuration = flinkConfiguration(serviceOptions, restore);
             StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
             TelemetryAggregationJob.configure(env, serviceOptions.job());
             TelemetryAggregationJob.withKafka(serviceOptions.job()).build(env);

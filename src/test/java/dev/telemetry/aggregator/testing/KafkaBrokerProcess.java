@@ -9,9 +9,11 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
@@ -221,7 +223,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
-    /** A clean stop (SIGTERM), forced after a bounded wait. */
+    /**
+     * A clean stop (SIGTERM), forced after a bounded wait; then the log segments go (a full
+     * benchmark run writes about 15 GB of them), the broker's own logs stay for a post-mortem.
+     */
     @Override
     public synchronized void close() {
         Process running = process;
@@ -230,11 +235,28 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             try {
                 if (!running.waitFor(20, TimeUnit.SECONDS)) {
                     running.destroyForcibly();
+                    running.waitFor(30, TimeUnit.SECONDS);
                 }
             } catch (InterruptedException e) {
                 running.destroyForcibly();
                 Thread.currentThread().interrupt();
             }
+        }
+        if (running != null && !running.isAlive()) {
+            deleteQuietly(dir.resolve("data"));
+        }
+    }
+
+    private static void deleteQuietly(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path path : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            System.err.println("Could not delete the test broker's data in " + root + ": " + e);
         }
     }
 

@@ -78,7 +78,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         config.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
         config.put("controller.listener.names", "CONTROLLER");
         config.put("inter.broker.listener.name", "PLAINTEXT");
-        config.put("log.dirs", dir.resolve("data").toString());
+        config.put("log.dirs", logSegments(dir).toString());
         config.put("num.partitions", "1");
         config.put("offsets.topic.replication.factor", "1");
         config.put("offsets.topic.num.partitions", "4");
@@ -243,8 +243,13 @@ public final class KafkaBrokerProcess implements AutoCloseable {
             }
         }
         if (running != null && !running.isAlive()) {
-            deleteQuietly(dir.resolve("data"));
+            deleteQuietly(logSegments(dir));
         }
+    }
+
+    /** The broker's {@code log.dirs}: its partitions' segments, beside its own logs. */
+    private static Path logSegments(Path dir) {
+        return dir.resolve("data");
     }
 
     private static void deleteQuietly(Path root) {

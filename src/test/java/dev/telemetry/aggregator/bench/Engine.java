@@ -88,6 +88,14 @@ abstract class Engine implements AutoCloseable {
         return -1;
     }
 
+    /** CPU time the process has used so far (all its threads), in seconds; NaN if it is gone. */
+    double cpuSeconds() {
+        return ProcessHandle.of(pid())
+                .flatMap(process -> process.info().totalCpuDuration())
+                .map(cpu -> cpu.toNanos() / 1e9)
+                .orElse(Double.NaN);
+    }
+
     @Override
     public void close() throws InterruptedException {
         kill();

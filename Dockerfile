@@ -56,7 +56,7 @@ ENV TELEMETRY_CHECKPOINT_DIR=/data/checkpoints \
 #   CompileThresholdScaling=3  JIT-compile a method after 3x the default number of calls. Start-up
 #                         code mostly runs a few hundred times and then never again, and compiling
 #                         it was half of the CPU a start took (C1 + C2 threads: 3.9 of 7.1 CPU s to
-#                         ready); with 3: 6-7.5 CPU s instead of 8-9.7 in paired starts. The per-
+#                         ready); with 3: 5.8-7.6 CPU s instead of 8.0-9.7 in paired starts. The per-
 #                         record path runs millions of times and is compiled a moment later; the
 #                         bench's throughput was the same or better in 6 paired runs. On a small
 #                         pod's CPU, start-up CPU is restart time.

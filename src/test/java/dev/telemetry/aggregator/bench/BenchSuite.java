@@ -244,7 +244,7 @@ public final class BenchSuite {
         // Streams, EOS), and each is credited with its fastest run: whoever goes first pays for a
         // cold broker and page cache, which cost the first run up to a quarter of its rate. The
         // floor is measured every round and credited with its fastest runs too: one short
-        // ConsumerPerformance run read the same backlog at anything from 0.84 to 1.74 M records/s.
+        // ConsumerPerformance run read the same backlog at anything from 0.83 to 1.74 M records/s.
         List<Double> consumerRates = new ArrayList<>();
         List<Double> producerRates = new ArrayList<>();
         List<List<Run>> runs = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());

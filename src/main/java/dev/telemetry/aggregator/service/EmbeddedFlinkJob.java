@@ -43,6 +43,7 @@ import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.configuration.WebOptions;
+import org.apache.flink.core.execution.CheckpointType;
 import org.apache.flink.core.execution.RecoveryClaimMode;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.execution.ExecutionState;
@@ -64,6 +65,9 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class EmbeddedFlinkJob {
     private static final Logger LOG = Logger.getLogger(EmbeddedFlinkJob.class);
+
+    /** How often start-up looks whether every task runs, to trigger the first checkpoint. */
+    private static final Duration FIRST_CHECKPOINT_POLL = Duration.ofMillis(100);
 
     /**
      * A fixed job id keeps every run's checkpoints in one {@code <dir>/<job-id>} directory, so
@@ -166,6 +170,7 @@ public class EmbeddedFlinkJob {
                     restore.get().snapshot().path().toString());
         }
         cluster.requestJobResult(JOB_ID).whenComplete(this::onJobTerminated);
+        checkpointOnceAllTasksRun(cluster, serviceOptions.job().checkpointTimeout());
         LOG.infof(
                 "Job %s submitted: %s -> %s (dead letters: %s), %s windows, %s, checkpoints every"
                         + " %s in %s, %s",
@@ -497,11 +502,9 @@ public class EmbeddedFlinkJob {
         }
         // RUNNING is the job's state; its tasks may still be deploying, and Flink refuses to
         // snapshot until every task runs. Say so plainly instead of failing the savepoint.
-        for (AccessExecutionVertex vertex : graph.getAllExecutionVertices()) {
-            if (vertex.getExecutionState() != ExecutionState.RUNNING) {
-                throw new IllegalStateException(
-                        "The job's tasks are not all running yet; try again in a few seconds");
-            }
+        if (!allTasksRunning(graph)) {
+            throw new IllegalStateException(
+                    "The job's tasks are not all running yet; try again in a few seconds");
         }
         Path savepoints = savepointDirectory(current);
         LOG.infof("Triggering a savepoint in %s (admin request)", savepoints);
@@ -514,6 +517,68 @@ public class EmbeddedFlinkJob {
                         .get(current.job().checkpointTimeout().toMillis(), TimeUnit.MILLISECONDS);
         LOG.infof("Savepoint %s completed", path);
         return path;
+    }
+
+    /**
+     * Whether the job runs and so does each of its tasks. A job still initializing answers with a
+     * graph without tasks, which does not count.
+     */
+    private static boolean allTasksRunning(AccessExecutionGraph graph) {
+        if (graph.getState() != JobStatus.RUNNING) {
+            return false;
+        }
+        int tasks = 0;
+        for (AccessExecutionVertex vertex : graph.getAllExecutionVertices()) {
+            if (vertex.getExecutionState() != ExecutionState.RUNNING) {
+                return false;
+            }
+            tasks++;
+        }
+        return tasks > 0;
+    }
+
+    /**
+     * Triggers the first checkpoint as soon as every task runs. Flink's first periodic checkpoint
+     * comes a random part of the interval after the job is scheduled and is declined while tasks
+     * still deploy, so up to two intervals (20 s by default) could pass after a start or a restart
+     * before the first output and offsets were committed. Gives up after {@code within}.
+     */
+    private void checkpointOnceAllTasksRun(MiniCluster cluster, Duration within) {
+        Thread trigger =
+                new Thread(
+                        () -> {
+                            long deadline = System.nanoTime() + within.toNanos();
+                            while (!stopping && System.nanoTime() < deadline) {
+                                Optional<AccessExecutionGraph> graph =
+                                        executionGraph(Duration.ofSeconds(1));
+                                if (graph.isPresent()
+                                        && graph.get().getState().isGloballyTerminalState()) {
+                                    return;
+                                }
+                                if (graph.filter(EmbeddedFlinkJob::allTasksRunning).isPresent()) {
+                                    LOG.info("Every task runs: triggering the first checkpoint");
+                                    cluster.triggerCheckpoint(JOB_ID, CheckpointType.CONFIGURED)
+                                            .whenComplete(
+                                                    (id, failure) -> {
+                                                        if (failure != null) {
+                                                            LOG.debugf(
+                                                                    "First checkpoint not taken:"
+                                                                            + " %s",
+                                                                    failure.getMessage());
+                                                        }
+                                                    });
+                                    return;
+                                }
+                                try {
+                                    Thread.sleep(FIRST_CHECKPOINT_POLL.toMillis());
+                                } catch (InterruptedException e) {
+                                    return;
+                                }
+                            }
+                        },
+                        "first-checkpoint-trigger");
+        trigger.setDaemon(true);
+        trigger.start();
     }
 
     /** The admin API's settings, once start-up has validated them. */

@@ -316,14 +316,7 @@ public class EmbeddedFlinkJob {
                 RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS,
                 options.restartAttempts());
 
-        // The embedded cluster serves nobody outside this process.
-        configuration.set(JobManagerOptions.BIND_HOST, "127.0.0.1");
-        configuration.set(JobManagerOptions.ADDRESS, "127.0.0.1");
-        configuration.set(TaskManagerOptions.BIND_HOST, "127.0.0.1");
-        configuration.set(TaskManagerOptions.HOST, "127.0.0.1");
-        configuration.set(RestOptions.ADDRESS, "127.0.0.1");
-        configuration.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
-        configuration.set(RestOptions.BIND_PORT, "0");
+        bindToLoopback(configuration);
         configuration.set(TaskManagerOptions.NUM_TASK_SLOTS, options.job().parallelism());
 
         // Scratch files (blobs, spilling, uploads, RocksDB's native library and local state) go
@@ -355,6 +348,17 @@ public class EmbeddedFlinkJob {
                             options.allowNonRestoredState());
                 });
         return configuration;
+    }
+
+    /** The embedded cluster serves nobody outside this process. */
+    static void bindToLoopback(Configuration configuration) {
+        configuration.set(JobManagerOptions.BIND_HOST, "127.0.0.1");
+        configuration.set(JobManagerOptions.ADDRESS, "127.0.0.1");
+        configuration.set(TaskManagerOptions.BIND_HOST, "127.0.0.1");
+        configuration.set(TaskManagerOptions.HOST, "127.0.0.1");
+        configuration.set(RestOptions.ADDRESS, "127.0.0.1");
+        configuration.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+        configuration.set(RestOptions.BIND_PORT, "0");
     }
 
     /**

@@ -11,9 +11,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.JobManagerOptions;
-import org.apache.flink.configuration.RestOptions;
-import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.junit.jupiter.api.Test;
 
@@ -43,13 +40,7 @@ class ReportingMiniClusterTest {
 
     private static ReportingMiniCluster startedCluster() throws Exception {
         Configuration configuration = new Configuration();
-        configuration.set(JobManagerOptions.BIND_HOST, "127.0.0.1");
-        configuration.set(JobManagerOptions.ADDRESS, "127.0.0.1");
-        configuration.set(TaskManagerOptions.BIND_HOST, "127.0.0.1");
-        configuration.set(TaskManagerOptions.HOST, "127.0.0.1");
-        configuration.set(RestOptions.ADDRESS, "127.0.0.1");
-        configuration.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
-        configuration.set(RestOptions.BIND_PORT, "0");
+        EmbeddedFlinkJob.bindToLoopback(configuration);
         ReportingMiniCluster cluster =
                 new ReportingMiniCluster(
                         new MiniClusterConfiguration.Builder()

@@ -46,7 +46,11 @@ final class ReportingMiniCluster extends MiniCluster {
                                 Map.of())));
     }
 
-    /** What {@link MiniCluster} uses, with a REST endpoint that has no handlers. */
+    /**
+     * What {@link MiniCluster} uses (Flink 2.2), with a REST endpoint that has no handlers. Compare
+     * with {@code MiniCluster#createDispatcherResourceManagerComponentFactory} on each Flink
+     * upgrade: a change there would not break the compile.
+     */
     @Override
     protected DispatcherResourceManagerComponentFactory
             createDispatcherResourceManagerComponentFactory() {

@@ -60,7 +60,9 @@ ENV TELEMETRY_CHECKPOINT_DIR=/data/checkpoints \
 #                         record path runs millions of times and is compiled a moment later; the
 #                         bench's throughput was the same or better in 6 paired runs. On a small
 #                         pod's CPU, start-up CPU is restart time.
-#   java.io.tmpdir        Flink's blob/RPC scratch and Vert.x's cache; /tmp is an emptyDir on a
+#   java.io.tmpdir        Flink's blob/RPC scratch (one run-<id> directory per run, under
+#                         /tmp/telemetry-aggregator; a start removes those of killed runs) and
+#                         Vert.x's cache; /tmp is an emptyDir on a
 #                         read-only root file system.
 #   (No GC flag: below ~1.8 GB of memory limit the JVM picks SerialGC, the smallest footprint;
 #   measured in this image with a 768m limit: RSS ~300 MB idle, ~345 MB peak on a 1M-event backlog.)

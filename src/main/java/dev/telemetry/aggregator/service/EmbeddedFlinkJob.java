@@ -80,6 +80,7 @@ public class EmbeddedFlinkJob {
     @Inject MeterRegistry meterRegistry;
 
     private volatile MiniCluster miniCluster;
+    private volatile ScratchDirectory scratch;
     private volatile ServiceOptions options;
     private volatile Optional<Restore> restore = Optional.empty();
     private volatile boolean stopping;
@@ -115,9 +116,11 @@ public class EmbeddedFlinkJob {
         // scan (reading back the newest checkpoint's metadata), the Kafka preflight and building
         // the job happen meanwhile. After a crash this is most of the time until processing
         // resumes. Only the job's configuration names the snapshot to restore.
+        ScratchDirectory scratch = ScratchDirectory.create(ScratchDirectory.defaultParent());
+        this.scratch = scratch;
         CompletableFuture<MiniCluster> clusterStart =
                 startCluster(
-                        flinkConfiguration(serviceOptions, Optional.empty()),
+                        flinkConfiguration(serviceOptions, scratch.path(), Optional.empty()),
                         serviceOptions.job().parallelism());
         Optional<Restore> restore;
         StreamGraph prepared;
@@ -141,7 +144,8 @@ public class EmbeddedFlinkJob {
                                                         serviceOptions.job())));
                 this.options = serviceOptions;
             }
-            Configuration configuration = flinkConfiguration(serviceOptions, restore);
+            Configuration configuration =
+                    flinkConfiguration(serviceOptions, scratch.path(), restore);
             StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
             TelemetryAggregationJob.configure(env, serviceOptions.job());
             TelemetryAggregationJob.withKafka(serviceOptions.job()).build(env);
@@ -149,13 +153,20 @@ public class EmbeddedFlinkJob {
             graph.setJobName(TelemetryAggregationJob.JOB_NAME);
             prepared = PipelineExecutorUtils.getStreamGraph(graph, configuration);
         } catch (Exception | Error e) {
-            clusterStart.thenAccept(EmbeddedFlinkJob::closeQuietly);
+            clusterStart.whenComplete(
+                    (cluster, failed) -> {
+                        if (cluster != null) {
+                            closeQuietly(cluster);
+                        }
+                        scratch.close();
+                    });
             throw e;
         }
         MiniCluster cluster;
         try {
             cluster = clusterStart.join();
         } catch (CompletionException e) {
+            scratch.close();
             if (e.getCause() instanceof Exception cause) {
                 throw cause;
             }
@@ -289,7 +300,8 @@ public class EmbeddedFlinkJob {
         return checkpointDir.resolve("restore-from.applied");
     }
 
-    static Configuration flinkConfiguration(ServiceOptions options, Optional<Restore> restore) {
+    static Configuration flinkConfiguration(
+            ServiceOptions options, Path scratch, Optional<Restore> restore) {
         Configuration configuration = new Configuration();
         configuration.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
         configuration.set(
@@ -320,9 +332,9 @@ public class EmbeddedFlinkJob {
         configuration.set(TaskManagerOptions.NUM_TASK_SLOTS, options.job().parallelism());
 
         // Scratch files (blobs, spilling, uploads, RocksDB's native library and local state) go
-        // to the temp dir: in a read-only container it and the checkpoint volume are the only
-        // writable places.
-        String tmp = System.getProperty("java.io.tmpdir");
+        // to this run's directory under the temp dir: in a read-only container it and the
+        // checkpoint volume are the only writable places.
+        String tmp = scratch.toString();
         configuration.set(CoreOptions.TMP_DIRS, tmp);
         configuration.set(BlobServerOptions.STORAGE_DIRECTORY, tmp);
         configuration.set(WebOptions.TMP_DIR, tmp);
@@ -441,6 +453,7 @@ public class EmbeddedFlinkJob {
             Thread.currentThread().interrupt();
         }
         miniCluster = null;
+        scratch.close();
     }
 
     /**

@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The packaged service with the RocksDB state backend and incremental checkpoints: the native
  * library loads from the fast-jar into {@code java.io.tmpdir}, where the state's RocksDB instance
- * lives too, and after a {@code kill -9} while input flows the restart restores from the newest
- * (incremental) checkpoint with exactly the expected output.
+ * lives too, and after a {@code kill -9} while input flows the restart removes the killed run's
+ * scratch (its RocksDB files) and restores from the newest (incremental) checkpoint with exactly
+ * the expected output.
  */
 class RocksDbServiceIT extends SharedBrokerTest {
     private static final int PARTITIONS = 4;
@@ -72,11 +73,19 @@ class RocksDbServiceIT extends SharedBrokerTest {
             assertThat(filesNamed(tmp, "MANIFEST-"))
                     .as("the window state lives in a RocksDB instance under java.io.tmpdir")
                     .isNotEmpty();
+            List<Path> killedRun = runDirectories(tmp);
+            assertThat(killedRun).as("one run's scratch directory").hasSize(1);
             service.kill();
             producer.join(Duration.ofMinutes(1).toMillis());
 
             service.start();
             service.awaitReady(Duration.ofMinutes(2));
+            List<Path> restartedRun = runDirectories(tmp);
+            assertThat(restartedRun)
+                    .as("the killed run's scratch (its RocksDB files) removed at the restart")
+                    .hasSize(1)
+                    .doesNotContainAnyElementsOf(killedRun);
+            assertThat(service.logsOfEachStart().get(1)).contains("Removed " + killedRun.get(0));
             kafka.send(paced.chunk(1));
             kafka.awaitCheckpointed(group, topics.input(), Duration.ofMinutes(2));
             kafka.send(
@@ -88,11 +97,30 @@ class RocksDbServiceIT extends SharedBrokerTest {
                     read -> TelemetryFixtures.parseAggregates(read).size() >= expected.size());
             assertThat(service.stop(Duration.ofSeconds(60))).as("exit code after SIGTERM").isZero();
             assertThat(service.logsOfEachStart().get(1)).contains("restored from");
+            assertThat(scratchEntries(tmp))
+                    .as("scratch directories and lock files left after SIGTERM")
+                    .isEmpty();
         }
         TelemetryFixtures.assertExactlyOnce(
                 TelemetryFixtures.parseAggregates(
                         kafka.readCommittedToEnd(topics.output(), Duration.ofSeconds(30))),
                 expected);
+    }
+
+    /** The runs' scratch directories under the service's temp dir. */
+    private static List<Path> runDirectories(Path tmp) throws IOException {
+        return scratchEntries(tmp).stream().filter(Files::isDirectory).toList();
+    }
+
+    /** The runs' scratch directories and their lock files. */
+    private static List<Path> scratchEntries(Path tmp) throws IOException {
+        Path parent = tmp.resolve("telemetry-aggregator");
+        if (!Files.isDirectory(parent)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(parent)) {
+            return entries.toList();
+        }
     }
 
     private static List<Path> filesNamed(Path dir, String part) throws IOException {

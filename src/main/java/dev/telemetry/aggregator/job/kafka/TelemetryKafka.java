@@ -29,6 +29,14 @@ public final class TelemetryKafka {
     /** Every sink that writes with its own transactional ids. */
     public static final List<String> SINKS = List.of(AGGREGATES_SINK, DEAD_LETTER_SINK);
 
+    /**
+     * The source's {@code max.poll.records} unless set. Over the typical-shape bench backlog (5 M
+     * events, 7 alternating pairs) it took a median 28.1 CPU s against 32.2 at Kafka's 500; 8000
+     * was no better than 2000. A batch is a few hundred kB, and a poll returns what has arrived
+     * without waiting for a full one, so it adds no latency.
+     */
+    static final int SOURCE_MAX_POLL_RECORDS = 2000;
+
     private TelemetryKafka() {}
 
     /** Offsets live in checkpoints; committing them to the group is for monitoring only. */
@@ -41,13 +49,10 @@ public final class TelemetryKafka {
     /** The source with another deserializer, e.g. one that injects a failure in a test. */
     public static KafkaSource<IngestedRecord> source(
             JobOptions options, KafkaRecordDeserializationSchema<IngestedRecord> deserializer) {
-        Properties properties = clientProperties(options);
-        // Input written by transactional producers must not be read before it commits.
-        properties.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         KafkaSourceBuilder<IngestedRecord> builder =
                 KafkaSource.<IngestedRecord>builder()
                         .setBootstrapServers(options.bootstrapServers())
-                        .setProperties(properties)
+                        .setProperties(sourceProperties(options))
                         .setGroupId(options.groupId())
                         .setClientIdPrefix(options.groupId())
                         .setStartingOffsets(options.startPosition().toOffsetsInitializer())
@@ -62,6 +67,19 @@ public final class TelemetryKafka {
             builder.setTopics(options.inputTopics());
         }
         return builder.build();
+    }
+
+    /** The consumer's properties: the defaults below unless the user set them. */
+    static Properties sourceProperties(JobOptions options) {
+        Properties properties = clientProperties(options);
+        // Input written by transactional producers must not be read before it commits.
+        properties.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        // Records per poll, which the fetcher thread hands to the task as one batch: at Kafka's
+        // 500 the consumer's per-poll bookkeeping (coordinator, positions, fetch requests) and the
+        // hand-over ran every 500 records.
+        properties.putIfAbsent(
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(SOURCE_MAX_POLL_RECORDS));
+        return properties;
     }
 
     public static KafkaSink<TelemetryAggregate> aggregateSink(JobOptions options) {

@@ -144,12 +144,15 @@ abstract class Engine implements AutoCloseable {
      * The JVM options the container image uses ({@code JDK_JAVA_OPTIONS} in the Dockerfile), read
      * from the Dockerfile so the benchmark follows it; the heap is fixed at half of the Kubernetes
      * memory limit (768 MiB), which is what {@code MaxRAMPercentage=50} gives in the pod. The
-     * class-data archive is the service's alone: see {@link #serviceClassData()}. The image sets no
-     * collector, and below about 1.8 GB of memory the JVM picks SerialGC by itself, as it does in
-     * the pod; on a bigger host it would pick G1, so the benchmark names the pod's choice.
+     * class-data archive is the service's alone: see {@link #serviceClassData()}. Should the image
+     * name no collector, the benchmark names the one the JVM picks in the pod (SerialGC, below
+     * about 1.8 GB of memory), not the G1 it would pick on this bigger host.
      */
     static List<String> containerJvmOptions() {
-        List<String> options = new ArrayList<>(List.of("-Xmx384m", "-XX:+UseSerialGC"));
+        List<String> options = new ArrayList<>(List.of("-Xmx384m"));
+        if (imageJvmOptions().stream().noneMatch(option -> option.matches("-XX:\\+Use\\w+GC"))) {
+            options.add("-XX:+UseSerialGC");
+        }
         for (String option : imageJvmOptions()) {
             if (!option.startsWith("-XX:MaxRAMPercentage")
                     && !option.startsWith(IMAGE_CLASS_DATA)) {

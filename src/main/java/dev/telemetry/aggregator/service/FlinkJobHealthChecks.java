@@ -3,7 +3,11 @@ package dev.telemetry.aggregator.service;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.apache.flink.api.common.JobStatus;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
@@ -11,6 +15,7 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
 import org.eclipse.microprofile.health.Startup;
+import org.jboss.logging.Logger;
 
 /**
  * Health of the embedded job, each check carrying what it is based on:
@@ -22,10 +27,20 @@ import org.eclipse.microprofile.health.Startup;
  *       and Kafka answers;
  *   <li>started: the job was submitted, after restoring its checkpoint if there was one.
  * </ul>
+ *
+ * <p>Readiness changes are logged once each, with the reasons when it turns DOWN; the probes
+ * themselves are not (SmallRye Health's line for every DOWN probe is turned off in {@code
+ * application.yaml}), so a long outage does not write a line per probe.
  */
 @ApplicationScoped
 public class FlinkJobHealthChecks {
+    private static final Logger LOG = Logger.getLogger(FlinkJobHealthChecks.class);
     private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(2);
+
+    /** The last readiness reported: start-up is not ready, and is not logged as such. */
+    private final AtomicBoolean lastReady = new AtomicBoolean();
+
+    private volatile boolean wasReady;
 
     @Inject EmbeddedFlinkJob job;
     @Inject JobObserver observer;
@@ -91,9 +106,80 @@ public class FlinkJobHealthChecks {
             // only once the checkpoint lag has grown past its limit.
             boolean checkpointsFailing =
                     observation.map(JobObserver.Observation::checkpointsFailing).orElse(false);
-            return builder.status(running && fresh && !checkpointsFailing && kafkaReachable)
-                    .build();
+            boolean ready = running && fresh && !checkpointsFailing && kafkaReachable;
+            logChange(
+                    ready,
+                    () ->
+                            notReadyReasons(
+                                    observation,
+                                    running,
+                                    fresh,
+                                    checkpointsFailing,
+                                    kafkaReachable,
+                                    maxLag));
+            return builder.status(ready).build();
         };
+    }
+
+    /** Logs a change of readiness, once per change however many probes see it. */
+    private void logChange(boolean ready, Supplier<String> notReadyReasons) {
+        if (lastReady.getAndSet(ready) == ready) {
+            return;
+        }
+        if (ready) {
+            LOG.infof(
+                    "Ready%s: the job and all its tasks run, checkpoints complete",
+                    wasReady ? " again" : "");
+            wasReady = true;
+        } else {
+            LOG.warnf("Not ready: %s", notReadyReasons.get());
+        }
+    }
+
+    private String notReadyReasons(
+            Optional<JobObserver.Observation> observation,
+            boolean running,
+            boolean fresh,
+            boolean checkpointsFailing,
+            boolean kafkaReachable,
+            double maxLag) {
+        List<String> reasons = new ArrayList<>();
+        if (!running) {
+            reasons.add(
+                    observation
+                            .map(
+                                    o ->
+                                            String.format(
+                                                    "job %s, %d of %d tasks running",
+                                                    o.state(), o.tasksRunning(), o.tasks()))
+                            .orElse("job state unknown"));
+        }
+        if (!fresh) {
+            observation.ifPresent(
+                    o ->
+                            reasons.add(
+                                    String.format(
+                                            "no checkpoint completed for %d s (limit %d s)",
+                                            (long) o.checkpointLagSeconds(), (long) maxLag)));
+        }
+        if (checkpointsFailing) {
+            observation
+                    .flatMap(JobObserver.Observation::lastCheckpointFailure)
+                    .ifPresent(
+                            f ->
+                                    reasons.add(
+                                            "checkpoint "
+                                                    + f.checkpointId()
+                                                    + " failed: "
+                                                    + f.cause()));
+            volume.lastResult()
+                    .filter(result -> !CheckpointVolumeProbe.WRITABLE.equals(result))
+                    .ifPresent(result -> reasons.add("checkpoint volume: " + result));
+        }
+        if (!kafkaReachable) {
+            reasons.add("Kafka unreachable");
+        }
+        return String.join("; ", reasons);
     }
 
     @Startup

@@ -90,8 +90,12 @@ class BrokerOutageIT {
                 long downAfter = System.nanoTime() - killedAt;
                 JsonNode down = readiness(service);
                 assertThat(down.path("status").asText()).isEqualTo("DOWN");
+                int downProbes = 0;
                 while (System.nanoTime() - killedAt < OUTAGE.toNanos()) {
                     assertThat(service.isAlive()).as("the service outlives the outage").isTrue();
+                    if (service.health("ready") == 503) {
+                        downProbes++;
+                    }
                     Thread.sleep(250);
                 }
                 JsonNode late = readiness(service);
@@ -135,6 +139,23 @@ class BrokerOutageIT {
                         caughtUpAfter / 1_000_000,
                         restarts);
                 assertThat(service.logsOfEachStart()).as("one start: never exited").hasSize(1);
+                // Each change of readiness is logged once, with its reasons, however often the
+                // probes ask: not a line per DOWN probe.
+                List<String> log = service.logsOfEachStart().get(0).lines().toList();
+                List<String> notReady =
+                        log.stream().filter(l -> l.contains("Not ready: ")).toList();
+                assertThat(notReady)
+                        .as(
+                                "readiness DOWN logged per change, not per probe (%d probes)",
+                                downProbes)
+                        .hasSizeBetween(1, 3);
+                assertThat(downProbes).as("DOWN probes during the outage").isGreaterThan(20);
+                assertThat(String.join("\n", notReady))
+                        .containsAnyOf("Kafka unreachable", "tasks running", "checkpoint");
+                assertThat(log.stream().filter(l -> l.contains("Ready again: ")))
+                        .as("each DOWN followed by UP")
+                        .hasSameSizeAs(notReady);
+                assertThat(log).noneMatch(l -> l.contains("SRHCK01001"));
                 assertThat(service.stop(Duration.ofSeconds(60)))
                         .as("exit code after SIGTERM")
                         .isZero();

@@ -138,6 +138,10 @@ class CheckpointVolumeIT extends SharedBrokerTest {
                 long upAfter = System.nanoTime() - freedAt;
                 assertThat(readiness(service).path("data").path("checkpointsFailing").asBoolean())
                         .isFalse();
+                assertThat(service.lastLog())
+                        .as("the log says once why readiness went DOWN, and that it came back")
+                        .containsPattern("Not ready: .*checkpoint \\d+ failed")
+                        .contains("Ready again: ");
 
                 kafka.send(paced.chunk(1));
                 kafka.awaitCheckpointed(

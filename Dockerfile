@@ -65,7 +65,8 @@ ENV TELEMETRY_CHECKPOINT_DIR=/data/checkpoints \
 #                         the pipeline every few hundred ms while the other core idles: over the
 #                         bench's typical 5M backlog, 11 paired runs took a median 11.2 s with
 #                         ParallelGC against 12.9 s with SerialGC (faster in 8), with less CPU
-#                         and the same start-up CPU and RSS. G1, the JVM's pick on bigger hosts,
+#                         and the same start-up CPU; RSS 388 / 452 MB idle / under load against
+#                         380 / 437 (bench footprint scenario). G1, the JVM's pick on bigger hosts,
 #                         was slower than ParallelGC in 6 of 6 pairs (median 10.4 s against 9.5 s)
 #                         and used more CPU and 44 MB more RSS.
 #   java.io.tmpdir        Flink's blob/RPC scratch (one run-<id> directory per run, under

@@ -73,6 +73,12 @@ public class FlinkJobHealthChecks {
                                     .orElse(false);
             boolean fresh = observation.map(o -> o.checkpointLagSeconds() <= maxLag).orElse(false);
             boolean kafkaReachable = kafka.reachable();
+            // A failing checkpoint turns readiness DOWN at once, with Flink's reason, rather than
+            // only once the checkpoint lag has grown past its limit.
+            boolean checkpointsFailing =
+                    observation.map(JobObserver.Observation::checkpointsFailing).orElse(false);
+            Optional<String> volumeFinding =
+                    checkpointsFailing ? volume.lastResult() : Optional.empty();
             HealthCheckResponseBuilder builder =
                     withJobData(HealthCheckResponse.named("flink-job-ready"), status)
                             .withData("kafkaReachable", kafkaReachable)
@@ -96,16 +102,8 @@ public class FlinkJobHealthChecks {
                                                                 "lastCheckpointFailure",
                                                                 f.cause()));
                         builder.withData("checkpointsFailing", o.checkpointsFailing());
-                        if (o.checkpointsFailing()) {
-                            volume.lastResult()
-                                    .ifPresent(
-                                            result -> builder.withData("checkpointVolume", result));
-                        }
                     });
-            // A failing checkpoint turns readiness DOWN at once, with Flink's reason, rather than
-            // only once the checkpoint lag has grown past its limit.
-            boolean checkpointsFailing =
-                    observation.map(JobObserver.Observation::checkpointsFailing).orElse(false);
+            volumeFinding.ifPresent(result -> builder.withData("checkpointVolume", result));
             boolean ready = running && fresh && !checkpointsFailing && kafkaReachable;
             logChange(
                     ready,
@@ -114,9 +112,9 @@ public class FlinkJobHealthChecks {
                                     observation,
                                     running,
                                     fresh,
-                                    checkpointsFailing,
                                     kafkaReachable,
-                                    maxLag));
+                                    maxLag,
+                                    volumeFinding));
             return builder.status(ready).build();
         };
     }
@@ -136,13 +134,13 @@ public class FlinkJobHealthChecks {
         }
     }
 
-    private String notReadyReasons(
+    private static String notReadyReasons(
             Optional<JobObserver.Observation> observation,
             boolean running,
             boolean fresh,
-            boolean checkpointsFailing,
             boolean kafkaReachable,
-            double maxLag) {
+            double maxLag,
+            Optional<String> volumeFinding) {
         List<String> reasons = new ArrayList<>();
         if (!running) {
             reasons.add(
@@ -162,20 +160,19 @@ public class FlinkJobHealthChecks {
                                             "no checkpoint completed for %d s (limit %d s)",
                                             (long) o.checkpointLagSeconds(), (long) maxLag)));
         }
-        if (checkpointsFailing) {
-            observation
-                    .flatMap(JobObserver.Observation::lastCheckpointFailure)
-                    .ifPresent(
-                            f ->
-                                    reasons.add(
-                                            "checkpoint "
-                                                    + f.checkpointId()
-                                                    + " failed: "
-                                                    + f.cause()));
-            volume.lastResult()
-                    .filter(result -> !CheckpointVolumeProbe.WRITABLE.equals(result))
-                    .ifPresent(result -> reasons.add("checkpoint volume: " + result));
-        }
+        observation
+                .filter(JobObserver.Observation::checkpointsFailing)
+                .flatMap(JobObserver.Observation::lastCheckpointFailure)
+                .ifPresent(
+                        f ->
+                                reasons.add(
+                                        "checkpoint "
+                                                + f.checkpointId()
+                                                + " failed: "
+                                                + f.cause()));
+        volumeFinding
+                .filter(result -> !CheckpointVolumeProbe.WRITABLE.equals(result))
+                .ifPresent(result -> reasons.add("checkpoint volume: " + result));
         if (!kafkaReachable) {
             reasons.add("Kafka unreachable");
         }

@@ -149,11 +149,12 @@ abstract class Engine implements AutoCloseable {
      * about 1.8 GB of memory), not the G1 it would pick on this bigger host.
      */
     static List<String> containerJvmOptions() {
+        List<String> imageOptions = imageJvmOptions();
         List<String> options = new ArrayList<>(List.of("-Xmx384m"));
-        if (imageJvmOptions().stream().noneMatch(option -> option.matches("-XX:\\+Use\\w+GC"))) {
+        if (imageOptions.stream().noneMatch(option -> option.matches("-XX:\\+Use\\w+GC"))) {
             options.add("-XX:+UseSerialGC");
         }
-        for (String option : imageJvmOptions()) {
+        for (String option : imageOptions) {
             if (!option.startsWith("-XX:MaxRAMPercentage")
                     && !option.startsWith(IMAGE_CLASS_DATA)) {
                 options.add(option);

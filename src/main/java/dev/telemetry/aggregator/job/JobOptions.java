@@ -251,9 +251,9 @@ public record JobOptions(
                 throw new InvalidSettingException(
                         Settings.TRANSACTION_TIMEOUT,
                         transactionTimeout
-                                + " is not above (tolerable checkpoint failures + 1) x"
-                                + " (checkpoint interval + checkpoint timeout) + expected restart"
-                                + " time ("
+                                + " is not above "
+                                + MINIMUM_TRANSACTION_TIMEOUT_RULE
+                                + " ("
                                 + needed
                                 + "): a transaction could expire before it is committed and its"
                                 + " output would be lost. Raise "
@@ -334,17 +334,49 @@ public record JobOptions(
     }
 
     /**
-     * A transaction lives from one checkpoint to the next completed one (each tolerated failure
-     * adds a checkpoint interval plus, at worst, a timed-out checkpoint), plus a restart if the
-     * process dies before it commits. Beyond the tolerance the job restarts from the last completed
-     * checkpoint and aborts the transaction instead, which loses nothing.
+     * The longest a sink's Kafka transaction can stay open before it is committed, for a job that
+     * is healthy or within its tolerances; {@code transaction.timeout.ms} must exceed it, or the
+     * broker could abort a transaction whose checkpoint completed, and that output would be lost.
+     *
+     * <p>Derivation, with I the checkpoint interval, T the checkpoint timeout, f the tolerated
+     * consecutive checkpoint failures, R the expected restart time. {@link
+     * TelemetryAggregationJob#configure} fixes one checkpoint at a time and no minimum pause:
+     *
+     * <ol>
+     *   <li>The sink begins transaction t<sub>N</sub> when it snapshots the barrier of checkpoint
+     *       N-1, which is no earlier than N-1's trigger; the broker's clock for t<sub>N</sub>
+     *       starts at its first record, later still. Measure from N-1's trigger.
+     *   <li>Checkpoint N cannot be triggered while N-1 is pending: the periodic trigger fires I
+     *       after N-1's trigger, or, if N-1 is still pending then, as soon as N-1 completes or
+     *       expires, at most T after its trigger. So N is triggered at most max(I, T) after N-1.
+     *   <li>t<sub>N</sub> is committed when N completes (notifyCheckpointComplete), at most T after
+     *       N's trigger.
+     *   <li>Each tolerated failure (N expires or is declined) keeps t<sub>N</sub> open until the
+     *       next attempt completes: another max(I, T) between triggers, f times.
+     *   <li>A crash right after N completed, before the commit went through, leaves t<sub>N</sub>
+     *       pre-committed; the restarted job commits it when it restores N: another R.
+     * </ol>
+     *
+     * Worst case: {@code (f + 1) x max(I, T) + T + R}. (The earlier rule, {@code (f + 1) x (I + T)
+     * + R}, is smaller whenever T > I, e.g. I = 10s, T = 1m, f = 0, R = 2m: 190s against 240s.)
+     * Beyond f failures the job fails and restarts from the last completed checkpoint, aborting
+     * t<sub>N</sub>, which loses nothing: its input is read again.
      */
     public Duration minimumTransactionTimeout() {
-        return checkpointInterval
-                .plus(checkpointTimeout)
+        Duration betweenTriggers =
+                checkpointTimeout.compareTo(checkpointInterval) > 0
+                        ? checkpointTimeout
+                        : checkpointInterval;
+        return betweenTriggers
                 .multipliedBy(tolerableCheckpointFailures + 1L)
+                .plus(checkpointTimeout)
                 .plus(expectedRestartTime);
     }
+
+    /** The rule of {@link #minimumTransactionTimeout()} in words, for messages. */
+    public static final String MINIMUM_TRANSACTION_TIMEOUT_RULE =
+            "(tolerable checkpoint failures + 1) x max(checkpoint interval, checkpoint timeout) +"
+                    + " checkpoint timeout + expected restart time";
 
     private static void requirePositive(String setting, Duration duration) {
         if (duration.isZero() || duration.isNegative()) {

@@ -223,6 +223,11 @@ public class TelemetryAggregationJob {
         // nothing. minimumTransactionTimeout() keeps those transactions from expiring meanwhile.
         env.getCheckpointConfig()
                 .setTolerableCheckpointFailureNumber(options.tolerableCheckpointFailures());
+        // JobOptions.minimumTransactionTimeout() derives how long a transaction can stay open from
+        // one checkpoint at a time and no pause between them; a cluster default must not change
+        // that under it.
+        env.getCheckpointConfig().setMaxConcurrentCheckpoints(1);
+        env.getCheckpointConfig().setMinPauseBetweenCheckpoints(0);
         Configuration state = new Configuration();
         state.set(StateBackendOptions.STATE_BACKEND, options.stateBackend());
         state.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, options.incrementalCheckpoints());

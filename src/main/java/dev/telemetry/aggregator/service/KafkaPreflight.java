@@ -358,8 +358,9 @@ public final class KafkaPreflight implements AutoCloseable {
                             + Settings.environmentVariable(Settings.TRANSACTION_TIMEOUT)
                             + " between "
                             + job.minimumTransactionTimeout()
-                            + " ((tolerable checkpoint failures + 1) x (checkpoint interval +"
-                            + " checkpoint timeout) + expected restart time)"
+                            + " ("
+                            + JobOptions.MINIMUM_TRANSACTION_TIMEOUT_RULE
+                            + ")"
                             + " and "
                             + max
                             + ", or raise the broker's "
@@ -367,10 +368,11 @@ public final class KafkaPreflight implements AutoCloseable {
                             + ".");
         }
         LOG.infof(
-                "Transaction timeout %s: above %s ((tolerable checkpoint failures + 1) x"
-                        + " (checkpoint interval + timeout) + expected restart) and within the"
-                        + " broker's maximum %s",
-                job.transactionTimeout(), job.minimumTransactionTimeout(), max);
+                "Transaction timeout %s: above %s (%s) and within the broker's maximum %s",
+                job.transactionTimeout(),
+                job.minimumTransactionTimeout(),
+                JobOptions.MINIMUM_TRANSACTION_TIMEOUT_RULE,
+                max);
     }
 
     /**

@@ -285,22 +285,23 @@ class JobOptionsTest {
         JobOptions options =
                 JobOptions.fromSettings(
                         settings(
-                                "telemetry.transaction-timeout", "191s",
+                                "telemetry.transaction-timeout", "136s",
                                 "telemetry.checkpoint.interval", "10s",
-                                "telemetry.checkpoint.timeout", "1m",
+                                "telemetry.checkpoint.timeout", "5s",
                                 "telemetry.checkpoint.tolerable-failures", "0",
                                 "telemetry.expected-restart-time", "2m"));
 
-        assertThat(options.minimumTransactionTimeout()).isEqualTo(Duration.ofSeconds(190));
-        assertThat(options.transactionTimeout()).isEqualTo(Duration.ofSeconds(191));
+        // max(10s, 5s) + 5s + 2m
+        assertThat(options.minimumTransactionTimeout()).isEqualTo(Duration.ofSeconds(135));
+        assertThat(options.transactionTimeout()).isEqualTo(Duration.ofSeconds(136));
     }
 
     @Test
     void eachToleratedCheckpointFailureExtendsTheMinimumTransactionTimeout() {
-        // (3 + 1) x (10s + 1m) + 2m = 400s: 6m is too short, 7m is enough.
+        // (3 + 1) x max(10s, 1m) + 1m + 2m = 420s: 7m is too short, 8m is enough.
         Settings tooShort =
                 settings(
-                        "telemetry.transaction-timeout", "6m",
+                        "telemetry.transaction-timeout", "7m",
                         "telemetry.checkpoint.tolerable-failures", "3");
         assertThatThrownBy(() -> JobOptions.fromSettings(tooShort))
                 .isInstanceOf(InvalidSettingException.class)
@@ -310,9 +311,38 @@ class JobOptionsTest {
         JobOptions options =
                 JobOptions.fromSettings(
                         settings(
-                                "telemetry.transaction-timeout", "7m",
+                                "telemetry.transaction-timeout", "8m",
                                 "telemetry.checkpoint.tolerable-failures", "3"));
-        assertThat(options.minimumTransactionTimeout()).isEqualTo(Duration.ofSeconds(400));
+        assertThat(options.minimumTransactionTimeout()).isEqualTo(Duration.ofSeconds(420));
+    }
+
+    @Test
+    void theMinimumCoversACheckpointTimeoutLongerThanTheInterval() {
+        // With one checkpoint at a time, checkpoint N is triggered only once N-1 completed or
+        // timed out: up to max(10s, 1m) after N-1's trigger, and N completes up to 1m after its
+        // own. The transaction opened at N-1's barrier is committed up to 1m + 1m + 2m (restart)
+        // = 240s after N-1 was triggered; 200s would let it expire first.
+        Settings tooShort =
+                settings(
+                        "telemetry.transaction-timeout", "200s",
+                        "telemetry.checkpoint.interval", "10s",
+                        "telemetry.checkpoint.timeout", "1m",
+                        "telemetry.checkpoint.tolerable-failures", "0",
+                        "telemetry.expected-restart-time", "2m");
+        assertThatThrownBy(() -> JobOptions.fromSettings(tooShort))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("TELEMETRY_TRANSACTION_TIMEOUT")
+                .hasMessageContaining("(PT4M)");
+
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings(
+                                "telemetry.transaction-timeout", "241s",
+                                "telemetry.checkpoint.interval", "10s",
+                                "telemetry.checkpoint.timeout", "1m",
+                                "telemetry.checkpoint.tolerable-failures", "0",
+                                "telemetry.expected-restart-time", "2m"));
+        assertThat(options.minimumTransactionTimeout()).isEqualTo(Duration.ofSeconds(240));
     }
 
     @Test

@@ -103,8 +103,8 @@ class PackagedServiceConfigIT {
         assertThat(output)
                 .contains("TELEMETRY_TRANSACTION_TIMEOUT")
                 .contains(
-                        "is not above (tolerable checkpoint failures + 1) x (checkpoint interval"
-                                + " + checkpoint timeout)");
+                        "is not above (tolerable checkpoint failures + 1) x max(checkpoint"
+                                + " interval, checkpoint timeout) + checkpoint timeout");
     }
 
     @Test

@@ -7,11 +7,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
 
 /**
  * The validated settings of the service around the job: the checkpoint volume, topic creation,
@@ -126,25 +130,103 @@ public record ServiceOptions(
     }
 
     /**
-     * Flink settings that have a setting of their own here would be silently overridden by the
-     * job's configuration: say which one to use instead.
+     * Flink keys the service sets itself, refused under {@code telemetry.flink}, with what to do
+     * instead. Those with a setting of their own here would be silently overridden by it; the
+     * others decide where and how snapshots are kept, and the service's restore (it finds, orders,
+     * retains and restores snapshots in {@code <checkpoint dir>/<job id>/chk-N} and {@code
+     * <checkpoint dir>/savepoints}), or the checkpoint timing that {@link
+     * JobOptions#minimumTransactionTimeout()} derives the transaction timeout from, depends on
+     * them. A pass-through value would make the service restore an older snapshot, delete one it
+     * should keep, or let a transaction expire before its commit.
      */
-    private static Map<String, String> flinkConfiguration(Map<String, String> flink) {
-        Map<String, String> typed =
-                Map.of(
-                        StateBackendOptions.STATE_BACKEND.key(), Settings.STATE_BACKEND,
-                        CheckpointingOptions.INCREMENTAL_CHECKPOINTS.key(),
-                                Settings.CHECKPOINT_INCREMENTAL);
-        typed.forEach(
-                (flinkKey, setting) -> {
-                    if (flink.containsKey(flinkKey)) {
-                        throw new InvalidSettingException(
-                                "telemetry.flink.\"" + flinkKey + "\"",
-                                "use "
-                                        + setting
-                                        + " ("
-                                        + Settings.environmentVariable(setting)
-                                        + ") instead");
+    private static final Map<ConfigOption<?>, String> REFUSED_FLINK_KEYS =
+            Map.ofEntries(
+                    Map.entry(StateBackendOptions.STATE_BACKEND, use(Settings.STATE_BACKEND)),
+                    Map.entry(
+                            CheckpointingOptions.INCREMENTAL_CHECKPOINTS,
+                            use(Settings.CHECKPOINT_INCREMENTAL)),
+                    Map.entry(
+                            CheckpointingOptions.CHECKPOINT_STORAGE,
+                            "checkpoints must go to the checkpoint volume ("
+                                    + Settings.environmentVariable(CHECKPOINT_DIR)
+                                    + "), the only place the service restores from"),
+                    Map.entry(CheckpointingOptions.CHECKPOINTS_DIRECTORY, use(CHECKPOINT_DIR)),
+                    Map.entry(
+                            CheckpointingOptions.SAVEPOINT_DIRECTORY,
+                            "savepoints go to <"
+                                    + Settings.environmentVariable(CHECKPOINT_DIR)
+                                    + ">/savepoints, where the service finds them; set "
+                                    + Settings.environmentVariable(CHECKPOINT_DIR)
+                                    + " instead"),
+                    Map.entry(
+                            CheckpointingOptions.CREATE_CHECKPOINT_SUB_DIR,
+                            "the service finds snapshots on the checkpoint volume by their"
+                                    + " <job id>/chk-N layout"),
+                    Map.entry(
+                            CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                            "the service restores from checkpoints retained on the checkpoint"
+                                    + " volume after a stop or crash; another retention would"
+                                    + " delete them and the next start would reprocess or lose"
+                                    + " state"),
+                    Map.entry(
+                            CheckpointingOptions.MAX_RETAINED_CHECKPOINTS,
+                            use(CHECKPOINT_RETAINED)),
+                    Map.entry(StateRecoveryOptions.SAVEPOINT_PATH, use(RESTORE_FROM)),
+                    Map.entry(
+                            StateRecoveryOptions.RESTORE_MODE,
+                            "the service chooses it: NO_CLAIM for a snapshot named by "
+                                    + Settings.environmentVariable(RESTORE_FROM)
+                                    + ", CLAIM for the volume's own"),
+                    Map.entry(
+                            StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE,
+                            use(ALLOW_NON_RESTORED_STATE)),
+                    Map.entry(
+                            CheckpointingOptions.CHECKPOINTING_INTERVAL,
+                            use(Settings.CHECKPOINT_INTERVAL)),
+                    Map.entry(
+                            CheckpointingOptions.CHECKPOINTING_INTERVAL_DURING_BACKLOG,
+                            "the transaction timeout is checked against "
+                                    + Settings.environmentVariable(Settings.CHECKPOINT_INTERVAL)
+                                    + " alone"),
+                    Map.entry(
+                            CheckpointingOptions.CHECKPOINTING_TIMEOUT,
+                            use(Settings.CHECKPOINT_TIMEOUT)),
+                    Map.entry(
+                            CheckpointingOptions.TOLERABLE_FAILURE_NUMBER,
+                            use(Settings.CHECKPOINT_TOLERABLE_FAILURES)),
+                    Map.entry(
+                            CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS,
+                            "the transaction timeout's minimum is derived from checkpoints"
+                                    + " without a pause between them"),
+                    Map.entry(
+                            CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS,
+                            "the transaction timeout's minimum is derived from one checkpoint"
+                                    + " at a time"),
+                    Map.entry(
+                            CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE,
+                            "exactly-once output needs exactly-once checkpoints; use "
+                                    + Settings.environmentVariable(Settings.DELIVERY_GUARANTEE)));
+
+    private static String use(String setting) {
+        return "use " + setting + " (" + Settings.environmentVariable(setting) + ") instead";
+    }
+
+    /**
+     * The pass-through Flink configuration, after refusing the keys (and their deprecated
+     * spellings) of {@link #REFUSED_FLINK_KEYS}.
+     */
+    static Map<String, String> flinkConfiguration(Map<String, String> flink) {
+        REFUSED_FLINK_KEYS.forEach(
+                (option, instead) -> {
+                    List<String> names = new ArrayList<>();
+                    names.add(option.key());
+                    option.fallbackKeys().forEach(fallback -> names.add(fallback.getKey()));
+                    for (String name : names) {
+                        if (flink.containsKey(name)) {
+                            throw new InvalidSettingException(
+                                    "telemetry.flink.\"" + name + "\"",
+                                    "the service sets this Flink key itself: " + instead);
+                        }
                     }
                 });
         return Map.copyOf(flink);

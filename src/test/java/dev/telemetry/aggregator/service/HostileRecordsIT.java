@@ -102,6 +102,13 @@ class HostileRecordsIT extends SharedBrokerTest {
                                         + START
                                         + "}"),
                         RejectReason.NON_FINITE_VALUE),
+                new Hostile(
+                        "sum-would-overflow",
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1.7e308,\"timestamp\":"
+                                        + START
+                                        + "}"),
+                        RejectReason.VALUE_OUT_OF_RANGE),
                 new Hostile("no-device", utf8("{" + ok + "}"), RejectReason.MISSING_FIELD),
                 new Hostile(
                         "empty-metric",

@@ -45,12 +45,33 @@ public class AggregateSerializationSchema
                     json.writeNumberField("windowStart", aggregate.windowStart);
                     json.writeNumberField("windowEnd", aggregate.windowEnd);
                     json.writeNumberField("count", aggregate.count);
-                    json.writeNumberField("sum", aggregate.sum);
-                    json.writeNumberField("min", aggregate.min);
-                    json.writeNumberField("max", aggregate.max);
-                    json.writeNumberField("avg", aggregate.avg);
+                    json.writeNumberField("sum", finite(aggregate.sum));
+                    json.writeNumberField("min", finite(aggregate.min));
+                    json.writeNumberField("max", finite(aggregate.max));
+                    json.writeNumberField("avg", finite(aggregate.avg));
                     json.writeEndObject();
                 });
+    }
+
+    /**
+     * A numeric field of the output is always a JSON number: Jackson would write an infinite double
+     * as the string {@code "Infinity"}. The parser bounds every value ({@link
+     * TelemetryEventParser#MAX_ABS_VALUE}) so no window's sum overflows; this guards windows
+     * restored from state written before that bound. An overflowed sum saturates at the largest
+     * double of its sign (the true sum is at least that large). NaN cannot come from finite values
+     * without an infinite sum; written as 0 rather than a string, were it ever to occur.
+     */
+    static double finite(double value) {
+        if (Double.isNaN(value)) {
+            return 0;
+        }
+        if (value == Double.POSITIVE_INFINITY) {
+            return Double.MAX_VALUE;
+        }
+        if (value == Double.NEGATIVE_INFINITY) {
+            return -Double.MAX_VALUE;
+        }
+        return value;
     }
 
     /** The target topic, which the POOLING transaction naming strategy needs to abort leftovers. */

@@ -164,7 +164,8 @@ final class FlatEventScanner {
                     }
                     case VALUE -> {
                         value = parseDouble(in, p, numberEnd);
-                        if (!Double.isFinite(value)) {
+                        // Jackson's path words the rejection (non-finite or out of range).
+                        if (!(Math.abs(value) <= TelemetryEventParser.MAX_ABS_VALUE)) {
                             return null;
                         }
                         hasValue = true;

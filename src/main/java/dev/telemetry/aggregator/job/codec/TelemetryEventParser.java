@@ -54,6 +54,15 @@ public final class TelemetryEventParser implements Serializable {
     /** Longest accepted number, in characters; a double needs fewer than 30. */
     public static final int MAX_NUMBER_LENGTH = 100;
 
+    /**
+     * Largest accepted magnitude of {@code value}. A window's sum of n values within it stays below
+     * n x 1e292, which is inside the double range (1.797e308) for any n below 1.7e16 events per
+     * (device, metric, window), so no sum or average in the output overflows to Infinity. No
+     * physical measurement comes near it; larger values are dead letters ({@code
+     * value-out-of-range}).
+     */
+    public static final double MAX_ABS_VALUE = 1e292;
+
     private static final StreamReadConstraints LIMITS =
             StreamReadConstraints.builder()
                     .maxNestingDepth(MAX_NESTING_DEPTH)
@@ -389,6 +398,15 @@ public final class TelemetryEventParser implements Serializable {
         if (!Double.isFinite(value)) {
             throw new InvalidEventException(
                     RejectReason.NON_FINITE_VALUE, "field 'value' is not a finite double");
+        }
+        if (Math.abs(value) > MAX_ABS_VALUE) {
+            throw new InvalidEventException(
+                    RejectReason.VALUE_OUT_OF_RANGE,
+                    "field 'value' "
+                            + value
+                            + " is beyond +/-"
+                            + MAX_ABS_VALUE
+                            + ", where a window's sum could overflow");
         }
         return value;
     }

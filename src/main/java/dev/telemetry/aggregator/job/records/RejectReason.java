@@ -41,7 +41,13 @@ public enum RejectReason {
      */
     TIMESTAMP_OUT_OF_RANGE("timestamp-out-of-range"),
     /** The event arrived behind the watermark, after its window closed (plus allowed lateness). */
-    LATE("late");
+    LATE("late"),
+    /**
+     * {@code |value|} is above {@code TelemetryEventParser.MAX_ABS_VALUE} (1e292): finite, but a
+     * window's sum of such values could overflow the double range, and the output never carries a
+     * non-number. (Last, so the constants that checkpoints may hold keep their positions.)
+     */
+    VALUE_OUT_OF_RANGE("value-out-of-range");
 
     private final String code;
 

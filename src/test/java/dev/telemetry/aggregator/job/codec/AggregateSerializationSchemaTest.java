@@ -61,6 +61,24 @@ class AggregateSerializationSchemaTest {
     }
 
     @Test
+    void aWindowSumBeyondTheDoubleRangeIsStillANumber() throws Exception {
+        // A window restored from state written before values were bounded at parse time (or any
+        // future path to an infinite sum): the output must not carry "Infinity".
+        ProducerRecord<byte[], byte[]> record =
+                schema.serialize(aggregate("d", 1.7e308, 1.7e308), null, 1L);
+
+        JsonNode json = MAPPER.readTree(record.value());
+        for (String field : List.of("count", "sum", "min", "max", "avg")) {
+            assertThat(json.get(field).isNumber())
+                    .as("%s in %s", field, new String(record.value(), StandardCharsets.UTF_8))
+                    .isTrue();
+            assertThat(Double.isFinite(json.get(field).asDouble())).as(field).isTrue();
+        }
+        assertThat(json.get("sum").asDouble()).isEqualTo(Double.MAX_VALUE);
+        assertThat(json.get("max").asDouble()).isEqualTo(1.7e308);
+    }
+
+    @Test
     void valueIsUtf8JsonEvenForNonAsciiIdentifiers() throws Exception {
         ProducerRecord<byte[], byte[]> record =
                 schema.serialize(aggregate("Gerät-\"42\"", 1.0, 2.0), null, 1L);

@@ -11,11 +11,13 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Covers what the parser accepts from the data contract and the reason code of every rejection. */
 class TelemetryEventParserTest {
@@ -352,6 +354,41 @@ class TelemetryEventParserTest {
     @MethodSource("badInputs")
     void rejectsBadInputWithItsReason(String what, byte[] value, RejectReason reason) {
         assertRejected(payloadTime, value, reason);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"1e300", "-1e300", "1.000000000000001e292", "8.98846567431158e307"})
+    void rejectsValuesLargeEnoughToOverflowAWindowSum(String number) {
+        // Two values near Double.MAX_VALUE sum to Infinity, which the output cannot carry as a
+        // number: such values are dead letters, on the fast path and on Jackson's alike.
+        byte[] value =
+                utf8(
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":"
+                                + number
+                                + ",\"timestamp\":1763683200000}");
+        for (TelemetryEventParser parser :
+                List.of(
+                        payloadTime,
+                        TelemetryEventParser.withoutFastPath(
+                                EventTimeSource.PAYLOAD, EventTimeBounds.DEFAULT, NOW))) {
+            InvalidEventException rejected = rejection(parser, value);
+            assertThat(rejected).as(number).isNotNull();
+            assertThat(rejected.reason().code()).isEqualTo("value-out-of-range");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"1e292", "-1e292", "1.7e291", "4.9e-324"})
+    void acceptsValuesUpToTheBound(String number) throws Exception {
+        TelemetryEvent event =
+                payloadTime.parse(
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":"
+                                        + number
+                                        + ",\"timestamp\":1763683200000}"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event.value).isEqualTo(Double.parseDouble(number));
     }
 
     @Test

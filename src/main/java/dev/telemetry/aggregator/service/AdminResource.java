@@ -1,5 +1,9 @@
 package dev.telemetry.aggregator.service;
 
+import dev.telemetry.aggregator.job.InvalidSettingException;
+import dev.telemetry.aggregator.job.JobOptions;
+import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -14,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -149,31 +154,81 @@ public class AdminResource {
         return withKafka(kafka -> Response.ok(kafka.find(prefix)).build());
     }
 
+    /**
+     * Aborts the open transactions of another deployment's prefix, if they are all older than any
+     * live deployment keeps one ({@link LingeringTransactions#ABORT_RULE}); refuses (409) prefixes
+     * whose ids overlap this service's own, and prefixes with a transaction that may still be
+     * committed.
+     *
+     * @param olderThan a longer bound than this deployment's own, for an owner with longer
+     *     checkpoint settings (a duration: 15m, PT15M)
+     */
     @POST
     @Path("transactions/abort")
-    public Response abortTransactions(@QueryParam("prefix") String prefix) {
+    public Response abortTransactions(
+            @QueryParam("prefix") String prefix, @QueryParam("olderThan") String olderThan) {
         if (prefix == null || prefix.isBlank()) {
             return problem(Response.Status.BAD_REQUEST, "Give the prefix: ?prefix=<prefix>");
         }
-        String own = job.options().orElseThrow().job().transactionalIdPrefix();
-        if (prefix.equals(own)) {
-            // Aborting our own open transaction would fail the running job's next commit; the
-            // service aborts its own leftovers itself when it starts.
+        JobOptions own = job.options().orElseThrow().job();
+        if (LingeringTransactions.overlap(prefix, own.transactionalIdPrefix())) {
+            // Aborting our own open transaction would fail the running job's next commit, or
+            // lose a pre-committed one; the service aborts its own leftovers itself on start.
             return problem(
                     Response.Status.CONFLICT,
                     "'"
                             + prefix
-                            + "' is this service's own transactional-id prefix; its transactions"
-                            + " are in use. Abort them from another deployment, or restart this one"
-                            + " (it aborts its own leftovers on start).");
+                            + "' names transactional ids that overlap this service's own (prefix '"
+                            + own.transactionalIdPrefix()
+                            + "', ids "
+                            + own.transactionalIdPrefixFor(TelemetryKafka.AGGREGATES_SINK)
+                            + "-... and "
+                            + own.transactionalIdPrefixFor(TelemetryKafka.DEAD_LETTER_SINK)
+                            + "-...); its transactions may be in use. Abort them from a deployment"
+                            + " whose prefix does not overlap, or restart this one (it aborts its"
+                            + " own leftovers on start).");
         }
+        Duration minimumAge = own.minimumTransactionTimeout();
+        if (olderThan != null && !olderThan.isBlank()) {
+            Duration requested;
+            try {
+                requested = Settings.parseDuration("olderThan", olderThan);
+            } catch (InvalidSettingException e) {
+                return problem(
+                        Response.Status.BAD_REQUEST,
+                        "olderThan: '" + olderThan + "' is not a duration (e.g. 15m, PT15M)");
+            }
+            if (requested.compareTo(minimumAge) > 0) {
+                minimumAge = requested;
+            }
+        }
+        Duration bound = minimumAge;
         return withKafka(
                 kafka -> {
-                    List<LingeringTransactions.Aborted> aborted = kafka.abort(prefix);
+                    LingeringTransactions.AbortOutcome outcome =
+                            kafka.abort(prefix, bound, own.transactionalIdPrefix());
+                    if (outcome.refused()) {
+                        return problem(
+                                Response.Status.CONFLICT,
+                                "Nothing aborted: "
+                                        + outcome.kept().stream()
+                                                .map(k -> k.transactionalId() + " " + k.reason())
+                                                .toList()
+                                        + ". Rule: "
+                                        + LingeringTransactions.ABORT_RULE
+                                        + " minimumAge here: "
+                                        + bound
+                                        + ". Retry once they are older, or wait for the broker to"
+                                        + " abort them at their transaction.timeout.ms.");
+                    }
                     LOG.infof(
-                            "Admin request aborted %d transaction(s) of prefix %s",
-                            aborted.size(), prefix);
-                    return Response.ok(Map.of("aborted", aborted)).build();
+                            "Admin request aborted %d transaction(s) of prefix %s (minimumAge %s)",
+                            outcome.aborted().size(), prefix, bound);
+                    Map<String, Object> answer = new LinkedHashMap<>();
+                    answer.put("aborted", outcome.aborted());
+                    answer.put("minimumAge", bound.toString());
+                    answer.put("rule", LingeringTransactions.ABORT_RULE);
+                    return Response.ok(answer).build();
                 });
     }
 

@@ -115,6 +115,14 @@ class LingeringTransactionIT extends SharedBrokerTest {
                             base.resolve("other-checkpoints"));
             other.put("TELEMETRY_ADMIN_ENABLED", "true");
             other.put("TELEMETRY_ADMIN_TOKEN", TOKEN);
+            // A prefix whose sink ids overlap those of shorter and longer prefixes.
+            String otherPrefix = "o-" + otherTopics.input() + "-aggregates";
+            other.put("TELEMETRY_TRANSACTIONAL_ID_PREFIX", otherPrefix);
+            // Its longest-open-transaction bound, which the abort rule applies:
+            // max(1s, 5s) + 5s + 5s = 15s.
+            other.put("TELEMETRY_CHECKPOINT_TIMEOUT", "5s");
+            other.put("TELEMETRY_CHECKPOINT_TOLERABLE_FAILURES", "0");
+            other.put("TELEMETRY_EXPECTED_RESTART_TIME", "5s");
             try (ServiceProcess service = new ServiceProcess(other, base.resolve("other"))) {
                 service.start();
                 service.awaitReady(Duration.ofMinutes(2));
@@ -130,11 +138,50 @@ class LingeringTransactionIT extends SharedBrokerTest {
                                         .status())
                         .isEqualTo(401);
 
-                HttpResult aborted =
+                // Prefixes whose ids overlap this service's own, in either direction: "o-T"
+                // names o-T-aggregates-... (ours: o-T-aggregates-aggregates-...), and
+                // "o-T-aggregates-aggregates" names ids that start with our own sink prefix.
+                for (String overlapping :
+                        List.of("o-" + otherTopics.input(), otherPrefix + "-aggregates")) {
+                    HttpResult refused =
+                            service.request(
+                                    "POST",
+                                    "/admin/transactions/abort?prefix=" + overlapping,
+                                    TOKEN);
+                    assertThat(refused.status())
+                            .as(overlapping + ": " + refused.body())
+                            .isEqualTo(409);
+                    assertThat(refused.body()).contains("this service's own");
+                }
+
+                // Younger than the bound the caller gives (the owner's own checkpoint timing):
+                // it could be a live deployment's, so nothing is aborted.
+                HttpResult tooYoung =
                         service.request(
-                                "POST", "/admin/transactions/abort?prefix=" + prefix, TOKEN);
+                                "POST",
+                                "/admin/transactions/abort?prefix=" + prefix + "&olderThan=10m",
+                                TOKEN);
+                assertThat(tooYoung.status()).as(tooYoung.body()).isEqualTo(409);
+                assertThat(tooYoung.body()).contains(prefix + "-aggregates-0-0").contains("PT10M");
+                assertThat(ongoing(admin, prefix)).containsExactly(prefix + "-aggregates-0-0");
+
+                // Older than this deployment's bound (15s): aborted, and the answer says why.
+                HttpResult aborted =
+                        Awaitility.await()
+                                .atMost(Duration.ofSeconds(60))
+                                .pollInterval(Duration.ofSeconds(1))
+                                .until(
+                                        () ->
+                                                service.request(
+                                                        "POST",
+                                                        "/admin/transactions/abort?prefix="
+                                                                + prefix,
+                                                        TOKEN),
+                                        result -> result.status() != 409);
                 assertThat(aborted.status()).as(aborted.body()).isEqualTo(200);
-                assertThat(aborted.body()).contains(prefix + "-aggregates-0-0");
+                assertThat(aborted.body())
+                        .contains(prefix + "-aggregates-0-0")
+                        .contains("\"minimumAge\":\"PT15S\"");
 
                 Awaitility.await()
                         .atMost(Duration.ofSeconds(30))

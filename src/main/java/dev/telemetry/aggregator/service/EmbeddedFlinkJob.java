@@ -134,7 +134,8 @@ public class EmbeddedFlinkJob {
                     new KafkaPreflight(
                             serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
                 preflight.check(serviceOptions);
-                preflight.checkNotAFork(serviceOptions, newest.isPresent());
+                preflight.checkNotAFork(
+                        serviceOptions, newest.isPresent(), restore.map(Restore::snapshot));
                 serviceOptions =
                         serviceOptions.withJob(
                                 serviceOptions

@@ -197,12 +197,28 @@ public final class KafkaPreflight implements AutoCloseable {
     }
 
     /**
-     * Refuses a fork that reuses the original deployment's transactional-id prefix. A volume with
-     * no snapshot of its own plus an explicit restore means a new deployment started from someone
-     * else's snapshot; if that prefix has open transactions, another deployment is using it, and
-     * the two would fence each other's transactions (or this one would abort the original's).
+     * Refuses a fork that reuses the original deployment's transactional-id prefix: one restored
+     * with an explicit restore onto an empty volume while the prefix has open transactions, or
+     * (whatever the snapshot's origin: copied into this volume, a copied volume, {@code
+     * TELEMETRY_RESTORE_FROM}) one whose prefix another deployment kept writing under after the
+     * snapshot was taken ({@link ForkGuard}). The two would fence each other's transactions, this
+     * one could abort the original's, and both would commit offsets to one group.
      */
-    void checkNotAFork(ServiceOptions options, boolean volumeHasOwnSnapshots) {
+    void checkNotAFork(
+            ServiceOptions options,
+            boolean volumeHasOwnSnapshots,
+            Optional<CheckpointLocator.Snapshot> restored) {
+        checkNoOpenTransactionsOnFork(options, volumeHasOwnSnapshots);
+        checkOriginNotActive(options, restored);
+    }
+
+    /**
+     * A volume with no snapshot of its own plus an explicit restore: if the prefix has open
+     * transactions, another deployment holds them (a crashed original's, which a fork must not
+     * abort by taking over the ids, or a live one's).
+     */
+    private void checkNoOpenTransactionsOnFork(
+            ServiceOptions options, boolean volumeHasOwnSnapshots) {
         JobOptions job = options.job();
         if (volumeHasOwnSnapshots
                 || options.restoreFrom().isEmpty()
@@ -261,6 +277,44 @@ public final class KafkaPreflight implements AutoCloseable {
                         + " to values of its own. If the original is gone for good, abort its"
                         + " transactions first (README: Recovering from a lingering"
                         + " transaction).");
+    }
+
+    /**
+     * Whatever the snapshot to restore is (the volume's newest, one copied into it, or {@code
+     * TELEMETRY_RESTORE_FROM}), refuses to start if another deployment kept writing under this
+     * deployment's transactional ids after it was taken and after this volume's own runs were last
+     * alive ({@link ForkGuard}).
+     */
+    void checkOriginNotActive(
+            ServiceOptions options, Optional<CheckpointLocator.Snapshot> restored) {
+        JobOptions job = options.job();
+        if (restored.isEmpty() || job.deliveryGuarantee() != DeliveryGuarantee.EXACTLY_ONCE) {
+            return;
+        }
+        try {
+            new ForkGuard(admin, timeout, ForkGuard.DEFAULT_SLACK)
+                    .check(
+                            job,
+                            restored.get().path(),
+                            restored.get().completedAt().toInstant(),
+                            ForkGuard.lastAlive(options.checkpointDir()));
+        } catch (ExecutionException e) {
+            if (isTimeout(e)) {
+                throw brokerUnreachable("look for another deployment's activity", e.getCause());
+            }
+            // Listing transactions needs DESCRIBE on transactional ids, describing producers
+            // READ on the topics (or a newer broker); without them the guard cannot run, and
+            // refusing every start would be worse.
+            LOG.warnf(
+                    "Cannot look for another deployment's activity under transactional-id prefix"
+                            + " %s (%s); a fork that kept this prefix would not be detected",
+                    job.transactionalIdPrefix(), e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while looking for a live original", e);
+        } catch (TimeoutException e) {
+            throw brokerUnreachable("look for another deployment's activity", e);
+        }
     }
 
     void ensureTopics(ServiceOptions options) {

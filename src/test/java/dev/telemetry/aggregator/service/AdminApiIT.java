@@ -7,13 +7,21 @@ import dev.telemetry.aggregator.testing.PacedInput;
 import dev.telemetry.aggregator.testing.ServiceProcess;
 import dev.telemetry.aggregator.testing.ServiceProcess.HttpResult;
 import dev.telemetry.aggregator.testing.SharedBrokerTest;
+import dev.telemetry.aggregator.testing.TelemetryFixtures;
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -86,6 +94,8 @@ class AdminApiIT extends SharedBrokerTest {
                     .contains("\"savepoint\":true")
                     .containsPattern("\"sizeBytes\":[1-9]");
 
+            assertForkOfTheRunningOriginalIsRefused(topics, base, savepoint);
+
             assertThat(service.stop(Duration.ofSeconds(40))).isZero();
             assertThat(service.lastLog()).doesNotContain(TOKEN);
         }
@@ -106,6 +116,70 @@ class AdminApiIT extends SharedBrokerTest {
             service.awaitReady(Duration.ofMinutes(2));
             assertThat(service.lastLog()).contains("restored from " + savepoint);
             assertThat(service.stop(Duration.ofSeconds(40))).isZero();
+        }
+    }
+
+    /**
+     * A fork of the running original: its savepoint copied into a fresh volume of the fork's own
+     * (the natural place on Kubernetes; no TELEMETRY_RESTORE_FROM, so it counts as the volume's own
+     * snapshot), keeping the original's prefix and group. The original runs on and commits output
+     * after the copy, then idles: its 2 s windows are longer than the 1 s checkpoint interval, and
+     * with no input no transaction is open when the fork checks.
+     */
+    private static void assertForkOfTheRunningOriginalIsRefused(
+            KafkaTestClient.TestTopics topics, Path base, Path savepoint) throws Exception {
+        Path forkVolume = base.resolve("copied-checkpoints");
+        copyDirectory(savepoint, forkVolume.resolve("savepoints").resolve(savepoint.getFileName()));
+        Instant copied = Instant.now();
+        // The guard allows for 5 s of clock difference and in-flight commits after a snapshot:
+        // the original's next output must come after that to tell it apart from its last commit
+        // at the snapshot. (Elapsed time is the condition here: nothing to poll for.)
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> Instant.now().isAfter(copied.plus(ForkGuard.DEFAULT_SLACK)));
+        long start = (System.currentTimeMillis() - 600_000) / 2_000 * 2_000;
+        List<ProducerRecord<byte[], byte[]>> input = new ArrayList<>();
+        TelemetryFixtures.events("fork-", 4, 1, 10, start, 1_000, 0, 11)
+                .forEach(event -> input.add(event.toRecord(topics.input(), 2)));
+        input.addAll(TelemetryFixtures.watermarkFlush(topics.input(), 2, start + 60_000));
+        kafka.send(input);
+        Awaitility.await("the original commits output after the copy")
+                .atMost(Duration.ofMinutes(1))
+                .until(
+                        () ->
+                                !kafka.readCommittedToEnd(topics.output(), Duration.ofSeconds(10))
+                                        .isEmpty());
+
+        Map<String, String> sameIds =
+                PacedInput.serviceEnvironment(
+                        kafka, topics.input(), topics.output(), topics.deadLetters(), forkVolume);
+        try (ServiceProcess fork = new ServiceProcess(sameIds, base.resolve("copied-fork"))) {
+            fork.start();
+            Awaitility.await()
+                    .atMost(Duration.ofMinutes(2))
+                    .until(() -> !fork.isAlive() || fork.lastLog().contains("submitted"));
+            assertThat(fork.isAlive())
+                    .as("the fork is still running:%n%s", fork.lastLog())
+                    .isFalse();
+            assertThat(fork.exitCode()).isNotZero();
+            assertThat(fork.lastLog())
+                    .contains("another deployment is using transactional-id prefix")
+                    .contains("TELEMETRY_TRANSACTIONAL_ID_PREFIX")
+                    .contains("TELEMETRY_SOURCE_GROUP_ID");
+        }
+    }
+
+    private static void copyDirectory(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path file : files.toList()) {
+                Path target = to.resolve(from.relativize(file).toString());
+                if (Files.isDirectory(file)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(file, target);
+                }
+            }
         }
     }
 

@@ -1,0 +1,39 @@
+package dev.telemetry.aggregator.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The volume's "last alive" record that tells a run's own predecessor from another deployment. */
+class ForkGuardTest {
+    @TempDir Path volume;
+
+    @Test
+    void aNewVolumeWasNeverAlive() {
+        assertThat(ForkGuard.lastAlive(volume)).isEmpty();
+    }
+
+    @Test
+    void theLastRecordWins() throws Exception {
+        Instant first = Instant.parse("2026-12-06T08:00:00.123Z");
+        Instant second = Instant.parse("2026-12-06T08:00:01.456Z");
+        ForkGuard.recordAlive(volume, first);
+        ForkGuard.recordAlive(volume, second);
+
+        assertThat(ForkGuard.lastAlive(volume)).contains(second);
+        try (var files = Files.list(volume)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("last-alive");
+        }
+    }
+
+    @Test
+    void anUnreadableRecordCountsAsNeverAlive() throws Exception {
+        Files.writeString(volume.resolve(ForkGuard.LAST_ALIVE), "2026-12-");
+
+        assertThat(ForkGuard.lastAlive(volume)).isEmpty();
+    }
+}

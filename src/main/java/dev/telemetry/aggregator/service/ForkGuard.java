@@ -3,10 +3,12 @@ package dev.telemetry.aggregator.service;
 import dev.telemetry.aggregator.job.JobOptions;
 import dev.telemetry.aggregator.job.Settings;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -223,22 +225,33 @@ public final class ForkGuard {
         try {
             return Optional.of(Instant.parse(Files.readString(file).trim()));
         } catch (IOException | DateTimeParseException e) {
-            // Never written (a new volume) or torn by a crash mid-write (it is replaced by a
-            // rename, so only on an odd file system): as if never alive, the stricter reading.
+            // Never written (a new volume), or torn by a crash in mid-write: as if never alive,
+            // the stricter reading.
             return Optional.empty();
         }
     }
 
-    /** Records that this volume's run is alive now: written to a temporary file, then renamed. */
+    /**
+     * Records that this volume's run is alive now. Overwrites the same bytes of one small file in
+     * place and syncs it: no new block is needed, so it keeps working on a full volume (where
+     * checkpoints fail but the run still writes under its ids), and it survives a power cut. A torn
+     * write reads as "never alive", the stricter reading.
+     */
     public static void recordAlive(Path checkpointDir, Instant now) throws IOException {
-        Path temporary =
-                checkpointDir.resolve(LAST_ALIVE + "." + ProcessHandle.current().pid() + ".tmp");
-        Files.writeString(temporary, now.toString(), StandardCharsets.US_ASCII);
-        Files.move(
-                temporary,
-                checkpointDir.resolve(LAST_ALIVE),
-                StandardCopyOption.REPLACE_EXISTING,
-                StandardCopyOption.ATOMIC_MOVE);
+        // Fixed width (an ISO instant is at most 30 characters here), so an overwrite never
+        // leaves the tail of a longer earlier value behind.
+        String text = String.format("%-32s", now.toString());
+        try (FileChannel channel =
+                FileChannel.open(
+                        checkpointDir.resolve(LAST_ALIVE),
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE)) {
+            ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
+            while (bytes.hasRemaining()) {
+                channel.write(bytes, bytes.position());
+            }
+            channel.force(false);
+        }
     }
 
     private int timeoutMs() {

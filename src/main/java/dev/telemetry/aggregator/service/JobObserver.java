@@ -78,7 +78,9 @@ public class JobObserver {
         /**
          * An upper bound on the age of the exactly-once sinks' oldest open transaction: each
          * transaction starts at a checkpoint barrier and is committed when the next checkpoint
-         * completes, so none is older than the last completed checkpoint's start.
+         * completes, so none of this run's is older than the last completed checkpoint's start.
+         * Blind to a transaction carried over from the previous run: the metrics use the broker's
+         * start times ({@link OpenTransactionAge}) and this only until the broker answers.
          */
         public double oldestOpenTransactionAgeSeconds() {
             return seconds(lastCheckpointTriggeredAt.orElse(runningSince));

@@ -130,6 +130,45 @@ public final class LingeringTransactions {
         return open;
     }
 
+    /**
+     * When the oldest open transaction of the deployment prefix began, by the broker's clock (the
+     * one its {@code transaction.timeout.ms} runs on): ONGOING ones, pre-committed ones included
+     * (flushed, waiting for their checkpoint), and those being completed. Empty if none is open.
+     */
+    public Optional<Instant> oldestOpenStart(String prefix)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        List<String> ids =
+                get(
+                                admin.listTransactions(
+                                                new ListTransactionsOptions()
+                                                        .filterStates(
+                                                                List.of(
+                                                                        TransactionState.ONGOING,
+                                                                        TransactionState
+                                                                                .PREPARE_COMMIT,
+                                                                        TransactionState
+                                                                                .PREPARE_ABORT))
+                                                        .timeoutMs(timeoutMs()))
+                                        .all())
+                        .stream()
+                        .map(TransactionListing::transactionalId)
+                        .filter(id -> belongsTo(id, prefix))
+                        .toList();
+        if (ids.isEmpty()) {
+            return Optional.empty();
+        }
+        return get(
+                        admin.describeTransactions(
+                                        ids,
+                                        new DescribeTransactionsOptions().timeoutMs(timeoutMs()))
+                                .all())
+                .values()
+                .stream()
+                .filter(d -> d.transactionStartTimeMs().isPresent())
+                .map(d -> Instant.ofEpochMilli(d.transactionStartTimeMs().getAsLong()))
+                .min(Comparator.naturalOrder());
+    }
+
     /** An open transaction the abort left alone, and why. */
     public record Kept(String transactionalId, String reason) {}
 

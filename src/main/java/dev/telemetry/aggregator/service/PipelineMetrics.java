@@ -8,6 +8,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.interceptor.Interceptor;
+import java.time.Duration;
 import java.util.function.ToDoubleFunction;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -15,8 +16,9 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
 /**
  * The service's own metrics, derived from the job where Flink has no metric for them: checkpoint
  * lag (the headline: how stale committed output is), and for exactly-once the age of the oldest
- * open Kafka transaction and the headroom left before {@code transaction.timeout.ms} aborts it. An
- * expired transaction is lost output, so the headroom is what must page someone in time.
+ * open (or pre-committed) Kafka transaction, by the broker's own start time, and the headroom left
+ * before {@code transaction.timeout.ms} aborts it. An expired transaction is lost output, so the
+ * headroom is what must page someone in time.
  *
  * <p>Gauges read NaN while the job has not started or does not answer: absent, not invented.
  */
@@ -25,6 +27,10 @@ public class PipelineMetrics {
     @Inject MeterRegistry registry;
     @Inject JobObserver observer;
     @Inject EmbeddedFlinkJob job;
+    @Inject ServiceAdminClient adminClient;
+
+    /** How often the transaction age gauges ask the broker (a scrape reads both gauges). */
+    private static final Duration TRANSACTION_AGE_REFRESH = Duration.ofSeconds(5);
 
     void register(@Observes @Priority(Interceptor.Priority.LIBRARY_AFTER) StartupEvent event) {
         gauge(
@@ -41,20 +47,38 @@ public class PipelineMetrics {
         if (exactlyOnce) {
             double timeoutSeconds =
                     job.options().get().job().transactionTimeout().toMillis() / 1000.0;
+            OpenTransactionAge ages =
+                    new OpenTransactionAge(
+                            adminClient::admin,
+                            job.options().get().job().transactionalIdPrefix(),
+                            TRANSACTION_AGE_REFRESH,
+                            ServiceAdminClient.TIMEOUT);
             gauge(
                     "telemetry.transaction.oldest.open.age",
-                    "Upper bound on the age of the oldest open Kafka transaction of the sinks",
-                    JobObserver.Observation::oldestOpenTransactionAgeSeconds);
+                    "Age of the oldest open or pre-committed Kafka transaction of the sinks, from"
+                            + " the broker's start time (0 if none is open)",
+                    o -> oldestOpenAgeSeconds(ages, o));
             gauge(
                     "telemetry.transaction.timeout.headroom",
                     "Seconds left before the oldest open transaction reaches"
                             + " transaction.timeout.ms",
-                    o -> timeoutSeconds - o.oldestOpenTransactionAgeSeconds());
+                    o -> timeoutSeconds - oldestOpenAgeSeconds(ages, o));
             Gauge.builder("telemetry.transaction.timeout", () -> timeoutSeconds)
                     .description("The sinks' transaction.timeout.ms")
                     .baseUnit("seconds")
                     .register(registry);
         }
+    }
+
+    /**
+     * The broker's answer, refreshed every few seconds; until the broker first answers, the upper
+     * bound from this run's checkpoints (which cannot see a transaction carried over from the
+     * previous run).
+     */
+    private static double oldestOpenAgeSeconds(
+            OpenTransactionAge ages, JobObserver.Observation observation) {
+        return ages.ageSeconds(observation.takenAt())
+                .orElse(observation.oldestOpenTransactionAgeSeconds());
     }
 
     private void gauge(

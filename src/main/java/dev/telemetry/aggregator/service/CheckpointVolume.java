@@ -8,6 +8,8 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.HexFormat;
 import java.util.Optional;
 
 /**
@@ -18,7 +20,15 @@ import java.util.Optional;
  * read-only mount or a full disk.
  */
 final class CheckpointVolume {
-    static final String PROBE = ".write-probe";
+    /**
+     * The probe file's name: unique per process (pid and a random part), so two processes on one
+     * volume never delete each other's probe in the middle of a write.
+     */
+    static final String PROBE =
+            ".write-probe-"
+                    + ProcessHandle.current().pid()
+                    + "-"
+                    + HexFormat.of().toHexDigits(new SecureRandom().nextInt());
 
     private CheckpointVolume() {}
 

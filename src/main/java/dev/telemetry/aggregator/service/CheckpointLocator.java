@@ -274,16 +274,6 @@ public final class CheckpointLocator {
         return new Snapshot(snapshot, loaded.getCheckpointId(), completedAt);
     }
 
-    /** Whether {@code snapshot} is a directory with a {@code _metadata} Flink can read. */
-    public static boolean isReadable(Path snapshot) {
-        try {
-            read(snapshot);
-            return true;
-        } catch (UnusableSnapshotException e) {
-            return false;
-        }
-    }
-
     /** The snapshot directories of the two places snapshots live; unreadable places reported. */
     private List<Path> snapshotDirectories(List<Rejected> unreadable) throws IOException {
         if (!Files.isDirectory(root)) {

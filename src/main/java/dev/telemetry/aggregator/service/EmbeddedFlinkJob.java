@@ -83,6 +83,7 @@ public class EmbeddedFlinkJob {
     private volatile ScratchDirectory scratch;
     private volatile ServiceOptions options;
     private volatile Optional<RestorePlan.Restore> restore = Optional.empty();
+    private volatile CheckpointVolume.Lock volumeLock;
     private volatile boolean snapshotCompleted;
     private volatile boolean stopping;
     private volatile JobResult terminalResult;
@@ -107,6 +108,24 @@ public class EmbeddedFlinkJob {
         ServiceOptions serviceOptions =
                 ServiceOptions.from(telemetryConfiguration, kafkaConfiguration);
         this.options = serviceOptions;
+        // The lock comes before anything reads or deletes snapshots, and before the cluster
+        // starts: a second instance on the same volume stops here, in a second. The write probe
+        // first, so a read-only or full volume is reported as such.
+        CheckpointVolume.proveWritable(serviceOptions.checkpointDir());
+        CheckpointVolume.Lock lock = CheckpointVolume.lock(serviceOptions.checkpointDir());
+        this.volumeLock = lock;
+        try {
+            startHoldingTheLock(serviceOptions);
+        } catch (Exception | Error e) {
+            if (miniCluster == null) {
+                volumeLock = null;
+                lock.close();
+            }
+            throw e;
+        }
+    }
+
+    private void startHoldingTheLock(ServiceOptions serviceOptions) throws Exception {
         if (!serviceOptions.job().kafkaProperties().isEmpty()) {
             // Names only: values may be secrets.
             LOG.infof(
@@ -126,7 +145,6 @@ public class EmbeddedFlinkJob {
         Optional<RestorePlan.Restore> restore;
         StreamGraph prepared;
         try {
-            CheckpointVolume.proveWritable(serviceOptions.checkpointDir());
             RestorePlan.Plan plan =
                     RestorePlan.prepare(
                             serviceOptions.checkpointDir(),
@@ -509,6 +527,11 @@ public class EmbeddedFlinkJob {
         }
         miniCluster = null;
         scratch.close();
+        CheckpointVolume.Lock lock = volumeLock;
+        volumeLock = null;
+        if (lock != null) {
+            lock.close();
+        }
     }
 
     /**

@@ -6,6 +6,7 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -307,6 +308,9 @@ public final class CheckpointLocator {
 
     /** What went wrong, with the operating system's reason where there is one. */
     private static String describe(Exception e) {
+        if (e instanceof AccessDeniedException denied) {
+            return "Permission denied (" + denied.getFile() + ")";
+        }
         if (e instanceof FileSystemException fs && fs.getReason() != null) {
             return e.getClass().getSimpleName() + ": " + fs.getReason() + " (" + fs.getFile() + ")";
         }

@@ -36,7 +36,9 @@ import org.jboss.logging.Logger;
  * <p>A requested snapshot older than what the volume holds is a rollback: the volume's snapshots
  * with a higher id belong to the abandoned future and would be chosen after the next crash (and
  * collide with the ids the restored job counts up to), so they are moved to {@code
- * rolled-back-<time>/} under the checkpoint directory, where nothing reads or deletes them.
+ * rolled-back-<time>/} under the checkpoint directory, where nothing reads or deletes them. Torn
+ * snapshots go to {@code torn-<time>/} the same way: skipped, and out of the way of the ids the
+ * restored job counts up to.
  *
  * <p><b>A restore that fails.</b> When the job fails for good, before this run completed a
  * snapshot, with an error of restoring state (a removed stateful operator, state files lost after a
@@ -57,6 +59,7 @@ final class RestorePlan {
     static final String PENDING = "restore-from.pending";
     static final String FAILED = "restore.failed";
     static final String ROLLED_BACK = "rolled-back-";
+    static final String TORN = "torn-";
 
     /**
      * What to restore: an explicitly requested snapshot until it is applied (NO_CLAIM: it is the
@@ -88,10 +91,17 @@ final class RestorePlan {
             LOG.infof("Deleted incomplete snapshot %s", incomplete);
         }
         CheckpointLocator.Scan scan = locator.scan();
-        for (CheckpointLocator.Rejected torn : scan.torn()) {
-            LOG.warnf("Skipping torn snapshot %s: %s", torn.path(), torn.problem());
-        }
         scan.requireNoUnreadable();
+        Path tornTarget = dir.resolve(TORN + Instant.now().toEpochMilli());
+        for (CheckpointLocator.Rejected torn : scan.torn()) {
+            // Out of the way rather than left in place: a restored job counts checkpoint ids on
+            // from the restored one, and Flink fails a checkpoint whose _metadata already exists.
+            // Kept, not deleted, for whoever wants to look at it.
+            Path destination = moveAside(dir, torn.path(), tornTarget);
+            LOG.warnf(
+                    "Skipping torn snapshot %s (%s): moved to %s",
+                    torn.path(), torn.problem(), destination);
+        }
         Optional<CheckpointLocator.Snapshot> newest = scan.newest();
 
         Optional<Restore> restore = newest.map(snapshot -> new Restore(snapshot, false));
@@ -223,9 +233,7 @@ final class RestorePlan {
             if (target == null) {
                 target = dir.resolve(ROLLED_BACK + Instant.now().toEpochMilli());
             }
-            Path destination = target.resolve(dir.toAbsolutePath().normalize().relativize(path));
-            Files.createDirectories(destination.getParent());
-            Files.move(path, destination, StandardCopyOption.ATOMIC_MOVE);
+            Path destination = moveAside(dir, path, target);
             LOG.warnf(
                     "Rolling back to %s (checkpoint id %d): moved the newer snapshot %s (id %d) to"
                             + " %s",
@@ -235,6 +243,22 @@ final class RestorePlan {
                     snapshot.checkpointId(),
                     destination);
         }
+    }
+
+    /**
+     * Moves a snapshot directory to the same relative place under {@code target}, a directory of
+     * the checkpoint directory that is not a job-id or savepoints directory, so nothing reads or
+     * deletes it there.
+     */
+    private static Path moveAside(Path dir, Path snapshot, Path target) throws IOException {
+        Path destination =
+                target.resolve(
+                        dir.toAbsolutePath()
+                                .normalize()
+                                .relativize(snapshot.toAbsolutePath().normalize()));
+        Files.createDirectories(destination.getParent());
+        Files.move(snapshot, destination, StandardCopyOption.ATOMIC_MOVE);
+        return destination;
     }
 
     /**

@@ -66,6 +66,29 @@ class RestorePlanTest {
     }
 
     @Test
+    void tornSnapshotsAreMovedAsideSoTheRestoredJobCanReuseTheirIds() throws Exception {
+        // After restoring chk-4 Flink counts on from 5: a torn chk-5 left in place would make
+        // that checkpoint fail ("already exists") and be skipped again at every start.
+        Path chk4 = checkpoint(4);
+        Path chk5 = checkpoint(5);
+        Files.write(chk5.resolve("_metadata"), new byte[] {0x49, 0x60});
+
+        RestorePlan.Plan plan = RestorePlan.prepare(root, 3, Optional.empty());
+
+        assertThat(plan.restore())
+                .hasValueSatisfying(
+                        restore -> assertThat(restore.snapshot().path()).isEqualTo(chk4));
+        assertThat(chk5).doesNotExist();
+        try (var entries = Files.list(root)) {
+            Path aside =
+                    entries.filter(p -> p.getFileName().toString().startsWith("torn-"))
+                            .findFirst()
+                            .orElseThrow();
+            assertThat(aside.resolve(JOB).resolve("chk-5").resolve("_metadata")).isRegularFile();
+        }
+    }
+
+    @Test
     void aRequestedRestoreIsRepeatedUntilARunCompletesASnapshotAfterIt() throws Exception {
         Path requested = savepoint("savepoint-000000-000000000004", 4);
 

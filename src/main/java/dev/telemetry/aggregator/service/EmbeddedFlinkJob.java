@@ -54,6 +54,7 @@ import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.util.StateMigrationException;
 import org.jboss.logging.Logger;
 
 /**
@@ -327,19 +328,20 @@ public class EmbeddedFlinkJob {
 
     /**
      * Whether a job failure is a failure to restore state (as opposed to, say, Kafka being
-     * unreachable): Flink's messages for a snapshot that does not fit the job, state files that are
-     * gone, or state that cannot be read back.
+     * unreachable): Flink's messages for a snapshot that does not fit the job (the JobMaster's
+     * "Failed to rollback to checkpoint/savepoint"), state that cannot be restored (a task's
+     * "Exception while creating StreamOperatorStateContext" / "Could not restore ... backend",
+     * which is also how lost state files show), or an incompatible serializer. A bare missing file
+     * elsewhere in the chain does not count: a checkpoint volume lost at runtime is not a restore
+     * failure.
      */
     static boolean isRestoreFailure(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             String message = String.valueOf(t.getMessage());
             if (message.contains("Failed to rollback to checkpoint/savepoint")
-                    || message.contains("Could not restore")
                     || message.contains("StreamOperatorStateContext")
-                    || message.contains("Failed to restore")
-                    || t instanceof java.io.FileNotFoundException
-                    || t instanceof java.nio.file.NoSuchFileException
-                    || t instanceof org.apache.flink.util.StateMigrationException) {
+                    || message.contains("Could not restore")
+                    || t instanceof StateMigrationException) {
                 return true;
             }
         }

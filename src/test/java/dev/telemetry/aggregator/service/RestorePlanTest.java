@@ -194,6 +194,19 @@ class RestorePlanTest {
                                 new RuntimeException(
                                         "Failed to get metadata for topics [telemetry]")))
                 .isFalse();
+        assertThat(
+                        EmbeddedFlinkJob.isRestoreFailure(
+                                new Exception(
+                                        "Exception while creating StreamOperatorStateContext.",
+                                        new java.io.FileNotFoundException("chk-4/abc"))))
+                .isTrue();
+        // A checkpoint volume that vanished at runtime is not a failed restore.
+        assertThat(
+                        EmbeddedFlinkJob.isRestoreFailure(
+                                new RuntimeException(
+                                        "Exceeded checkpoint tolerable failure threshold.",
+                                        new java.nio.file.NoSuchFileException("/data/chk-9"))))
+                .isFalse();
     }
 
     private Path checkpoint(long id) throws IOException {

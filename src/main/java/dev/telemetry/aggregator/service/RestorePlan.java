@@ -86,22 +86,11 @@ final class RestorePlan {
      *     with what to do, if start-up cannot go on
      */
     static Plan prepare(Path dir, int retained, Optional<Path> restoreFrom) throws IOException {
+        // Decide first, change the volume after: a start that stops (an unreadable snapshot, a
+        // missing requested one, a restore that failed before) leaves everything as it was.
         CheckpointLocator locator = new CheckpointLocator(dir);
-        for (Path incomplete : locator.deleteIncomplete()) {
-            LOG.infof("Deleted incomplete snapshot %s", incomplete);
-        }
         CheckpointLocator.Scan scan = locator.scan();
         scan.requireNoUnreadable();
-        Path tornTarget = dir.resolve(TORN + Instant.now().toEpochMilli());
-        for (CheckpointLocator.Rejected torn : scan.torn()) {
-            // Out of the way rather than left in place: a restored job counts checkpoint ids on
-            // from the restored one, and Flink fails a checkpoint whose _metadata already exists.
-            // Kept, not deleted, for whoever wants to look at it.
-            Path destination = moveAside(dir, torn.path(), tornTarget);
-            LOG.warnf(
-                    "Skipping torn snapshot %s (%s): moved to %s",
-                    torn.path(), torn.problem(), destination);
-        }
         Optional<CheckpointLocator.Snapshot> newest = scan.newest();
 
         Optional<Restore> restore = newest.map(snapshot -> new Restore(snapshot, false));
@@ -119,12 +108,26 @@ final class RestorePlan {
         if (restore.isPresent()) {
             refuseARestoreThatFailedBefore(dir, restore.get().snapshot().path());
         }
-        List<Path> protect = new ArrayList<>();
-        restore.ifPresent(r -> protect.add(r.snapshot().path()));
-        restoreFrom.ifPresent(protect::add);
+
+        for (Path incomplete : locator.deleteIncomplete()) {
+            LOG.infof("Deleted incomplete snapshot %s", incomplete);
+        }
+        Path tornTarget = dir.resolve(TORN + Instant.now().toEpochMilli());
+        for (CheckpointLocator.Rejected torn : scan.torn()) {
+            // Out of the way rather than left in place: a restored job counts checkpoint ids on
+            // from the restored one, and Flink fails a checkpoint whose _metadata already exists.
+            // Kept, not deleted, for whoever wants to look at it.
+            Path destination = moveAside(dir, torn.path(), tornTarget);
+            LOG.warnf(
+                    "Skipping torn snapshot %s (%s): moved to %s",
+                    torn.path(), torn.problem(), destination);
+        }
         if (restore.filter(Restore::explicit).isPresent()) {
             moveAsideNewerThan(dir, scan, restore.get().snapshot());
         }
+        List<Path> protect = new ArrayList<>();
+        restore.ifPresent(r -> protect.add(r.snapshot().path()));
+        restoreFrom.ifPresent(protect::add);
         for (Path old : locator.deleteAllButNewest(retained, protect)) {
             LOG.infof(
                     "Deleted snapshot %s of an earlier run (keeping the newest %d)", old, retained);

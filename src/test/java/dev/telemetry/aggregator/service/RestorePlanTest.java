@@ -149,6 +149,19 @@ class RestorePlanTest {
     }
 
     @Test
+    void aStartThatStopsLeavesTheVolumeAsItWas() throws Exception {
+        Path chk3 = checkpoint(3);
+        Path interrupted = Files.createDirectories(root.resolve(JOB).resolve("chk-4"));
+        Path missing = root.resolve("elsewhere").resolve("savepoint-000000-000000000001");
+
+        assertThatThrownBy(() -> RestorePlan.prepare(root, 1, Optional.of(missing)))
+                .hasMessageContaining("does not exist");
+        assertThat(interrupted).isDirectory();
+        assertThat(chk3.resolve("_metadata")).isRegularFile();
+        assertThat(root.resolve(RestorePlan.PENDING)).doesNotExist();
+    }
+
+    @Test
     void aSnapshotWhoseRestoreFailedStopsTheNextStartWithWhatToDo() throws Exception {
         checkpoint(3);
         Path chk4 = checkpoint(4);

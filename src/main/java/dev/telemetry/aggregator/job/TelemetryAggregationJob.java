@@ -5,12 +5,14 @@ import dev.telemetry.aggregator.job.functions.DeviceMetricKey;
 import dev.telemetry.aggregator.job.functions.LatePartialDeadLetterMapper;
 import dev.telemetry.aggregator.job.functions.RejectedRecordSplitter;
 import dev.telemetry.aggregator.job.functions.TelemetryAggregator;
+import dev.telemetry.aggregator.job.functions.WatermarkKeepingWindowOperator;
 import dev.telemetry.aggregator.job.functions.WindowPartialCombiner;
 import dev.telemetry.aggregator.job.functions.WindowResultFunction;
 import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.PartialAggregate;
+import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
@@ -18,18 +20,26 @@ import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.state.AppendingState;
+import org.apache.flink.api.common.state.StateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.api.java.typeutils.TypeExtractor;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.streaming.runtime.operators.windowing.WindowOperator;
+import org.apache.flink.streaming.runtime.operators.windowing.WindowOperatorBuilder;
 import org.apache.flink.util.OutputTag;
 import org.apache.flink.util.ParameterTool;
 
@@ -148,7 +158,7 @@ public class TelemetryAggregationJob {
 
     /**
      * Combines events per (device, metric, window) before the shuffle, chained to its input. Holds
-     * no state in checkpoints (see {@link WindowPartialCombiner}).
+     * no partials in checkpoints, only its watermark (see {@link WindowPartialCombiner}).
      */
     public static SingleOutputStreamOperator<PartialAggregate> combinePerWindow(
             DataStream<TelemetryEvent> events, Duration windowSize) {
@@ -168,13 +178,82 @@ public class TelemetryAggregationJob {
      */
     public static SingleOutputStreamOperator<TelemetryAggregate> aggregatePartials(
             DataStream<PartialAggregate> partials, Duration windowSize, Duration allowedLateness) {
-        return partials.keyBy(new DeviceMetricKey())
-                .window(TumblingEventTimeWindows.of(windowSize))
-                .allowedLateness(allowedLateness)
-                .sideOutputLateData(LATE_PARTIALS)
-                .aggregate(new TelemetryAggregator(), new WindowResultFunction())
+        KeyedStream<PartialAggregate, Tuple2<String, String>> keyed =
+                partials.keyBy(new DeviceMetricKey());
+        return keyed.transform(
+                        "Aggregate per device and metric",
+                        TypeInformation.of(TelemetryAggregate.class),
+                        windowOperator(keyed, windowSize, allowedLateness))
                 .uid("window-aggregate")
                 .name("Aggregate per device and metric");
+    }
+
+    /**
+     * The window operator that {@code keyed.window(TumblingEventTimeWindows.of(windowSize))
+     * .allowedLateness(..).sideOutputLateData(LATE_PARTIALS).aggregate(..)} builds, made by the
+     * same builder (so window contents and timers keep their state layout), as a {@link
+     * WatermarkKeepingWindowOperator}: its event-time progress survives restores.
+     */
+    private static WatermarkKeepingWindowOperator<
+                    Tuple2<String, String>,
+                    PartialAggregate,
+                    TelemetryAccumulator,
+                    TelemetryAggregate>
+            windowOperator(
+                    KeyedStream<PartialAggregate, Tuple2<String, String>> keyed,
+                    Duration windowSize,
+                    Duration allowedLateness) {
+        TumblingEventTimeWindows assigner = TumblingEventTimeWindows.of(windowSize);
+        ExecutionConfig config = keyed.getExecutionConfig();
+        WindowOperatorBuilder<PartialAggregate, Tuple2<String, String>, TimeWindow> builder =
+                new WindowOperatorBuilder<>(
+                        assigner,
+                        assigner.getDefaultTrigger(),
+                        config,
+                        keyed.getType(),
+                        keyed.getKeySelector(),
+                        keyed.getKeyType());
+        builder.allowedLateness(allowedLateness);
+        builder.sideOutputLateData(LATE_PARTIALS);
+        TelemetryAggregator aggregator = new TelemetryAggregator();
+        TypeInformation<TelemetryAccumulator> accumulatorType =
+                TypeExtractor.getAggregateFunctionAccumulatorType(
+                        aggregator, keyed.getType(), null, false);
+        @SuppressWarnings("unchecked")
+        WindowOperator<
+                        Tuple2<String, String>,
+                        PartialAggregate,
+                        TelemetryAccumulator,
+                        TelemetryAggregate,
+                        TimeWindow>
+                built =
+                        (WindowOperator<
+                                        Tuple2<String, String>,
+                                        PartialAggregate,
+                                        TelemetryAccumulator,
+                                        TelemetryAggregate,
+                                        TimeWindow>)
+                                builder.aggregate(
+                                        aggregator, new WindowResultFunction(), accumulatorType);
+        @SuppressWarnings("unchecked")
+        StateDescriptor<? extends AppendingState<PartialAggregate, TelemetryAccumulator>, ?>
+                contents =
+                        (StateDescriptor<
+                                        ? extends
+                                                AppendingState<
+                                                        PartialAggregate, TelemetryAccumulator>,
+                                        ?>)
+                                built.getStateDescriptor();
+        return new WatermarkKeepingWindowOperator<>(
+                assigner,
+                assigner.getWindowSerializer(config),
+                keyed.getKeySelector(),
+                keyed.getKeyType().createSerializer(config.getSerializerConfig()),
+                contents,
+                built.getUserFunction(),
+                built.getTrigger(),
+                allowedLateness.toMillis(),
+                LATE_PARTIALS);
     }
 
     /** Reads event time from parsed events; rejected records never advance the watermark. */

@@ -13,7 +13,6 @@ import java.net.MalformedURLException;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.security.CodeSource;
@@ -46,6 +45,7 @@ import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.core.execution.CheckpointType;
 import org.apache.flink.core.execution.RecoveryClaimMode;
 import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.checkpoint.CheckpointStatsSnapshot;
 import org.apache.flink.runtime.execution.ExecutionState;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 import org.apache.flink.runtime.executiongraph.AccessExecutionVertex;
@@ -54,6 +54,7 @@ import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.util.StateMigrationException;
 import org.jboss.logging.Logger;
 
 /**
@@ -82,7 +83,9 @@ public class EmbeddedFlinkJob {
     private volatile MiniCluster miniCluster;
     private volatile ScratchDirectory scratch;
     private volatile ServiceOptions options;
-    private volatile Optional<Restore> restore = Optional.empty();
+    private volatile Optional<RestorePlan.Restore> restore = Optional.empty();
+    private volatile CheckpointVolume.Lock volumeLock;
+    private volatile boolean snapshotCompleted;
     private volatile boolean stopping;
     private volatile JobResult terminalResult;
     private volatile Instant submittedAt;
@@ -106,6 +109,24 @@ public class EmbeddedFlinkJob {
         ServiceOptions serviceOptions =
                 ServiceOptions.from(telemetryConfiguration, kafkaConfiguration);
         this.options = serviceOptions;
+        // The lock comes before anything reads or deletes snapshots, and before the cluster
+        // starts: a second instance on the same volume stops here, in a second. The write probe
+        // first, so a read-only or full volume is reported as such.
+        CheckpointVolume.proveWritable(serviceOptions.checkpointDir());
+        CheckpointVolume.Lock lock = CheckpointVolume.lock(serviceOptions.checkpointDir());
+        this.volumeLock = lock;
+        try {
+            startHoldingTheLock(serviceOptions);
+        } catch (Exception | Error e) {
+            if (miniCluster == null) {
+                volumeLock = null;
+                lock.close();
+            }
+            throw e;
+        }
+    }
+
+    private void startHoldingTheLock(ServiceOptions serviceOptions) throws Exception {
         if (!serviceOptions.job().kafkaProperties().isEmpty()) {
             // Names only: values may be secrets.
             LOG.infof(
@@ -122,20 +143,25 @@ public class EmbeddedFlinkJob {
                 startCluster(
                         flinkConfiguration(serviceOptions, scratch.path(), Optional.empty()),
                         serviceOptions.job().parallelism());
-        Optional<Restore> restore;
+        Optional<RestorePlan.Restore> restore;
         StreamGraph prepared;
         try {
-            Optional<CheckpointLocator.Snapshot> newest =
-                    prepareCheckpointDirectory(
-                            serviceOptions.checkpointDir(), serviceOptions.retainedCheckpoints());
-            restore = chooseRestore(serviceOptions, newest);
+            RestorePlan.Plan plan =
+                    RestorePlan.prepare(
+                            serviceOptions.checkpointDir(),
+                            serviceOptions.retainedCheckpoints(),
+                            serviceOptions.restoreFrom());
+            Optional<CheckpointLocator.Snapshot> newest = plan.newestOnVolume();
+            restore = plan.restore();
             this.restore = restore;
             try (KafkaPreflight preflight =
                     new KafkaPreflight(
                             serviceOptions.job(), serviceOptions.kafkaStartupTimeout())) {
                 preflight.check(serviceOptions);
                 preflight.checkNotAFork(
-                        serviceOptions, newest.isPresent(), restore.map(Restore::snapshot));
+                        serviceOptions,
+                        newest.isPresent(),
+                        restore.map(RestorePlan.Restore::snapshot));
                 serviceOptions =
                         serviceOptions.withJob(
                                 serviceOptions
@@ -176,13 +202,9 @@ public class EmbeddedFlinkJob {
         this.miniCluster = cluster;
         cluster.submitJob(prepared).get(1, TimeUnit.MINUTES);
         submittedAt = Instant.now();
-        if (restore.filter(Restore::explicit).isPresent()) {
-            Files.writeString(
-                    restoreMarker(serviceOptions.checkpointDir()),
-                    restore.get().snapshot().path().toString());
-        }
         cluster.requestJobResult(JOB_ID).whenComplete(this::onJobTerminated);
         checkpointOnceAllTasksRun(cluster, serviceOptions.job().checkpointTimeout());
+        recordFirstCompletedSnapshot();
         LOG.infof(
                 "Job %s submitted: %s -> %s (dead letters: %s), %s windows, %s, checkpoints every"
                         + " %s in %s, %s",
@@ -238,71 +260,99 @@ public class EmbeddedFlinkJob {
         }
     }
 
+    /** How often the first completed snapshot of this run is looked for. */
+    private static final Duration SNAPSHOT_POLL = Duration.ofMillis(200);
+
     /**
-     * Makes sure the volume is usable, removes checkpoints a crash interrupted, and picks the
-     * newest completed one.
+     * Waits in the background for this run's first completed checkpoint (or savepoint), then
+     * records it (see {@link #onFirstSnapshotCompleted}). Ends when the job ends or stops.
      */
-    private static Optional<CheckpointLocator.Snapshot> prepareCheckpointDirectory(
-            Path dir, int retained) throws IOException {
-        CheckpointVolume.proveWritable(dir);
-        CheckpointLocator locator = new CheckpointLocator(dir);
-        for (Path incomplete : locator.deleteIncomplete()) {
-            LOG.infof("Deleted incomplete checkpoint %s", incomplete);
-        }
-        Optional<CheckpointLocator.Snapshot> newest = locator.newestCompleted();
-        if (newest.isPresent()) {
-            for (Path old : locator.deleteAllButNewest(retained)) {
-                LOG.infof(
-                        "Deleted checkpoint %s of an earlier run (keeping the newest %d)",
-                        old, retained);
-            }
-        }
-        return newest;
+    private void recordFirstCompletedSnapshot() {
+        Thread watcher =
+                new Thread(
+                        () -> {
+                            while (!stopping && !snapshotCompleted && terminalResult == null) {
+                                Optional<AccessExecutionGraph> graph =
+                                        executionGraph(Duration.ofSeconds(1));
+                                if (graph.isPresent()
+                                        && graph.get().getState().isGloballyTerminalState()) {
+                                    return;
+                                }
+                                if (graph.map(EmbeddedFlinkJob::hasCompletedSnapshot)
+                                        .orElse(false)) {
+                                    onFirstSnapshotCompleted();
+                                    return;
+                                }
+                                try {
+                                    Thread.sleep(SNAPSHOT_POLL.toMillis());
+                                } catch (InterruptedException e) {
+                                    return;
+                                }
+                            }
+                        },
+                        "first-snapshot-watcher");
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
+    private static boolean hasCompletedSnapshot(AccessExecutionGraph graph) {
+        CheckpointStatsSnapshot stats = graph.getCheckpointStatsSnapshot();
+        return stats != null
+                && (stats.getHistory().getLatestCompletedCheckpoint() != null
+                        || stats.getHistory().getLatestSavepoint() != null);
     }
 
     /**
-     * What to restore: an explicitly requested snapshot the first time it is requested (NO_CLAIM:
-     * it is the user's, not ours to delete), else the newest completed snapshot on the volume
-     * (CLAIM: ours, so Flink's retention deletes it in turn).
+     * This run completed a snapshot, so what it restored has taken effect: a requested restore is
+     * recorded as applied (the next start resumes from the volume's newest snapshot), and an
+     * earlier failed restore is forgotten.
      */
-    record Restore(CheckpointLocator.Snapshot snapshot, boolean explicit) {}
-
-    private static Optional<Restore> chooseRestore(
-            ServiceOptions options, Optional<CheckpointLocator.Snapshot> newest)
-            throws IOException {
-        if (options.restoreFrom().isPresent()) {
-            Path requested = options.restoreFrom().get();
-            Path marker = restoreMarker(options.checkpointDir());
-            boolean applied =
-                    Files.isRegularFile(marker)
-                            && Files.readString(marker).trim().equals(requested.toString());
-            if (!applied) {
-                LOG.infof(
-                        "Restoring from %s as requested by %s (TELEMETRY_RESTORE_FROM)",
-                        requested, ServiceOptions.RESTORE_FROM);
-                return Optional.of(
-                        new Restore(
-                                new CheckpointLocator.Snapshot(
-                                        requested,
-                                        -1,
-                                        Files.getLastModifiedTime(
-                                                requested.resolve(CheckpointLocator.METADATA))),
-                                true));
-            }
-            LOG.infof(
-                    "%s was already restored by an earlier start; resuming from the newest"
-                            + " snapshot on the volume instead",
-                    requested);
+    private synchronized void onFirstSnapshotCompleted() {
+        if (snapshotCompleted) {
+            return;
         }
-        return newest.map(snapshot -> new Restore(snapshot, false));
+        snapshotCompleted = true;
+        Path dir = options.checkpointDir();
+        try {
+            Optional<RestorePlan.Restore> explicit = restore.filter(RestorePlan.Restore::explicit);
+            if (explicit.isPresent()) {
+                RestorePlan.markApplied(dir, options.restoreFrom().orElseThrow());
+                LOG.infof(
+                        "Restore from %s applied: this run completed a snapshot after it",
+                        explicit.get().snapshot().path());
+            }
+            RestorePlan.clearFailure(dir);
+        } catch (IOException e) {
+            // The next start then restores the requested snapshot again, unless the pending
+            // record and a newer snapshot on the volume show it took effect.
+            LOG.errorf("Cannot record the applied restore in %s: %s", dir, e.toString());
+        }
     }
 
-    private static Path restoreMarker(Path checkpointDir) {
-        return checkpointDir.resolve("restore-from.applied");
+    /**
+     * Whether a job failure is a failure to restore state (as opposed to, say, Kafka being
+     * unreachable): Flink's messages for a snapshot that does not fit the job (the JobMaster's
+     * "Failed to rollback to checkpoint/savepoint"), state that cannot be restored (a task's
+     * "Exception while creating StreamOperatorStateContext" / "Could not restore ... backend",
+     * which is also how lost state files show), or an incompatible serializer. A bare missing file
+     * elsewhere in the chain does not count: a checkpoint volume lost at runtime is not a restore
+     * failure.
+     */
+    static boolean isRestoreFailure(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = String.valueOf(t.getMessage());
+            if (message.contains("Failed to rollback to checkpoint/savepoint")
+                    || message.contains("StreamOperatorStateContext")
+                    || message.contains("Could not restore")
+                    || t instanceof StateMigrationException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static Configuration flinkConfiguration(
-            ServiceOptions options, Path scratch, Optional<Restore> restore) {
+            ServiceOptions options, Path scratch, Optional<RestorePlan.Restore> restore) {
         Configuration configuration = new Configuration();
         configuration.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
         configuration.set(
@@ -407,6 +457,7 @@ public class EmbeddedFlinkJob {
                             .map(t -> t.deserializeError(getClass().getClassLoader()));
             // A missing ACL (revoked while running, or on a topic created at start) said plainly.
             cause.flatMap(c -> new KafkaAccess(options.job()).explain(c)).ifPresent(LOG::error);
+            recordFailedRestore(cause);
             LOG.errorf(
                     cause.orElse(null),
                     "The Flink job ended with %s after its restart strategy was exhausted or it"
@@ -415,6 +466,32 @@ public class EmbeddedFlinkJob {
                     result.getApplicationStatus());
         }
         Quarkus.asyncExit(1);
+    }
+
+    /**
+     * If this run restored a snapshot, failed restoring it and completed no snapshot of its own,
+     * records that, so the next start stops with instructions instead of failing the same way.
+     */
+    private void recordFailedRestore(Optional<Throwable> cause) {
+        Optional<RestorePlan.Restore> restored = restore;
+        if (snapshotCompleted
+                || restored.isEmpty()
+                || cause.filter(EmbeddedFlinkJob::isRestoreFailure).isEmpty()) {
+            return;
+        }
+        Path snapshot = restored.get().snapshot().path();
+        Throwable root = cause.get();
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        try {
+            RestorePlan.markFailed(options.checkpointDir(), snapshot, root.toString());
+        } catch (IOException e) {
+            LOG.errorf("Cannot record the failed restore in %s: %s", options.checkpointDir(), e);
+        }
+        LOG.errorf(
+                "Restoring %s failed: %s. The next start stops with what to do (see %s)",
+                snapshot, root, options.checkpointDir().resolve(RestorePlan.FAILED));
     }
 
     synchronized void stop() {
@@ -455,6 +532,11 @@ public class EmbeddedFlinkJob {
         }
         miniCluster = null;
         scratch.close();
+        CheckpointVolume.Lock lock = volumeLock;
+        volumeLock = null;
+        if (lock != null) {
+            lock.close();
+        }
     }
 
     /**
@@ -479,6 +561,8 @@ public class EmbeddedFlinkJob {
                                     SavepointFormatType.CANONICAL)
                             .get(budget, TimeUnit.NANOSECONDS);
             LOG.infof("Stopped with savepoint %s", path);
+            // The savepoint is this run's snapshot: what it restored has taken effect.
+            onFirstSnapshotCompleted();
             return true;
         } catch (ExecutionException | TimeoutException e) {
             // The job keeps running after a failed stop-with-savepoint; cancelling leaves the
@@ -649,7 +733,7 @@ public class EmbeddedFlinkJob {
     }
 
     public Optional<CheckpointLocator.Snapshot> restoredFrom() {
-        return restore.map(Restore::snapshot);
+        return restore.map(RestorePlan.Restore::snapshot);
     }
 
     public Optional<ServiceOptions> options() {

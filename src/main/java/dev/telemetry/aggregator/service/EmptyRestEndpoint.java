@@ -26,13 +26,12 @@ import org.apache.flink.util.ConfigurationException;
  * A REST endpoint for the embedded cluster that serves nothing (every request gets 404).
  *
  * <p>The service talks to its MiniCluster through the Java API only (submit, status, savepoints,
- * metrics through the reporter). Building Flink's ~100 REST handlers and loading their classes (537
- * classes) was ~0.7 CPU s (median of 11 paired cold starts) of a MiniCluster start on the 2-core
- * target, time without processing after a crash. Flink offers no public way to leave the endpoint
- * out: its component factory always starts one and uses its address. So this endpoint still binds
- * an ephemeral port on 127.0.0.1 and takes part in leader election (so {@code
- * MiniCluster#getRestAddress} completes), but has no handlers: no web UI, no REST API or client, no
- * history-server archive.
+ * metrics through the reporter). Building Flink's ~100 REST handlers and loading their classes is a
+ * measurable part of a MiniCluster start (bench/results/NOTES.md), time without processing after a
+ * crash. Flink offers no public way to leave the endpoint out: its component factory always starts
+ * one and uses its address. So this endpoint still binds an ephemeral port on 127.0.0.1 and takes
+ * part in leader election (so {@code MiniCluster#getRestAddress} completes), but has no handlers:
+ * no web UI, no REST API or client, no history-server archive.
  */
 final class EmptyRestEndpoint extends WebMonitorEndpoint<DispatcherGateway> {
     static final RestEndpointFactory<DispatcherGateway> FACTORY =

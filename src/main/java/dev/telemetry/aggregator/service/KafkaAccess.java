@@ -85,7 +85,7 @@ final class KafkaAccess {
                         + operations
                         + " "
                         + resourceOption
-                        + ". README: Kafka security lists every ACL the service needs.",
+                        + ". docs/security.md lists every ACL the service needs.",
                 cause);
     }
 
@@ -189,7 +189,7 @@ final class KafkaAccess {
                         + principal
                         + ": "
                         + denied.getMessage()
-                        + ". README: Kafka security lists every ACL the service needs.",
+                        + ". docs/security.md lists every ACL the service needs.",
                 denied);
     }
 

@@ -32,8 +32,8 @@ public interface KafkaConfiguration {
     String startupTimeout();
 
     /**
-     * {@code KAFKA_SECURITY_PROTOCOL}: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (README: Kafka
-     * security).
+     * {@code KAFKA_SECURITY_PROTOCOL}: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (see
+     * docs/security.md).
      */
     Optional<String> securityProtocol();
 

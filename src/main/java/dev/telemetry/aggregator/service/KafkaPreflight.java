@@ -275,7 +275,7 @@ public final class KafkaPreflight implements AutoCloseable {
                         + " and "
                         + Settings.environmentVariable(Settings.GROUP_ID)
                         + " to values of its own. If the original is gone for good, abort its"
-                        + " transactions first (README: Recovering from a lingering"
+                        + " transactions first (docs/operations.md: Recovering from a lingering"
                         + " transaction).");
     }
 

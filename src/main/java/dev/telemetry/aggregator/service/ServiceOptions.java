@@ -232,7 +232,13 @@ public record ServiceOptions(
         return Map.copyOf(flink);
     }
 
-    /** A snapshot to restore must exist and be readable: fail at start, not at every restart. */
+    /**
+     * The snapshot to restore, as an absolute directory ({@code .../_metadata} is taken as its
+     * directory). Whether it exists and is readable is checked at start-up, and only while it has
+     * not been applied yet: once it has, it may be deleted (by the operator, or because it was a
+     * checkpoint of this volume that Flink's retention removed) while the setting stays in the
+     * deployment, and later starts must not fail because of it.
+     */
     private static Path restorePath(String text) {
         Path path;
         try {
@@ -240,22 +246,34 @@ public record ServiceOptions(
         } catch (RuntimeException e) {
             throw new InvalidSettingException(RESTORE_FROM, "'" + text + "' is not a path");
         }
-        if (Files.isRegularFile(path) && path.getFileName().toString().equals("_metadata")) {
+        if (path.getFileName() != null
+                && path.getFileName().toString().equals(CheckpointLocator.METADATA)) {
             path = path.getParent();
         }
+        return path.toAbsolutePath().normalize();
+    }
+
+    /**
+     * Checks that a requested snapshot is there and readable, before it is restored.
+     *
+     * @throws InvalidSettingException naming the setting if it is not
+     */
+    static CheckpointLocator.Snapshot requestedSnapshot(Path path) {
         if (!Files.isDirectory(path)) {
             throw new InvalidSettingException(
-                    RESTORE_FROM, "'" + text + "' does not exist or is not a directory");
+                    RESTORE_FROM, "'" + path + "' does not exist or is not a directory");
         }
-        if (!CheckpointLocator.isReadable(path)) {
+        try {
+            return CheckpointLocator.read(path);
+        } catch (CheckpointLocator.UnusableSnapshotException e) {
             throw new InvalidSettingException(
                     RESTORE_FROM,
                     "'"
-                            + text
-                            + "' is not a savepoint or completed checkpoint: it has no readable"
-                            + " _metadata");
+                            + path
+                            + "' is not a savepoint or completed checkpoint with readable"
+                            + " _metadata: "
+                            + e.rejected().problem());
         }
-        return path.toAbsolutePath().normalize();
     }
 
     private static Path checkpointDir(String text) {

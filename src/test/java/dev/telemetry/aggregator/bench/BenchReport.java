@@ -46,10 +46,10 @@ final class BenchReport {
         }
         StringBuilder md = new StringBuilder("# Benchmark results\n\n");
         md.append(
-                "Written by `bash bench/run.sh` (see the README's Benchmarks section). **The"
-                    + " machine is shared and noisy: absolute figures are machine-dependent; the"
-                    + " ratios compare contestants run one after another in the same run on the"
-                    + " same broker.**\n\n");
+                "Written by `bash bench/run.sh` (see bench/README.md). **The machine is shared and"
+                        + " noisy: absolute figures are machine-dependent; the ratios compare"
+                        + " contestants run one after another in the same run on the same"
+                        + " broker.**\n\n");
         // Notes on a particular run (sizes, machine load) kept beside its results.
         Path notes = dir.resolve("NOTES.md");
         if (Files.isRegularFile(notes)) {

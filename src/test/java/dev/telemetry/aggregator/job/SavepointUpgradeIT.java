@@ -11,6 +11,7 @@ import dev.telemetry.aggregator.testing.TelemetryFixtures;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,6 +36,7 @@ import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -191,6 +193,107 @@ class SavepointUpgradeIT extends SharedBrokerTest {
                 upgraded.cancel().get(30, TimeUnit.SECONDS);
             }
         }
+    }
+
+    /**
+     * Event-time progress survives a restore at another parallelism: window A fires and is
+     * committed at parallelism 2, the job stops with a savepoint and resumes from it at parallelism
+     * 1; events of A that arrive then are late (dead letters), not a second aggregate of A. Flink
+     * does not checkpoint watermarks; the window operator and the combiner keep theirs in union
+     * list state, restored as the minimum (window) and maximum (combiner) over the old subtasks.
+     */
+    @Test
+    void lateEventsAfterARestoreAtAnotherParallelismAreLateAgain() throws Exception {
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        JobOptions before = options(topics, 2);
+        List<Event> onTime = new ArrayList<>();
+        List<Event> late = new ArrayList<>();
+        for (int d = 0; d < 8; d++) {
+            onTime.add(new Event("device-" + d, "temperature", d, START + 100));
+            late.add(new Event("device-" + d, "temperature", 100 + d, START + 500));
+        }
+        for (int d = 0; d < 8; d++) {
+            onTime.add(new Event("device-" + d, "temperature", d + 1, START + 4_000));
+        }
+
+        JobClient first = start(before, UnaryOperator.identity(), new Configuration());
+        TelemetryFixtures.awaitReadingEveryPartition(
+                kafka, topics.input(), PARTITIONS, START, before.groupId());
+        // Every device on every partition, so each partition's watermark passes window A.
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (int p = 0; p < PARTITIONS; p++) {
+            for (Event event : onTime) {
+                records.add(onPartition(topics.input(), p, event));
+            }
+        }
+        kafka.send(records);
+        kafka.readCommitted(
+                topics.output(),
+                Duration.ofMinutes(1),
+                read -> TelemetryFixtures.parseAggregates(read).size() >= 8);
+        String savepoint = stopWithSavepoint(first);
+
+        Configuration restore = new Configuration();
+        restore.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
+        JobClient rescaled = start(options(topics, 1), UnaryOperator.identity(), restore);
+        try {
+            kafka.send(late.stream().map(event -> onPartition(topics.input(), 0, event)).toList());
+            kafka.awaitCheckpointed(before.groupId(), topics.input(), Duration.ofMinutes(1));
+            kafka.send(
+                    TelemetryFixtures.watermarkFlush(
+                            topics.input(), PARTITIONS, START + 3_600_000));
+            kafka.readCommitted(
+                    topics.deadLetters(),
+                    Duration.ofMinutes(1),
+                    read -> read.size() >= late.size());
+            kafka.readCommitted(
+                    topics.output(),
+                    Duration.ofMinutes(1),
+                    read -> TelemetryFixtures.parseAggregates(read).size() >= 16);
+        } finally {
+            rescaled.cancel().get(30, TimeUnit.SECONDS);
+        }
+        List<Event> everyPartition = new ArrayList<>();
+        for (int p = 0; p < PARTITIONS; p++) {
+            everyPartition.addAll(onTime);
+        }
+        TelemetryFixtures.assertExactlyOnce(
+                TelemetryFixtures.parseAggregates(
+                        kafka.readCommittedToEnd(topics.output(), Duration.ofSeconds(30))),
+                TelemetryFixtures.expectedAggregates(everyPartition, WINDOW_MILLIS));
+        assertThat(kafka.readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(30)))
+                .extracting(
+                        record ->
+                                TelemetryFixtures.header(record, "dlq.reason")
+                                        + " "
+                                        + new String(record.value(), StandardCharsets.UTF_8))
+                .containsExactlyInAnyOrderElementsOf(
+                        late.stream().map(event -> "late " + event.json()).toList());
+    }
+
+    private static ProducerRecord<byte[], byte[]> onPartition(
+            String topic, int partition, Event event) {
+        return new ProducerRecord<>(
+                topic,
+                partition,
+                event.deviceId().getBytes(StandardCharsets.UTF_8),
+                event.json().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static JobOptions options(KafkaTestClient.TestTopics topics, int parallelism) {
+        String group = "upgrade-it-" + topics.input();
+        return TelemetryPipelineIT.options(
+                kafka,
+                Map.ofEntries(
+                        Map.entry(Settings.INPUT_TOPICS, topics.input()),
+                        Map.entry(Settings.OUTPUT_TOPIC, topics.output()),
+                        Map.entry(Settings.DEAD_LETTER_TOPIC, topics.deadLetters()),
+                        Map.entry(Settings.WINDOW_SIZE, WINDOW_MILLIS + "ms"),
+                        Map.entry(Settings.MAX_OUT_OF_ORDERNESS, "1s"),
+                        Map.entry(Settings.IDLENESS, "0s"),
+                        Map.entry(Settings.TRANSACTIONAL_ID_PREFIX, group),
+                        Map.entry(Settings.GROUP_ID, group),
+                        Map.entry(Settings.PARALLELISM, Integer.toString(parallelism))));
     }
 
     private static JobOptions options(KafkaTestClient.TestTopics topics) {

@@ -1,6 +1,8 @@
 package dev.telemetry.aggregator.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -8,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
@@ -58,15 +61,151 @@ class CheckpointLocatorTest {
     }
 
     @Test
-    void newestCompletedAcrossJobDirectoriesIsTheLastOneCompleted() throws Exception {
-        // Each start of the embedded job may get a new job id; the most recent run wins even if
-        // it counted checkpoints from a lower id.
-        completedCheckpoint("old0000000000000000000000000000", 40, BASE);
-        Path newest =
-                completedCheckpoint("new0000000000000000000000000000", 2, BASE.plusSeconds(60));
+    void newerSnapshotWithAnOlderModificationTimeIsStillTheNewest() throws Exception {
+        // A clock step, or a volume copied without timestamps: chk-12 looks older than chk-9.
+        Path chk12 = completedCheckpoint(JOB, 12, BASE);
+        Path chk9 = completedCheckpoint(JOB, 9, BASE.plusSeconds(3600));
 
-        assertThat(new CheckpointLocator(root).newestCompleted())
-                .hasValueSatisfying(snapshot -> assertThat(snapshot.path()).isEqualTo(newest));
+        CheckpointLocator locator = new CheckpointLocator(root);
+
+        assertThat(locator.newestCompleted())
+                .hasValueSatisfying(snapshot -> assertThat(snapshot.path()).isEqualTo(chk12));
+        assertThat(locator.completedNewestFirst())
+                .extracting(CheckpointLocator.Snapshot::path)
+                .containsExactly(chk12, chk9);
+    }
+
+    @Test
+    void savepointsAndCheckpointsAreOrderedByTheIdInTheirMetadata() throws Exception {
+        // A stop-with-savepoint in the same second as the last checkpoint, or a copy that reset
+        // the timestamps: only the id in the metadata says which came last.
+        Path chk14 = completedCheckpoint(JOB, 14, BASE.plusSeconds(10));
+        Path savepoint15 = savepoint("savepoint-a1b2c3-000000000015", 15, BASE);
+        Path savepoint3 = savepoint("savepoint-a1b2c3-000000000003", 3, BASE.plusSeconds(20));
+
+        CheckpointLocator locator = new CheckpointLocator(root);
+
+        assertThat(locator.newestCompleted())
+                .hasValueSatisfying(
+                        snapshot -> {
+                            assertThat(snapshot.path()).isEqualTo(savepoint15);
+                            assertThat(snapshot.checkpointId()).isEqualTo(15);
+                            assertThat(snapshot.isSavepoint()).isTrue();
+                        });
+        assertThat(locator.completedNewestFirst())
+                .extracting(CheckpointLocator.Snapshot::path)
+                .containsExactly(savepoint15, chk14, savepoint3);
+    }
+
+    @Test
+    void onTheSameIdTheSavepointIsPreferred() throws Exception {
+        Path checkpoint = completedCheckpoint(JOB, 7, BASE.plusSeconds(1));
+        Path savepoint = savepoint("savepoint-a1b2c3-000000000007", 7, BASE);
+
+        assertThat(new CheckpointLocator(root).completedNewestFirst())
+                .extracting(CheckpointLocator.Snapshot::path)
+                .containsExactly(savepoint, checkpoint);
+    }
+
+    @Test
+    void retentionKeepsTheNewestByIdNotByModificationTime() throws Exception {
+        Path chk12 = completedCheckpoint(JOB, 12, BASE);
+        Path chk11 = completedCheckpoint(JOB, 11, BASE.plusSeconds(100));
+        Path chk10 = completedCheckpoint(JOB, 10, BASE.plusSeconds(200));
+
+        assertThat(new CheckpointLocator(root).deleteAllButNewest(2)).containsExactly(chk10);
+        assertThat(chk12).isDirectory();
+        assertThat(chk11).isDirectory();
+    }
+
+    @Test
+    void tornSnapshotsDoNotCountAmongTheKeptAndAreNotDeleted() throws Exception {
+        Path good = completedCheckpoint(JOB, 5, BASE);
+        Path torn = completedCheckpoint(JOB, 6, BASE.plusSeconds(10));
+        byte[] full = Files.readAllBytes(torn.resolve("_metadata"));
+        writeMetadata(torn, Arrays.copyOf(full, 6), BASE.plusSeconds(10));
+
+        assertThat(new CheckpointLocator(root).deleteAllButNewest(1)).isEmpty();
+        assertThat(good.resolve("_metadata")).isRegularFile();
+        assertThat(torn).isDirectory();
+    }
+
+    @Test
+    void metadataOfAnUnknownVersionStopsStartUpNamingTheSnapshot() throws Exception {
+        completedCheckpoint(JOB, 4, BASE);
+        Path newer = Files.createDirectories(root.resolve(JOB).resolve("chk-5"));
+        // Flink's header (magic number) followed by a format version this Flink does not know:
+        // written by a newer Flink, not torn. Skipping it would restore an older snapshot.
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(Checkpoints.HEADER_MAGIC_NUMBER);
+            out.writeInt(99);
+            out.writeLong(5);
+        }
+        writeMetadata(newer, bytes.toByteArray(), BASE.plusSeconds(10));
+
+        assertThatThrownBy(() -> new CheckpointLocator(root).newestCompleted())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(newer.toString())
+                .hasMessageContaining("99");
+    }
+
+    @Test
+    void metadataThatCannotBeReadStopsStartUpNamingTheSnapshotAndTheError() throws Exception {
+        completedCheckpoint(JOB, 4, BASE);
+        // An I/O error that is not a short file: here "Is a directory".
+        Path broken = Files.createDirectories(root.resolve(JOB).resolve("chk-5"));
+        Files.createDirectories(broken.resolve("_metadata"));
+
+        assertThatThrownBy(() -> new CheckpointLocator(root).newestCompleted())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(broken.toString())
+                .hasMessageContaining("TELEMETRY_RESTORE_FROM");
+    }
+
+    @Test
+    void metadataWithoutReadPermissionStopsStartUp() throws Exception {
+        // Root reads any file: permissions only bite for other users.
+        assumeFalse("root".equals(System.getProperty("user.name")), "runs as root");
+        completedCheckpoint(JOB, 4, BASE);
+        Path denied = completedCheckpoint(JOB, 5, BASE.plusSeconds(10));
+        Path metadata = denied.resolve("_metadata");
+        Files.setPosixFilePermissions(metadata, PosixFilePermissions.fromString("---------"));
+        try {
+            assertThatThrownBy(() -> new CheckpointLocator(root).newestCompleted())
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining(denied.toString())
+                    .hasMessageContaining("ermission");
+        } finally {
+            Files.setPosixFilePermissions(metadata, PosixFilePermissions.fromString("rw-------"));
+        }
+    }
+
+    @Test
+    void directoriesThatAreNotSnapshotsAreNotListed() throws Exception {
+        // An ext4 volume's lost+found is owned by root and unreadable for the service's user.
+        // Whatever it holds is not a snapshot of this job, even something that looks like one.
+        Path own = completedCheckpoint(JOB, 3, BASE);
+        Path lostAndFound = root.resolve("lost+found");
+        completedCheckpointIn(lostAndFound.resolve("chk-7"), 7, BASE);
+        Files.createDirectories(root.resolve("backup").resolve("chk-9"));
+        Files.writeString(root.resolve("notes.txt"), "a stray file");
+        Files.setPosixFilePermissions(lostAndFound, PosixFilePermissions.fromString("---------"));
+        try {
+            CheckpointLocator locator = new CheckpointLocator(root);
+
+            assertThat(locator.deleteIncomplete()).isEmpty();
+            assertThat(locator.newestCompleted())
+                    .hasValueSatisfying(snapshot -> assertThat(snapshot.path()).isEqualTo(own));
+            assertThat(locator.completedNewestFirst())
+                    .extracting(CheckpointLocator.Snapshot::path)
+                    .containsExactly(own);
+            assertThat(locator.deleteAllButNewest(1)).isEmpty();
+        } finally {
+            Files.setPosixFilePermissions(
+                    lostAndFound, PosixFilePermissions.fromString("rwx------"));
+        }
+        assertThat(root.resolve("backup").resolve("chk-9")).isDirectory();
     }
 
     @Test
@@ -163,7 +302,18 @@ class CheckpointLocatorTest {
     /** A checkpoint directory with a {@code _metadata} written by Flink's own serializer. */
     private Path completedCheckpoint(String jobId, long id, Instant completedAt)
             throws IOException {
-        Path dir = Files.createDirectories(root.resolve(jobId).resolve("chk-" + id));
+        return completedCheckpointIn(root.resolve(jobId).resolve("chk-" + id), id, completedAt);
+    }
+
+    /** A savepoint in {@code <root>/savepoints}, where the service's savepoints go. */
+    private Path savepoint(String name, long id, Instant completedAt) throws IOException {
+        return completedCheckpointIn(
+                root.resolve(CheckpointLocator.SAVEPOINTS).resolve(name), id, completedAt);
+    }
+
+    private static Path completedCheckpointIn(Path directory, long id, Instant completedAt)
+            throws IOException {
+        Path dir = Files.createDirectories(directory);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             Checkpoints.storeCheckpointMetadata(

@@ -38,4 +38,14 @@ class CheckpointVolumeTest {
                 .hasMessageContaining("telemetry.checkpoint.dir")
                 .hasMessageContaining("TELEMETRY_CHECKPOINT_DIR");
     }
+
+    @Test
+    void theProbeFileNameIsUniquePerProcess() {
+        // Two processes on one volume (a replacement pod while the old one still stops) must
+        // never delete each other's probe in the middle of a write.
+        String name = CheckpointVolume.PROBE;
+
+        assertThat(name).contains(Long.toString(ProcessHandle.current().pid()));
+        assertThat(name).matches("\\.write-probe-\\d+-[0-9a-f]{8,}");
+    }
 }

@@ -138,6 +138,15 @@ public final class KafkaTestClient implements AutoCloseable {
         return read(topic, "read_committed", timeout, done);
     }
 
+    /**
+     * Reads the topic from the beginning with {@code isolation.level=read_uncommitted}: records of
+     * open transactions too, i.e. what the service has written but not committed yet.
+     */
+    public List<ConsumerRecord<byte[], byte[]>> readUncommitted(
+            String topic, Duration timeout, Predicate<List<ConsumerRecord<byte[], byte[]>>> done) {
+        return read(topic, "read_uncommitted", timeout, done);
+    }
+
     /** Reads everything committed so far: up to the topic's current last stable offsets. */
     public List<ConsumerRecord<byte[], byte[]>> readCommittedToEnd(String topic, Duration timeout) {
         try (KafkaConsumer<byte[], byte[]> consumer = consumer("read_committed")) {

@@ -5,8 +5,14 @@ import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
@@ -31,11 +37,12 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
  *       the event). Deciding lateness here would use this input's watermark, which can be ahead of
  *       the window operator's (the minimum over all inputs), and would make events late that the
  *       window still counts.
- *   <li>Everything held is emitted before each checkpoint barrier (so this operator has no state
- *       and exactly-once and rescaling stay the window operator's business), before an idle status
- *       (the window operator would otherwise advance past partials still held here), at the end of
- *       input; beyond {@code maxPartials} held, the oldest leaves for each new one (to bound
- *       memory).
+ *   <li>Everything held is emitted before each checkpoint barrier (so this operator keeps no
+ *       partials in state and exactly-once and rescaling stay the window operator's business; its
+ *       only state is its watermark, so that after a restore an event of a window that had closed
+ *       here is passed on alone again), before an idle status (the window operator would otherwise
+ *       advance past partials still held here), at the end of input; beyond {@code maxPartials}
+ *       held, the oldest leaves for each new one (to bound memory).
  *   <li>From an idle status until this input's watermark, once active again, has moved {@link
  *       #CATCH_UP_WINDOWS} windows on, nothing is held: each event is passed on at once, carrying
  *       the event. While this input was idle the window operator advanced by the other inputs'
@@ -75,6 +82,18 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     private transient int heldPartials;
     private transient long currentWatermark;
 
+    /**
+     * Each subtask's watermark at the checkpoint. Restored as the maximum over the old subtasks: an
+     * event of a window that closed before the checkpoint must not be combined with others, since
+     * it may be late at the window operator and its dead letter needs the event itself (see {@link
+     * WatermarkKeepingWindowOperator}). Passing an event on alone is always safe.
+     */
+    private static final ListStateDescriptor<Long> WATERMARKS =
+            new ListStateDescriptor<>("combiner-watermarks", Types.LONG);
+
+    private transient ListState<Long> watermarks;
+    private transient long restoredWatermark;
+
     /** Whether events pass on one by one, because this input is or was recently idle. */
     private transient boolean passingThrough;
 
@@ -93,11 +112,29 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     }
 
     @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        watermarks = context.getOperatorStateStore().getUnionListState(WATERMARKS);
+        restoredWatermark = Long.MIN_VALUE;
+        if (context.isRestored()) {
+            for (Long watermark : watermarks.get()) {
+                restoredWatermark = Math.max(restoredWatermark, watermark);
+            }
+        }
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        watermarks.update(List.of(currentWatermark));
+    }
+
+    @Override
     public void open() throws Exception {
         super.open();
         partialsByWindow = new TreeMap<>();
         heldPartials = 0;
-        currentWatermark = Long.MIN_VALUE;
+        currentWatermark = restoredWatermark;
         passingThrough = false;
         lastWindow = null;
         outRecord = new StreamRecord<>(null);

@@ -30,10 +30,9 @@ public final class TelemetryKafka {
     public static final List<String> SINKS = List.of(AGGREGATES_SINK, DEAD_LETTER_SINK);
 
     /**
-     * The source's {@code max.poll.records} unless set. Over the typical-shape bench backlog (5 M
-     * events, 7 alternating pairs) it took a median 28.1 CPU s against 32.2 at Kafka's 500; 8000
-     * was no better than 2000. A batch is a few hundred kB, and a poll returns what has arrived
-     * without waiting for a full one, so it adds no latency.
+     * The source's {@code max.poll.records} unless set: fewer, larger polls cost less CPU per
+     * record than Kafka's 500 (figures in bench/results/NOTES.md). A batch is a few hundred kB, and
+     * a poll returns what has arrived without waiting for a full one, so it adds no latency.
      */
     static final int SOURCE_MAX_POLL_RECORDS = 2000;
 

@@ -80,10 +80,13 @@ final class CombinedWindowHarness implements AutoCloseable {
         window.setup();
     }
 
-    /** Restores the window operator's state; the combiner has none. */
-    void initializeState(OperatorSubtaskState windowState) throws Exception {
-        combiner.initializeEmptyState();
-        window.initializeState(windowState);
+    /** The state of both operators at a checkpoint. */
+    record Snapshot(OperatorSubtaskState combiner, OperatorSubtaskState window) {}
+
+    /** Restores both operators, as after a process restart. */
+    void initializeState(Snapshot snapshot) throws Exception {
+        combiner.initializeState(snapshot.combiner());
+        window.initializeState(snapshot.window());
     }
 
     void open() throws Exception {
@@ -102,11 +105,12 @@ final class CombinedWindowHarness implements AutoCloseable {
     }
 
     /** A checkpoint as the task takes it: the barrier follows what the combiner emits first. */
-    OperatorSubtaskState snapshot(long checkpointId, long timestamp) throws Exception {
+    Snapshot snapshot(long checkpointId, long timestamp) throws Exception {
         combiner.prepareSnapshotPreBarrier(checkpointId);
         forward();
+        OperatorSubtaskState combinerState = combiner.snapshot(checkpointId, timestamp);
         window.prepareSnapshotPreBarrier(checkpointId);
-        return window.snapshot(checkpointId, timestamp);
+        return new Snapshot(combinerState, window.snapshot(checkpointId, timestamp));
     }
 
     List<TelemetryAggregate> extractOutputValues() {

@@ -9,7 +9,6 @@ import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.transformations.OneInputTransformation;
@@ -162,7 +161,7 @@ class WindowAggregationHarnessTest {
         process(event("sensor-1", "temperature", 1.0, T0 + 1));
         process(event("sensor-2", "temperature", 7.0, T0 + 2));
         harness.processWatermark(T0 + 30_000);
-        OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+        CombinedWindowHarness.Snapshot snapshot = harness.snapshot(1L, 1L);
         harness.close();
 
         // A fresh operator instance, as after a process restart.
@@ -177,6 +176,63 @@ class WindowAggregationHarnessTest {
                 .containsExactly(
                         aggregate("sensor-1", T0, T1, 2, 4.0, 1.0, 3.0),
                         aggregate("sensor-2", T0, T1, 1, 7.0, 7.0, 7.0));
+    }
+
+    /**
+     * Flink does not checkpoint watermarks: before the fix both operators restarted at {@code
+     * Long.MIN_VALUE}, and an event of a window that had fired before the checkpoint (replayed from
+     * Kafka after a crash) opened that window again and came out as a second aggregate.
+     */
+    @Test
+    void eventOfAWindowThatFiredBeforeTheCheckpointIsLateAgainAfterRestore() throws Exception {
+        harness = openHarness(Duration.ZERO);
+        process(event("sensor-1", "temperature", 10.0, T0 + 10));
+        harness.processWatermark(T1 - 1);
+        assertThat(harness.extractOutputValues()).hasSize(1);
+        CombinedWindowHarness.Snapshot snapshot = harness.snapshot(1L, 1L);
+        harness.close();
+
+        harness = newHarness(MINUTE, Duration.ZERO);
+        harness.setup();
+        harness.initializeState(snapshot);
+        harness.open();
+        // Replayed before any watermark; then the restarted sources' watermarks start low again.
+        TelemetryEvent first = event("sensor-1", "temperature", 20.0, T0 + 20);
+        TelemetryEvent second = event("sensor-1", "temperature", 30.0, T0 + 30);
+        process(first);
+        process(second);
+        harness.processWatermark(T0 + 25);
+        process(event("sensor-1", "temperature", 5.0, T1 + 5));
+        harness.processWatermark(T2 - 1);
+
+        assertThat(harness.extractOutputValues())
+                .as("no second aggregate of the window that fired before the checkpoint")
+                .containsExactly(aggregate("sensor-1", T1, T2, 1, 5.0, 5.0, 5.0));
+        assertThat(harness.lateEvents())
+                .as("each replayed event is late, and carries its event for the dead letter")
+                .extracting(StreamRecord::getValue)
+                .containsExactly(first, second);
+    }
+
+    @Test
+    void windowStillOpenAtTheCheckpointKeepsCountingAfterRestore() throws Exception {
+        harness = openHarness(Duration.ofSeconds(30));
+        process(event("sensor-1", "temperature", 10.0, T0 + 10));
+        harness.processWatermark(T1 + 10_000);
+        CombinedWindowHarness.Snapshot snapshot = harness.snapshot(1L, 1L);
+        harness.close();
+
+        harness = newHarness(MINUTE, Duration.ofSeconds(30));
+        harness.setup();
+        harness.initializeState(snapshot);
+        harness.open();
+        // Within the allowed lateness of the restored watermark: the window fires again.
+        process(event("sensor-1", "temperature", 20.0, T0 + 20));
+        harness.processWatermark(T2 - 1);
+
+        assertThat(harness.extractOutputValues())
+                .containsExactly(aggregate("sensor-1", T0, T1, 2, 30.0, 10.0, 20.0));
+        assertThat(harness.lateEvents()).isNullOrEmpty();
     }
 
     @Test

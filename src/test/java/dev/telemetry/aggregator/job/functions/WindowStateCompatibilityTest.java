@@ -2,6 +2,7 @@ package dev.telemetry.aggregator.job.functions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import dev.telemetry.aggregator.job.records.PartialAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
@@ -90,6 +91,73 @@ class WindowStateCompatibilityTest {
                             TelemetryAggregate.of(
                                     "sensor-2", "humidity", T0, T1, accumulator(40.0)));
         }
+    }
+
+    /**
+     * The previous release's window operator (Flink's own, built by {@code window().aggregate()},
+     * without the stored watermark): its snapshot restores into the watermark-keeping one, which
+     * then starts without a restored watermark, as before.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void windowOfThePreviousReleaseCompletesAfterRestoreIntoTheWatermarkKeepingOne(String backend)
+            throws Exception {
+        OperatorSubtaskState snapshot;
+        try (KeyedOneInputStreamOperatorTestHarness<
+                        Tuple2<String, String>, PartialAggregate, TelemetryAggregate>
+                before =
+                        new KeyedOneInputStreamOperatorTestHarness<>(
+                                previousReleaseWindowOperator(),
+                                new DeviceMetricKey(),
+                                Types.TUPLE(Types.STRING, Types.STRING))) {
+            before.setStateBackend(stateBackend(backend));
+            before.open();
+            PartialAggregate partial = new PartialAggregate("sensor-1", "temperature", T0);
+            partial.add(1.5);
+            partial.add(2.5);
+            before.processElement(partial, T1 - 1);
+            before.processWatermark(T0 + 30_000);
+            snapshot = before.snapshot(1L, 1L);
+        }
+
+        try (KeyedOneInputStreamOperatorTestHarness<
+                        Tuple2<String, String>, PartialAggregate, TelemetryAggregate>
+                after = CombinedWindowHarness.windowOnly(MINUTE, Duration.ZERO)) {
+            after.setStateBackend(stateBackend(backend));
+            after.setup();
+            after.initializeState(snapshot);
+            after.open();
+            PartialAggregate more = new PartialAggregate("sensor-1", "temperature", T0);
+            more.add(-4.0);
+            after.processElement(more, T1 - 1);
+            after.processWatermark(T1 - 1);
+
+            assertThat(after.extractOutputValues())
+                    .containsExactly(
+                            TelemetryAggregate.of(
+                                    "sensor-1",
+                                    "temperature",
+                                    T0,
+                                    T1,
+                                    accumulator(1.5, 2.5, -4.0)));
+        }
+    }
+
+    /** The window operator as the release before the stored watermark built it. */
+    @SuppressWarnings("unchecked")
+    private static OneInputStreamOperator<PartialAggregate, TelemetryAggregate>
+            previousReleaseWindowOperator() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        SingleOutputStreamOperator<TelemetryAggregate> window =
+                env.fromData(new PartialAggregate("x", "y", 0))
+                        .keyBy(new DeviceMetricKey())
+                        .window(TumblingEventTimeWindows.of(MINUTE))
+                        .allowedLateness(Duration.ZERO)
+                        .sideOutputLateData(TelemetryAggregationJob.LATE_PARTIALS)
+                        .aggregate(new TelemetryAggregator(), new WindowResultFunction());
+        return ((OneInputTransformation<PartialAggregate, TelemetryAggregate>)
+                        window.getTransformation())
+                .getOperator();
     }
 
     /** The window operator as builds before the combiner had it (uid "window-aggregate"). */

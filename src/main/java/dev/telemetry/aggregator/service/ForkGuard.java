@@ -24,12 +24,9 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeProducersOptions;
 import org.apache.kafka.clients.admin.DescribeProducersResult.PartitionProducerState;
-import org.apache.kafka.clients.admin.DescribeTransactionsOptions;
-import org.apache.kafka.clients.admin.ListTransactionsOptions;
 import org.apache.kafka.clients.admin.ProducerState;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.admin.TransactionDescription;
-import org.apache.kafka.clients.admin.TransactionListing;
 import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
@@ -149,25 +146,11 @@ public final class ForkGuard {
     public Optional<Activity> latestActivity(
             String prefix, Collection<String> topics, Instant notAfter)
             throws ExecutionException, InterruptedException, TimeoutException {
-        List<String> ids =
-                get(
-                                admin.listTransactions(
-                                                new ListTransactionsOptions()
-                                                        .timeoutMs(timeoutMs()))
-                                        .all())
-                        .stream()
-                        .map(TransactionListing::transactionalId)
-                        .filter(id -> LingeringTransactions.belongsTo(id, prefix))
-                        .toList();
-        if (ids.isEmpty()) {
+        Map<String, TransactionDescription> descriptions =
+                new LingeringTransactions(admin, timeout).describe(prefix);
+        if (descriptions.isEmpty()) {
             return Optional.empty();
         }
-        Map<String, TransactionDescription> descriptions =
-                get(
-                        admin.describeTransactions(
-                                        ids,
-                                        new DescribeTransactionsOptions().timeoutMs(timeoutMs()))
-                                .all());
         Activity latest = null;
         Map<Long, String> idsByProducer = new HashMap<>();
         for (Map.Entry<String, TransactionDescription> entry : descriptions.entrySet()) {
@@ -217,6 +200,19 @@ public final class ForkGuard {
 
     private static Activity later(Activity current, Activity candidate) {
         return current == null || candidate.at().isAfter(current.at()) ? candidate : current;
+    }
+
+    /**
+     * Whether {@code snapshot} is one of the volume's own checkpoints ({@code
+     * <dir>/<job-id>/chk-<n>}), as opposed to a savepoint or a snapshot elsewhere.
+     */
+    public static boolean isOwnCheckpoint(Path checkpointDir, Path snapshot) {
+        Path jobDir =
+                checkpointDir
+                        .toAbsolutePath()
+                        .normalize()
+                        .resolve(EmbeddedFlinkJob.JOB_ID.toHexString());
+        return snapshot.toAbsolutePath().normalize().startsWith(jobDir);
     }
 
     /** When this volume's runs were last alive, if the service has ever run on it. */

@@ -4,6 +4,7 @@ import dev.telemetry.aggregator.job.InvalidSettingException;
 import dev.telemetry.aggregator.job.JobOptions;
 import dev.telemetry.aggregator.job.Settings;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -291,13 +292,26 @@ public final class KafkaPreflight implements AutoCloseable {
         if (restored.isEmpty() || job.deliveryGuarantee() != DeliveryGuarantee.EXACTLY_ONCE) {
             return;
         }
+        Optional<Instant> lastAlive = ForkGuard.lastAlive(options.checkpointDir());
+        if (lastAlive.isEmpty()
+                && ForkGuard.isOwnCheckpoint(options.checkpointDir(), restored.get().path())) {
+            // A volume that only releases before the heartbeat wrote: its last run went on past
+            // its newest checkpoint (a crash), which cannot be told from a fork's live original,
+            // and refusing would hold up the first start after every such upgrade for up to the
+            // transaction timeout. The guard applies from this run's heartbeat on.
+            LOG.infof(
+                    "No run has recorded being alive on %s yet (a volume of an earlier release):"
+                            + " resuming its own checkpoint %s without the fork guard",
+                    options.checkpointDir(), restored.get().path());
+            return;
+        }
         try {
             new ForkGuard(admin, timeout, ForkGuard.DEFAULT_SLACK)
                     .check(
                             job,
                             restored.get().path(),
                             restored.get().completedAt().toInstant(),
-                            ForkGuard.lastAlive(options.checkpointDir()));
+                            lastAlive);
         } catch (ExecutionException e) {
             if (isTimeout(e)) {
                 throw brokerUnreachable("look for another deployment's activity", e.getCause());

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -73,31 +74,39 @@ public final class LingeringTransactions {
                                         JobOptions.transactionalIdPrefix(prefix, sink) + "-"));
     }
 
-    /** The ONGOING transactions of the deployment prefix, oldest first. */
-    public List<OpenTransaction> find(String prefix)
+    /**
+     * The transactions of the deployment prefix that the broker lists in one of {@code states} (any
+     * state if none is given), as it describes them, by transactional id in id order. A transaction
+     * may have moved on between the listing and the description.
+     */
+    public Map<String, TransactionDescription> describe(String prefix, TransactionState... states)
             throws ExecutionException, InterruptedException, TimeoutException {
+        ListTransactionsOptions options = new ListTransactionsOptions().timeoutMs(timeoutMs());
+        if (states.length > 0) {
+            options.filterStates(List.of(states));
+        }
         List<String> ids =
-                get(
-                                admin.listTransactions(
-                                                new ListTransactionsOptions()
-                                                        .filterStates(
-                                                                List.of(TransactionState.ONGOING))
-                                                        .timeoutMs(timeoutMs()))
-                                        .all())
-                        .stream()
+                get(admin.listTransactions(options).all()).stream()
                         .map(TransactionListing::transactionalId)
                         .filter(id -> belongsTo(id, prefix))
                         .sorted()
                         .toList();
         if (ids.isEmpty()) {
-            return List.of();
+            return Map.of();
         }
-        Map<String, TransactionDescription> descriptions =
+        return new TreeMap<>(
                 get(
                         admin.describeTransactions(
                                         ids,
                                         new DescribeTransactionsOptions().timeoutMs(timeoutMs()))
-                                .all());
+                                .all()));
+    }
+
+    /** The ONGOING transactions of the deployment prefix, oldest first. */
+    public List<OpenTransaction> find(String prefix)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        Map<String, TransactionDescription> descriptions =
+                describe(prefix, TransactionState.ONGOING);
         List<OpenTransaction> open = new ArrayList<>();
         for (Map.Entry<String, TransactionDescription> entry : descriptions.entrySet()) {
             TransactionDescription description = entry.getValue();
@@ -137,31 +146,11 @@ public final class LingeringTransactions {
      */
     public Optional<Instant> oldestOpenStart(String prefix)
             throws ExecutionException, InterruptedException, TimeoutException {
-        List<String> ids =
-                get(
-                                admin.listTransactions(
-                                                new ListTransactionsOptions()
-                                                        .filterStates(
-                                                                List.of(
-                                                                        TransactionState.ONGOING,
-                                                                        TransactionState
-                                                                                .PREPARE_COMMIT,
-                                                                        TransactionState
-                                                                                .PREPARE_ABORT))
-                                                        .timeoutMs(timeoutMs()))
-                                        .all())
-                        .stream()
-                        .map(TransactionListing::transactionalId)
-                        .filter(id -> belongsTo(id, prefix))
-                        .toList();
-        if (ids.isEmpty()) {
-            return Optional.empty();
-        }
-        return get(
-                        admin.describeTransactions(
-                                        ids,
-                                        new DescribeTransactionsOptions().timeoutMs(timeoutMs()))
-                                .all())
+        return describe(
+                        prefix,
+                        TransactionState.ONGOING,
+                        TransactionState.PREPARE_COMMIT,
+                        TransactionState.PREPARE_ABORT)
                 .values()
                 .stream()
                 .filter(d -> d.transactionStartTimeMs().isPresent())

@@ -36,4 +36,15 @@ class ForkGuardTest {
 
         assertThat(ForkGuard.lastAlive(volume)).isEmpty();
     }
+
+    @Test
+    void onlyCheckpointsUnderTheJobDirectoryAreTheVolumesOwn() {
+        Path jobDir = volume.resolve(EmbeddedFlinkJob.JOB_ID.toHexString());
+
+        assertThat(ForkGuard.isOwnCheckpoint(volume, jobDir.resolve("chk-7"))).isTrue();
+        assertThat(ForkGuard.isOwnCheckpoint(volume, volume.resolve("savepoints/savepoint-1")))
+                .as("a savepoint, possibly copied in from another deployment")
+                .isFalse();
+        assertThat(ForkGuard.isOwnCheckpoint(volume, Path.of("/elsewhere/chk-7"))).isFalse();
+    }
 }

@@ -25,11 +25,9 @@ import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -70,7 +68,8 @@ class LingeringTransactionIT extends SharedBrokerTest {
         Path savepoint = onlySavepoint(base.resolve("original-checkpoints/savepoints"));
 
         TopicPartition partition = new TopicPartition(topics.output(), 0);
-        KafkaProducer<byte[], byte[]> crashed = crashedInstanceProducer(prefix + "-aggregates-0-0");
+        KafkaProducer<byte[], byte[]> crashed =
+                kafka.transactionalProducer(prefix + "-aggregates-0-0");
         try (Admin admin = admin()) {
             // The crashed instance's transaction is open: read_committed readers stop before it.
             crashed.beginTransaction();
@@ -198,19 +197,6 @@ class LingeringTransactionIT extends SharedBrokerTest {
             // Closing without waiting neither commits nor aborts: the crash already happened.
             crashed.close(Duration.ZERO);
         }
-    }
-
-    /** A producer as the crashed instance held it, with a timeout far beyond the test. */
-    private KafkaProducer<byte[], byte[]> crashedInstanceProducer(String transactionalId) {
-        Properties properties = new Properties();
-        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        properties.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-        properties.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 600_000);
-        KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(
-                        properties, new ByteArraySerializer(), new ByteArraySerializer());
-        producer.initTransactions();
-        return producer;
     }
 
     private static Path onlySavepoint(Path savepoints) throws Exception {

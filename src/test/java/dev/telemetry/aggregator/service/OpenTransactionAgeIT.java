@@ -13,9 +13,7 @@ import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +29,8 @@ class OpenTransactionAgeIT extends SharedBrokerTest {
         String topic = KafkaTestClient.uniqueTopic("age");
         kafka.createTopic(topic, 1);
         String prefix = "age-" + topic;
-        try (KafkaProducer<byte[], byte[]> previousRun = producer(prefix + "-aggregates-0-0")) {
+        try (KafkaProducer<byte[], byte[]> previousRun =
+                kafka.transactionalProducer(prefix + "-aggregates-0-0")) {
             // The previous run pre-committed this transaction, then died before committing it.
             previousRun.beginTransaction();
             previousRun
@@ -103,17 +102,5 @@ class OpenTransactionAgeIT extends SharedBrokerTest {
         Properties properties = new Properties();
         properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         return Admin.create(properties);
-    }
-
-    private KafkaProducer<byte[], byte[]> producer(String transactionalId) {
-        Properties properties = new Properties();
-        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        properties.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-        properties.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 600_000);
-        KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(
-                        properties, new ByteArraySerializer(), new ByteArraySerializer());
-        producer.initTransactions();
-        return producer;
     }
 }

@@ -16,9 +16,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -38,7 +36,8 @@ class TransactionAbortRuleIT extends SharedBrokerTest {
         String topic = KafkaTestClient.uniqueTopic("abort-rule");
         kafka.createTopic(topic, 1);
         String prefix = "live-" + topic;
-        try (KafkaProducer<byte[], byte[]> live = producer(prefix + "-aggregates-0-0");
+        try (KafkaProducer<byte[], byte[]> live =
+                        kafka.transactionalProducer(prefix + "-aggregates-0-0");
                 Admin admin = admin()) {
             live.beginTransaction();
             live.send(new ProducerRecord<>(topic, 0, bytes("sensor-1"), bytes("{\"count\":1}")))
@@ -76,8 +75,10 @@ class TransactionAbortRuleIT extends SharedBrokerTest {
         String topic = KafkaTestClient.uniqueTopic("abort-rule");
         kafka.createTopic(topic, 1);
         String prefix = "slow-" + topic;
-        try (KafkaProducer<byte[], byte[]> preCommitted = producer(prefix + "-aggregates-0-0");
-                KafkaProducer<byte[], byte[]> next = producer(prefix + "-aggregates-0-1");
+        try (KafkaProducer<byte[], byte[]> preCommitted =
+                        kafka.transactionalProducer(prefix + "-aggregates-0-0");
+                KafkaProducer<byte[], byte[]> next =
+                        kafka.transactionalProducer(prefix + "-aggregates-0-1");
                 Admin admin = admin()) {
             preCommitted.beginTransaction();
             preCommitted.send(new ProducerRecord<>(topic, 0, bytes("a"), bytes("1"))).get();
@@ -109,7 +110,8 @@ class TransactionAbortRuleIT extends SharedBrokerTest {
         String topic = KafkaTestClient.uniqueTopic("abort-rule");
         kafka.createTopic(topic, 1);
         String prefix = "dead-" + topic;
-        KafkaProducer<byte[], byte[]> crashed = producer(prefix + "-dead-letters-1-0");
+        KafkaProducer<byte[], byte[]> crashed =
+                kafka.transactionalProducer(prefix + "-dead-letters-1-0");
         try (Admin admin = admin()) {
             crashed.beginTransaction();
             crashed.send(new ProducerRecord<>(topic, 0, bytes("a"), bytes("1"))).get();
@@ -143,18 +145,6 @@ class TransactionAbortRuleIT extends SharedBrokerTest {
                 .map(start -> Duration.between(start, Instant.now()))
                 .max(Duration::compareTo)
                 .orElse(Duration.ZERO);
-    }
-
-    private KafkaProducer<byte[], byte[]> producer(String transactionalId) {
-        Properties properties = new Properties();
-        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        properties.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-        properties.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 600_000);
-        KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(
-                        properties, new ByteArraySerializer(), new ByteArraySerializer());
-        producer.initTransactions();
-        return producer;
     }
 
     private Admin admin() {

@@ -116,6 +116,23 @@ public final class KafkaTestClient implements AutoCloseable {
                                 value == null ? null : value.getBytes(StandardCharsets.UTF_8))));
     }
 
+    /**
+     * A transactional producer as a sink instance holds one ({@code initTransactions} done), with a
+     * transaction timeout far beyond any test: what the broker sees of a running or crashed
+     * deployment's transactions. The caller closes it.
+     */
+    public KafkaProducer<byte[], byte[]> transactionalProducer(String transactionalId) {
+        Properties properties = new Properties();
+        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        properties.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        properties.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 600_000);
+        KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(
+                        properties, new ByteArraySerializer(), new ByteArraySerializer());
+        producer.initTransactions();
+        return producer;
+    }
+
     private KafkaProducer<byte[], byte[]> producer() {
         if (producer == null) {
             Properties properties = new Properties();

@@ -49,14 +49,8 @@ final class CheckpointVolume {
                 .ifPresent(
                         problem -> {
                             throw new IllegalStateException(
-                                    "The checkpoint directory "
-                                            + dir
-                                            + " ("
-                                            + ServiceOptions.CHECKPOINT_DIR
-                                            + ", "
-                                            + Settings.environmentVariable(
-                                                    ServiceOptions.CHECKPOINT_DIR)
-                                            + ") cannot be written: "
+                                    named(dir)
+                                            + " cannot be written: "
                                             + problem
                                             + ". Checkpoints (and so exactly-once output) need a"
                                             + " writable volume with free space: fix the mount,"
@@ -164,13 +158,8 @@ final class CheckpointVolume {
                 String holder = holder(file);
                 channel.close();
                 throw new IllegalStateException(
-                        "The checkpoint directory "
-                                + dir
-                                + " ("
-                                + ServiceOptions.CHECKPOINT_DIR
-                                + ", "
-                                + Settings.environmentVariable(ServiceOptions.CHECKPOINT_DIR)
-                                + ") is in use: another instance of the service holds its lock "
+                        named(dir)
+                                + " is in use: another instance of the service holds its lock "
                                 + file
                                 + holder
                                 + ". Two instances on one checkpoint directory delete each other's"
@@ -193,17 +182,19 @@ final class CheckpointVolume {
                     // Reporting the first error matters more.
                 }
             }
-            throw new IllegalStateException(
-                    "The checkpoint directory "
-                            + dir
-                            + " ("
-                            + ServiceOptions.CHECKPOINT_DIR
-                            + ", "
-                            + Settings.environmentVariable(ServiceOptions.CHECKPOINT_DIR)
-                            + ") cannot be locked: "
-                            + reason(e),
-                    e);
+            throw new IllegalStateException(named(dir) + " cannot be locked: " + reason(e), e);
         }
+    }
+
+    /** "The checkpoint directory D (setting, ENV)": how every message here names it. */
+    private static String named(Path dir) {
+        return "The checkpoint directory "
+                + dir
+                + " ("
+                + ServiceOptions.CHECKPOINT_DIR
+                + ", "
+                + Settings.environmentVariable(ServiceOptions.CHECKPOINT_DIR)
+                + ")";
     }
 
     /** " (pid N)" from the lock file, or nothing if it says nothing readable. */

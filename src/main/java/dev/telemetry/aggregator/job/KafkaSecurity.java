@@ -10,6 +10,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.SslConfigs;
 
 /**
  * The Kafka security settings (SASL with SCRAM or PLAIN, TLS and mutual TLS) as first-class
@@ -85,14 +88,14 @@ public final class KafkaSecurity {
                                 SECURITY_PROTOCOL,
                                 "'" + value + "' is not one of " + String.join(", ", PROTOCOLS));
                     }
-                    properties.put("security.protocol", upper);
+                    properties.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, upper);
                 });
         boolean sasl =
                 protocol.map(p -> p.toUpperCase(Locale.ROOT).startsWith("SASL_")).orElse(false);
         addSasl(settings, sasl, properties);
         addStore(
                 settings,
-                "ssl.truststore.",
+                TRUSTSTORE_KEYS,
                 TRUSTSTORE_LOCATION,
                 TRUSTSTORE_TYPE,
                 TRUSTSTORE_PASSWORD,
@@ -100,14 +103,14 @@ public final class KafkaSecurity {
                 properties);
         addStore(
                 settings,
-                "ssl.keystore.",
+                KEYSTORE_KEYS,
                 KEYSTORE_LOCATION,
                 KEYSTORE_TYPE,
                 KEYSTORE_PASSWORD,
                 KEYSTORE_PASSWORD_FILE,
                 properties);
         secret(settings, KEY_PASSWORD, KEY_PASSWORD_FILE)
-                .ifPresent(value -> properties.put("ssl.key.password", value));
+                .ifPresent(value -> properties.put(SslConfigs.SSL_KEY_PASSWORD_CONFIG, value));
         return properties;
     }
 
@@ -154,9 +157,9 @@ public final class KafkaSecurity {
                             + Settings.environmentVariable(SASL_PASSWORD_FILE)
                             + ") to a file holding it");
         }
-        properties.put("sasl.mechanism", chosen);
+        properties.put(SaslConfigs.SASL_MECHANISM, chosen);
         properties.put(
-                "sasl.jaas.config",
+                SaslConfigs.SASL_JAAS_CONFIG,
                 loginModule
                         + " required username=\""
                         + jaasQuoted(username.get())
@@ -167,7 +170,7 @@ public final class KafkaSecurity {
 
     private static void addStore(
             Settings settings,
-            String kafkaPrefix,
+            StoreKeys kafkaKeys,
             String location,
             String type,
             String password,
@@ -212,10 +215,25 @@ public final class KafkaSecurity {
                             + Settings.environmentVariable(passwordFile)
                             + ")");
         }
-        properties.put(kafkaPrefix + "location", path.get());
-        properties.put(kafkaPrefix + "type", resolvedType);
-        secret.ifPresent(value -> properties.put(kafkaPrefix + "password", value));
+        properties.put(kafkaKeys.location(), path.get());
+        properties.put(kafkaKeys.type(), resolvedType);
+        secret.ifPresent(value -> properties.put(kafkaKeys.password(), value));
     }
+
+    /** The Kafka client properties of one key or trust store. */
+    private record StoreKeys(String location, String type, String password) {}
+
+    private static final StoreKeys TRUSTSTORE_KEYS =
+            new StoreKeys(
+                    SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG,
+                    SslConfigs.SSL_TRUSTSTORE_TYPE_CONFIG,
+                    SslConfigs.SSL_TRUSTSTORE_PASSWORD_CONFIG);
+
+    private static final StoreKeys KEYSTORE_KEYS =
+            new StoreKeys(
+                    SslConfigs.SSL_KEYSTORE_LOCATION_CONFIG,
+                    SslConfigs.SSL_KEYSTORE_TYPE_CONFIG,
+                    SslConfigs.SSL_KEYSTORE_PASSWORD_CONFIG);
 
     private static String guessType(String path) {
         String lower = path.toLowerCase(Locale.ROOT);

@@ -17,6 +17,7 @@ import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
 import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.KafkaSourceOptions;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -57,9 +58,9 @@ public final class TelemetryKafka {
                         .setStartingOffsets(options.startPosition().toOffsetsInitializer())
                         .setDeserializer(deserializer)
                         .setProperty(
-                                "partition.discovery.interval.ms",
+                                KafkaSourceOptions.PARTITION_DISCOVERY_INTERVAL_MS.key(),
                                 Long.toString(options.partitionDiscoveryInterval().toMillis()))
-                        .setProperty("commit.offsets.on.checkpoint", "true");
+                        .setProperty(KafkaSourceOptions.COMMIT_OFFSETS_ON_CHECKPOINT.key(), "true");
         if (options.inputTopicPattern() != null) {
             builder.setTopicPattern(Pattern.compile(options.inputTopicPattern()));
         } else {

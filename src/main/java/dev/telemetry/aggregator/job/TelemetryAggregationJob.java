@@ -1,5 +1,7 @@
 package dev.telemetry.aggregator.job;
 
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.job.functions.DeadLetterCounter;
 import dev.telemetry.aggregator.job.functions.DeviceMetricKey;
 import dev.telemetry.aggregator.job.functions.LatePartialDeadLetterMapper;

@@ -1,7 +1,7 @@
 package dev.telemetry.aggregator.service;
 
-import dev.telemetry.aggregator.job.InvalidSettingException;
-import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.config.InvalidSettingException;
+import dev.telemetry.aggregator.job.config.Settings;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;

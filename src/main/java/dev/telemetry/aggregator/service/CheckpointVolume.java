@@ -1,6 +1,6 @@
 package dev.telemetry.aggregator.service;
 
-import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.config.Settings;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

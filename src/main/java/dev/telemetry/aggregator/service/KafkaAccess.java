@@ -1,6 +1,6 @@
 package dev.telemetry.aggregator.service;
 
-import dev.telemetry.aggregator.job.JobOptions;
+import dev.telemetry.aggregator.job.config.JobOptions;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,7 +1,7 @@
 package dev.telemetry.aggregator.service;
 
-import dev.telemetry.aggregator.job.KafkaSecurity;
-import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.config.KafkaSecurity;
+import dev.telemetry.aggregator.job.config.Settings;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.util.HashMap;

@@ -1,8 +1,8 @@
 package dev.telemetry.aggregator.service;
 
-import dev.telemetry.aggregator.job.InvalidSettingException;
-import dev.telemetry.aggregator.job.JobOptions;
-import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.config.InvalidSettingException;
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

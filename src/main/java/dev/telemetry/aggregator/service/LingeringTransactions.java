@@ -1,6 +1,6 @@
 package dev.telemetry.aggregator.service;
 
-import dev.telemetry.aggregator.job.JobOptions;
+import dev.telemetry.aggregator.job.config.JobOptions;
 import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import java.time.Duration;
 import java.time.Instant;

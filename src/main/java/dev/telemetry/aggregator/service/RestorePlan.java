@@ -1,6 +1,6 @@
 package dev.telemetry.aggregator.service;
 
-import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.config.Settings;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -82,8 +82,9 @@ final class RestorePlan {
      * rolled-back future aside, applies retention (never to the chosen or requested snapshot) and
      * records a requested restore as pending.
      *
-     * @throws IllegalStateException or {@link dev.telemetry.aggregator.job.InvalidSettingException}
-     *     with what to do, if start-up cannot go on
+     * @throws IllegalStateException or {@link
+     *     dev.telemetry.aggregator.job.config.InvalidSettingException} with what to do, if start-up
+     *     cannot go on
      */
     static Plan prepare(Path dir, int retained, Optional<Path> restoreFrom) throws IOException {
         // Decide first, change the volume after: a start that stops (an unreadable snapshot, a

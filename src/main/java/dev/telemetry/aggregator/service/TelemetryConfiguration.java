@@ -1,6 +1,6 @@
 package dev.telemetry.aggregator.service;
 
-import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.config.Settings;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithName;
 import java.util.HashMap;

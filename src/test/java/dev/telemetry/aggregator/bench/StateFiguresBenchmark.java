@@ -1,8 +1,8 @@
 package dev.telemetry.aggregator.bench;
 
-import dev.telemetry.aggregator.job.JobOptions;
-import dev.telemetry.aggregator.job.Settings;
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.io.IOException;
 import java.io.UncheckedIOException;

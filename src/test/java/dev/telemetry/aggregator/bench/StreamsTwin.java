@@ -1,10 +1,10 @@
 package dev.telemetry.aggregator.bench;
 
 import dev.telemetry.aggregator.job.codec.AggregateSerializationSchema;
-import dev.telemetry.aggregator.job.codec.EventTimeBounds;
-import dev.telemetry.aggregator.job.codec.EventTimeSource;
 import dev.telemetry.aggregator.job.codec.InvalidEventException;
 import dev.telemetry.aggregator.job.codec.TelemetryEventParser;
+import dev.telemetry.aggregator.job.config.EventTimeBounds;
+import dev.telemetry.aggregator.job.config.EventTimeSource;
 import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;

@@ -3,6 +3,9 @@ package dev.telemetry.aggregator.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.telemetry.aggregator.job.config.InvalidSettingException;
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;

@@ -2,6 +2,8 @@ package dev.telemetry.aggregator.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import dev.telemetry.aggregator.testing.FailOnceDeserializationSchema;
 import dev.telemetry.aggregator.testing.KafkaTestClient;

@@ -3,6 +3,8 @@ package dev.telemetry.aggregator.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.PacedInput;

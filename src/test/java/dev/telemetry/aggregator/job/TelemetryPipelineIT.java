@@ -4,6 +4,8 @@ import static dev.telemetry.aggregator.testing.TelemetryFixtures.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.telemetry.aggregator.job.codec.DeadLetterSerializationSchema;
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;

@@ -2,7 +2,7 @@ package dev.telemetry.aggregator.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.config.Settings;
 import io.smallrye.config.source.yaml.YamlConfigSource;
 import java.nio.file.Files;
 import java.nio.file.Path;

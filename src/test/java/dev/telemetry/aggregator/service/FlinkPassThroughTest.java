@@ -3,7 +3,7 @@ package dev.telemetry.aggregator.service;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.telemetry.aggregator.job.InvalidSettingException;
+import dev.telemetry.aggregator.job.config.InvalidSettingException;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -2,8 +2,8 @@ package dev.telemetry.aggregator.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.telemetry.aggregator.job.JobOptions;
-import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.common.errors.GroupAuthorizationException;

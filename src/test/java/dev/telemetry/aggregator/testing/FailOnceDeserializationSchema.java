@@ -1,8 +1,8 @@
 package dev.telemetry.aggregator.testing;
 
-import dev.telemetry.aggregator.job.codec.EventTimeBounds;
-import dev.telemetry.aggregator.job.codec.EventTimeSource;
 import dev.telemetry.aggregator.job.codec.TelemetryDeserializationSchema;
+import dev.telemetry.aggregator.job.config.EventTimeBounds;
+import dev.telemetry.aggregator.job.config.EventTimeSource;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

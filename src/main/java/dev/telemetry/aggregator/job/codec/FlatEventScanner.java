@@ -1,6 +1,7 @@
 package dev.telemetry.aggregator.job.codec;
 
 import com.fasterxml.jackson.core.io.NumberInput;
+import dev.telemetry.aggregator.job.config.EventTimeSource;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

@@ -1,5 +1,7 @@
 package dev.telemetry.aggregator.job.codec;
 
+import dev.telemetry.aggregator.job.config.EventTimeBounds;
+import dev.telemetry.aggregator.job.config.EventTimeSource;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;

@@ -1,9 +1,9 @@
 package dev.telemetry.aggregator.job.kafka;
 
-import dev.telemetry.aggregator.job.JobOptions;
 import dev.telemetry.aggregator.job.codec.AggregateSerializationSchema;
 import dev.telemetry.aggregator.job.codec.DeadLetterSerializationSchema;
 import dev.telemetry.aggregator.job.codec.TelemetryDeserializationSchema;
+import dev.telemetry.aggregator.job.config.JobOptions;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;

@@ -2,6 +2,8 @@ package dev.telemetry.aggregator.job.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.telemetry.aggregator.job.config.EventTimeBounds;
+import dev.telemetry.aggregator.job.config.EventTimeSource;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;

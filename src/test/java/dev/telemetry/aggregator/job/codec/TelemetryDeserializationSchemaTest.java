@@ -3,6 +3,8 @@ package dev.telemetry.aggregator.job.codec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
+import dev.telemetry.aggregator.job.config.EventTimeBounds;
+import dev.telemetry.aggregator.job.config.EventTimeSource;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.RejectReason;

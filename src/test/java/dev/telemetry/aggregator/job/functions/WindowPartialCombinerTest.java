@@ -2,9 +2,9 @@ package dev.telemetry.aggregator.job.functions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.telemetry.aggregator.job.JobOptions;
-import dev.telemetry.aggregator.job.Settings;
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.job.records.PartialAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;

@@ -2,8 +2,8 @@ package dev.telemetry.aggregator.job.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.telemetry.aggregator.job.JobOptions;
-import dev.telemetry.aggregator.job.Settings;
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Settings;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;

@@ -1,4 +1,4 @@
-package dev.telemetry.aggregator.job;
+package dev.telemetry.aggregator.job.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,9 +1,8 @@
-package dev.telemetry.aggregator.job;
+package dev.telemetry.aggregator.job.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.telemetry.aggregator.job.codec.EventTimeSource;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.telemetry.aggregator.job.codec;
+package dev.telemetry.aggregator.job.config;
 
 /** Where an event's event time comes from. */
 public enum EventTimeSource {

@@ -1,7 +1,5 @@
-package dev.telemetry.aggregator.job;
+package dev.telemetry.aggregator.job.config;
 
-import dev.telemetry.aggregator.job.codec.EventTimeBounds;
-import dev.telemetry.aggregator.job.codec.EventTimeSource;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.HashMap;
@@ -339,8 +337,8 @@ public record JobOptions(
      * broker could abort a transaction whose checkpoint completed, and that output would be lost.
      *
      * <p>Derivation, with I the checkpoint interval, T the checkpoint timeout, f the tolerated
-     * consecutive checkpoint failures, R the expected restart time. {@link
-     * TelemetryAggregationJob#configure} fixes one checkpoint at a time and no minimum pause:
+     * consecutive checkpoint failures, R the expected restart time. {@code
+     * TelemetryAggregationJob.configure} fixes one checkpoint at a time and no minimum pause:
      *
      * <ol>
      *   <li>The sink begins transaction t<sub>N</sub> when it snapshots the barrier of checkpoint

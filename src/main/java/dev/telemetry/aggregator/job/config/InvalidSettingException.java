@@ -1,4 +1,4 @@
-package dev.telemetry.aggregator.job;
+package dev.telemetry.aggregator.job.config;
 
 /**
  * A setting with a value the service cannot run with. The message names the setting, its

@@ -1,4 +1,4 @@
-package dev.telemetry.aggregator.job;
+package dev.telemetry.aggregator.job.config;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

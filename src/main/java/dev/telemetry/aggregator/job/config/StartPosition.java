@@ -1,4 +1,4 @@
-package dev.telemetry.aggregator.job;
+package dev.telemetry.aggregator.job.config;
 
 import java.io.Serializable;
 import java.util.LinkedHashMap;

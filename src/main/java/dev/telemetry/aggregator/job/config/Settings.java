@@ -1,4 +1,4 @@
-package dev.telemetry.aggregator.job;
+package dev.telemetry.aggregator.job.config;
 
 import java.time.Duration;
 import java.time.Instant;

@@ -94,7 +94,7 @@ public class AdminResource {
             views.add(
                     new SnapshotView(
                             snapshot.path().getFileName().toString(),
-                            snapshot.isSavepoint() ? null : snapshot.checkpointId(),
+                            snapshot.checkpointId(),
                             snapshot.isSavepoint(),
                             snapshot.path().toString(),
                             snapshot.completedAt().toInstant().toString(),

@@ -92,7 +92,12 @@ class AdminApiIT extends SharedBrokerTest {
             assertThat(snapshots.body())
                     .contains(savepoint.getFileName().toString())
                     .contains("\"savepoint\":true")
-                    .containsPattern("\"sizeBytes\":[1-9]");
+                    .containsPattern("\"sizeBytes\":[1-9]")
+                    // Savepoints share the checkpoints' id sequence, which orders them.
+                    .containsPattern(
+                            "\\{\"checkpointId\":[1-9][0-9]*,[^}]*\"name\":\""
+                                    + Pattern.quote(savepoint.getFileName().toString())
+                                    + "\"");
 
             assertForkOfTheRunningOriginalIsRefused(topics, base, savepoint);
 

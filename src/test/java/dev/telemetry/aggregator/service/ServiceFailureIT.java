@@ -5,13 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.ServiceProcess;
 import dev.telemetry.aggregator.testing.SharedBrokerTest;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -42,11 +41,27 @@ class ServiceFailureIT extends SharedBrokerTest {
             service.awaitReady(Duration.ofMinutes(2));
 
             // A file where the checkpoint directory was: every checkpoint now fails, and with it
-            // every restart of the job (root ignores permissions, so chmod would not do).
-            try (Stream<Path> walk = Files.walk(checkpoints)) {
-                walk.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-            }
-            Files.writeString(checkpoints, "not a directory");
+            // every restart of the job (root ignores permissions, so chmod would not do). The
+            // running service writes into the directory (checkpoints, its heartbeat) and may
+            // create it again at any moment, so move it away and put the file in its place until
+            // the file wins.
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(50))
+                    .until(
+                            () -> {
+                                if (Files.isDirectory(checkpoints)) {
+                                    Files.move(
+                                            checkpoints,
+                                            dir.resolve("checkpoints-gone-" + System.nanoTime()));
+                                }
+                                try {
+                                    Files.writeString(checkpoints, "not a directory");
+                                } catch (FileSystemException e) {
+                                    // Created again as a directory meanwhile: move it again.
+                                }
+                                return Files.isRegularFile(checkpoints);
+                            });
 
             Awaitility.await()
                     .atMost(Duration.ofMinutes(2))

@@ -3,6 +3,7 @@ package dev.telemetry.aggregator.demo;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.telemetry.aggregator.service.ServiceOptions;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
@@ -24,7 +25,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -43,11 +43,7 @@ public class DemoAggregateLogger {
 
     @Inject DemoKafkaBroker broker;
 
-    @ConfigProperty(name = "telemetry.output-topic", defaultValue = "telemetry-aggregates")
-    String outputTopic;
-
-    @ConfigProperty(name = "telemetry.dead-letter-topic", defaultValue = "telemetry-dlq")
-    String deadLetterTopic;
+    @Inject ServiceOptions options;
 
     private volatile boolean running;
     private volatile KafkaConsumer<String, String> consumer;
@@ -92,17 +88,21 @@ public class DemoAggregateLogger {
         // subscribe() warns on every metadata refresh); refresh often so new topics show up fast.
         conf.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 2000);
         Pattern topics =
-                Pattern.compile(Pattern.quote(outputTopic) + "|" + Pattern.quote(deadLetterTopic));
+                Pattern.compile(
+                        Pattern.quote(options.job().outputTopic())
+                                + "|"
+                                + Pattern.quote(options.job().deadLetterTopic()));
         KafkaConsumer<String, String> c =
                 new KafkaConsumer<>(conf, new StringDeserializer(), new StringDeserializer());
         consumer = c;
         try {
             c.subscribe(topics);
             LOG.infof(
-                    "demo logger: waiting for records on %s and %s", outputTopic, deadLetterTopic);
+                    "demo logger: waiting for records on %s and %s",
+                    options.job().outputTopic(), options.job().deadLetterTopic());
             while (running) {
                 for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
-                    if (r.topic().equals(outputTopic)) {
+                    if (r.topic().equals(options.job().outputTopic())) {
                         LOG.info(describeAggregate(r.value()));
                     } else {
                         Header reason = r.headers().lastHeader("dlq.reason");

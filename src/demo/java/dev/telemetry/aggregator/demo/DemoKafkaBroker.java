@@ -1,10 +1,12 @@
 package dev.telemetry.aggregator.demo;
 
+import dev.telemetry.aggregator.service.ServiceOptions;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -79,8 +81,7 @@ public class DemoKafkaBroker {
     @ConfigProperty(name = "demo.enabled", defaultValue = "true")
     boolean enabled;
 
-    @ConfigProperty(name = "kafka.bootstrap-servers", defaultValue = "127.0.0.1:9092")
-    String bootstrapServers;
+    @Inject ServiceOptions options;
 
     /** Under target/ so that data survives dev-mode live reloads but goes away with mvn clean. */
     @ConfigProperty(name = "demo.kafka.log-dir", defaultValue = "target/demo-kafka")
@@ -95,7 +96,7 @@ public class DemoKafkaBroker {
     }
 
     public String bootstrap() {
-        return bootstrapServers;
+        return options.job().bootstrapServers();
     }
 
     // Priority 1: before the service's own StartupEvent observer (default priority 2500), which
@@ -109,7 +110,7 @@ public class DemoKafkaBroker {
             LOG.info("demo broker not started: demo.enabled=false");
             return;
         }
-        String first = bootstrapServers.split(",")[0].trim();
+        String first = options.job().bootstrapServers().split(",")[0].trim();
         int colon = first.lastIndexOf(':');
         String host = first.substring(0, colon);
         int port = Integer.parseInt(first.substring(colon + 1));
@@ -243,7 +244,9 @@ public class DemoKafkaBroker {
     private void awaitPartitionLeaders() {
         try (Admin admin =
                 Admin.create(
-                        Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+                        Map.of(
+                                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                                options.job().bootstrapServers()))) {
             Set<String> topics = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
             admin.describeTopics(topics)
@@ -278,7 +281,8 @@ public class DemoKafkaBroker {
     private boolean answersAsKafka() {
         Map<String, Object> conf =
                 Map.of(
-                        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                                options.job().bootstrapServers(),
                         AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000,
                         AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000);
         try (Admin admin = Admin.create(conf)) {

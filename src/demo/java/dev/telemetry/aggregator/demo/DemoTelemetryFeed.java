@@ -1,6 +1,7 @@
 package dev.telemetry.aggregator.demo;
 
 import dev.telemetry.aggregator.loadgen.TelemetryLoad;
+import dev.telemetry.aggregator.service.ServiceOptions;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
@@ -44,8 +45,7 @@ public class DemoTelemetryFeed {
 
     @Inject DemoKafkaBroker broker;
 
-    @ConfigProperty(name = "telemetry.input-topics", defaultValue = "telemetry")
-    List<String> inputTopics;
+    @Inject ServiceOptions options;
 
     @ConfigProperty(name = "demo.feed.partitions", defaultValue = "4")
     int partitions;
@@ -65,7 +65,7 @@ public class DemoTelemetryFeed {
         try {
             createInputTopics();
         } catch (Exception e) {
-            LOG.error("demo feed: could not create input topics " + inputTopics, e);
+            LOG.error("demo feed: could not create input topics " + options.job().inputTopics(), e);
             return;
         }
         running = true;
@@ -91,7 +91,7 @@ public class DemoTelemetryFeed {
                 Admin.create(
                         Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap()))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-            for (String topic : inputTopics) {
+            for (String topic : options.job().inputTopics()) {
                 if (existing.contains(topic)) {
                     continue;
                 }
@@ -111,7 +111,7 @@ public class DemoTelemetryFeed {
     }
 
     private void run() {
-        String topic = inputTopics.get(0);
+        String topic = options.job().inputTopics().get(0);
         Map<String, Object> conf =
                 Map.of(
                         ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,

@@ -279,7 +279,7 @@ public class TelemetryAggregationJob {
         JobOptions options = JobOptions.fromSettings(new Settings(arguments.toMap()));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         configure(env, options);
-        if (!arguments.has(Settings.PARALLELISM)) {
+        if (!arguments.has(Settings.PARALLELISM.key())) {
             // On a cluster the deployment's parallelism (e.g. the operator's job.parallelism)
             // applies unless the job is told otherwise.
             env.setParallelism(ExecutionConfig.PARALLELISM_DEFAULT);

@@ -1,16 +1,24 @@
 package dev.telemetry.aggregator.service;
 
 import dev.telemetry.aggregator.job.config.InvalidSettingException;
+import dev.telemetry.aggregator.job.config.Setting;
 import dev.telemetry.aggregator.job.config.Settings;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Optional;
 
 /** The validated settings of the admin HTTP API: whether it is on, and its bearer token. */
 public final class AdminOptions {
-    static final String ENABLED = "telemetry.admin.enabled";
-    static final String TOKEN = "telemetry.admin.token";
+    public static final Setting<Boolean> ENABLED =
+            Setting.bool(
+                    "telemetry.admin.enabled",
+                    "false",
+                    "Serve the admin HTTP API under /admin (job state, snapshots, savepoints,"
+                            + " lingering transactions); every request needs the bearer token.");
+    public static final Setting<String> TOKEN =
+            Setting.secret(
+                    "telemetry.admin.token",
+                    "The admin API's bearer token, at least 16 characters; set it by environment"
+                            + " variable, never in a file of the image.");
     static final int MINIMUM_TOKEN_LENGTH = 16;
 
     private final boolean enabled;
@@ -22,11 +30,9 @@ public final class AdminOptions {
     }
 
     /** Parses and validates; throws {@link InvalidSettingException} naming the variable. */
-    public static AdminOptions from(TelemetryConfiguration.Admin admin) {
-        Map<String, String> values = new HashMap<>();
-        values.put(ENABLED, admin.enabled());
-        boolean enabled = new Settings(values).bool(ENABLED);
-        Optional<String> token = admin.token().map(String::trim).filter(t -> !t.isEmpty());
+    public static AdminOptions from(Settings settings) {
+        boolean enabled = settings.get(ENABLED);
+        Optional<String> token = settings.text(TOKEN);
         if (!enabled) {
             return new AdminOptions(false, new byte[0]);
         }

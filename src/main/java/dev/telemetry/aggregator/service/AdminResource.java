@@ -2,7 +2,7 @@ package dev.telemetry.aggregator.service;
 
 import dev.telemetry.aggregator.job.config.InvalidSettingException;
 import dev.telemetry.aggregator.job.config.JobOptions;
-import dev.telemetry.aggregator.job.config.Settings;
+import dev.telemetry.aggregator.job.config.Setting;
 import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
@@ -192,7 +192,7 @@ public class AdminResource {
         if (olderThan != null && !olderThan.isBlank()) {
             Duration requested;
             try {
-                requested = Settings.parseDuration("olderThan", olderThan);
+                requested = Setting.parseDuration("olderThan", olderThan);
             } catch (InvalidSettingException e) {
                 return problem(
                         Response.Status.BAD_REQUEST,

@@ -76,8 +76,7 @@ public class EmbeddedFlinkJob {
      */
     public static final JobID JOB_ID = fixedJobId(TelemetryAggregationJob.JOB_NAME);
 
-    @Inject TelemetryConfiguration telemetryConfiguration;
-    @Inject KafkaConfiguration kafkaConfiguration;
+    @Inject ServiceOptions configured;
     @Inject MeterRegistry meterRegistry;
 
     private volatile MiniCluster miniCluster;
@@ -106,8 +105,7 @@ public class EmbeddedFlinkJob {
     }
 
     synchronized void start() throws Exception {
-        ServiceOptions serviceOptions =
-                ServiceOptions.from(telemetryConfiguration, kafkaConfiguration);
+        ServiceOptions serviceOptions = configured;
         this.options = serviceOptions;
         // The lock comes before anything reads or deletes snapshots, and before the cluster
         // starts: a second instance on the same volume stops here, in a second. The write probe

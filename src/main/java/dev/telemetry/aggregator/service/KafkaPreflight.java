@@ -334,9 +334,9 @@ public final class KafkaPreflight implements AutoCloseable {
     void ensureTopics(ServiceOptions options) {
         JobOptions job = options.job();
         Map<String, String> required = new LinkedHashMap<>();
-        job.inputTopics().forEach(topic -> required.put(topic, Settings.INPUT_TOPICS));
-        required.put(job.outputTopic(), Settings.OUTPUT_TOPIC);
-        required.put(job.deadLetterTopic(), Settings.DEAD_LETTER_TOPIC);
+        job.inputTopics().forEach(topic -> required.put(topic, Settings.INPUT_TOPICS.key()));
+        required.put(job.outputTopic(), Settings.OUTPUT_TOPIC.key());
+        required.put(job.deadLetterTopic(), Settings.DEAD_LETTER_TOPIC.key());
 
         Set<String> existing = await(admin.listTopics().names(), "list topics");
         List<NewTopic> missing = new ArrayList<>();

@@ -2,13 +2,13 @@ package dev.telemetry.aggregator.service;
 
 import dev.telemetry.aggregator.job.config.InvalidSettingException;
 import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.Setting;
 import dev.telemetry.aggregator.job.config.Settings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,71 +40,140 @@ public record ServiceOptions(
         Map<String, String> flinkConfiguration,
         AdminOptions admin) {
 
-    static final String CHECKPOINT_DIR = "telemetry.checkpoint.dir";
-    static final String CHECKPOINT_RETAINED = "telemetry.checkpoint.retained";
-    static final String TOPICS_CREATE = "telemetry.topics.create";
-    static final String TOPICS_PARTITIONS = "telemetry.topics.partitions";
-    static final String TOPICS_REPLICATION_FACTOR = "telemetry.topics.replication-factor";
-    static final String RESTART_MAX_ATTEMPTS = "telemetry.restart.max-attempts";
-    static final String RESTART_INITIAL_BACKOFF = "telemetry.restart.initial-backoff";
-    static final String RESTART_MAX_BACKOFF = "telemetry.restart.max-backoff";
-    static final String SHUTDOWN_TIMEOUT = "telemetry.shutdown-timeout";
-    static final String KAFKA_STARTUP_TIMEOUT = "kafka.startup-timeout";
-    static final String RESTORE_FROM = "telemetry.restore-from";
-    static final String ALLOW_NON_RESTORED_STATE = "telemetry.allow-non-restored-state";
-    static final String STOP_WITH_SAVEPOINT = "telemetry.stop-with-savepoint";
-    static final String READINESS_CHECKPOINT_INTERVALS =
-            "telemetry.health.max-checkpoint-lag-intervals";
+    public static final Setting<String> CHECKPOINT_DIR =
+            Setting.text(
+                    "telemetry.checkpoint.dir",
+                    "/data/checkpoints",
+                    "The checkpoint volume: checkpoints, savepoints and the service's records of"
+                            + " them. A restart resumes from the newest completed snapshot in it.");
+    public static final Setting<Integer> CHECKPOINT_RETAINED =
+            Setting.positiveInt(
+                    "telemetry.checkpoint.retained",
+                    "3",
+                    "How many completed checkpoints are kept.");
+    public static final Setting<Boolean> TOPICS_CREATE =
+            Setting.bool(
+                    "telemetry.topics.create",
+                    "true",
+                    "Create missing input, output and dead-letter topics at start-up.");
+    public static final Setting<Integer> TOPICS_PARTITIONS =
+            Setting.positiveInt(
+                    "telemetry.topics.partitions",
+                    null,
+                    "Partitions of created topics; unset: the broker's default.");
+    public static final Setting<Integer> TOPICS_REPLICATION_FACTOR =
+            Setting.positiveInt(
+                    "telemetry.topics.replication-factor",
+                    null,
+                    "Replication factor of created topics; unset: the broker's default.");
+    public static final Setting<Integer> RESTART_MAX_ATTEMPTS =
+            Setting.positiveInt(
+                    "telemetry.restart.max-attempts",
+                    "10",
+                    "Failed restarts of the job (with exponential delay) before the process exits"
+                            + " non-zero and the container runtime restarts it.");
+    public static final Setting<Duration> RESTART_INITIAL_BACKOFF =
+            Setting.duration(
+                    "telemetry.restart.initial-backoff",
+                    "1s",
+                    "The delay before the first restart.");
+    public static final Setting<Duration> RESTART_MAX_BACKOFF =
+            Setting.duration(
+                    "telemetry.restart.max-backoff", "1m", "The longest delay between restarts.");
+    public static final Setting<Duration> SHUTDOWN_TIMEOUT =
+            Setting.duration(
+                    "telemetry.shutdown-timeout",
+                    "20s",
+                    "Bounded wait on SIGTERM for the stop-with-savepoint (then cancel) and the"
+                            + " cluster to close; keep it below the orchestrator's grace period"
+                            + " (Kubernetes: 30s by default).");
+    public static final Setting<Duration> KAFKA_STARTUP_TIMEOUT =
+            Setting.duration(
+                    "kafka.startup-timeout",
+                    "60s",
+                    "How long start-up waits for the broker (topic checks, transaction limits).");
+    public static final Setting<String> RESTORE_FROM =
+            Setting.text(
+                    "telemetry.restore-from",
+                    null,
+                    "A savepoint or checkpoint directory to start from instead of the newest"
+                            + " snapshot on the volume. Applied once: after the first snapshot that"
+                            + " follows the restore, a marker on the volume remembers it, so later"
+                            + " restarts resume from the newest snapshot again.");
+    public static final Setting<Boolean> ALLOW_NON_RESTORED_STATE =
+            Setting.bool(
+                    "telemetry.allow-non-restored-state",
+                    "false",
+                    "Restore even if the snapshot has state for operators this build no longer"
+                            + " has.");
+    public static final Setting<Boolean> STOP_WITH_SAVEPOINT =
+            Setting.bool(
+                    "telemetry.stop-with-savepoint",
+                    "true",
+                    "On SIGTERM, stop the job with a savepoint (falling back to cancel) rather than"
+                            + " cancel it.");
+    public static final Setting<Integer> READINESS_CHECKPOINT_INTERVALS =
+            Setting.positiveInt(
+                    "telemetry.health.max-checkpoint-lag-intervals",
+                    "6",
+                    "Readiness turns DOWN when no checkpoint has completed for this many checkpoint"
+                            + " intervals: output is committed only at checkpoints.");
 
-    /** Parses and validates both configuration mappings; throws {@link InvalidSettingException}. */
-    public static ServiceOptions from(TelemetryConfiguration telemetry, KafkaConfiguration kafka) {
-        Map<String, String> values = new HashMap<>(telemetry.toSettings());
-        values.putAll(kafka.toSettings());
-        values.put(CHECKPOINT_DIR, telemetry.checkpoint().dir());
-        values.put(CHECKPOINT_RETAINED, telemetry.checkpoint().retained());
-        values.put(TOPICS_CREATE, telemetry.topics().create());
-        telemetry.topics().partitions().ifPresent(value -> values.put(TOPICS_PARTITIONS, value));
-        telemetry
-                .topics()
-                .replicationFactor()
-                .ifPresent(value -> values.put(TOPICS_REPLICATION_FACTOR, value));
-        values.put(RESTART_MAX_ATTEMPTS, telemetry.restart().maxAttempts());
-        values.put(RESTART_INITIAL_BACKOFF, telemetry.restart().initialBackoff());
-        values.put(RESTART_MAX_BACKOFF, telemetry.restart().maxBackoff());
-        values.put(SHUTDOWN_TIMEOUT, telemetry.shutdownTimeout());
-        values.put(KAFKA_STARTUP_TIMEOUT, kafka.startupTimeout());
-        values.put(READINESS_CHECKPOINT_INTERVALS, telemetry.health().maxCheckpointLagIntervals());
-        telemetry.restoreFrom().ifPresent(value -> values.put(RESTORE_FROM, value));
-        values.put(ALLOW_NON_RESTORED_STATE, telemetry.allowNonRestoredState());
-        values.put(STOP_WITH_SAVEPOINT, telemetry.stopWithSavepoint());
-        Settings settings = new Settings(values);
+    /**
+     * Extra Flink configuration for the embedded cluster: {@code
+     * telemetry.flink."state.backend.rocksdb.localdir"}.
+     */
+    public static final String FLINK_PREFIX = "telemetry.flink.";
 
-        int replicationFactor =
-                settings.optional(TOPICS_REPLICATION_FACTOR).isPresent()
-                        ? settings.positiveInt(TOPICS_REPLICATION_FACTOR)
-                        : -1;
-        if (replicationFactor > Short.MAX_VALUE) {
+    /** Every service setting, in the order of the documentation. */
+    public static final List<Setting<?>> ALL =
+            List.of(
+                    CHECKPOINT_DIR,
+                    CHECKPOINT_RETAINED,
+                    RESTORE_FROM,
+                    ALLOW_NON_RESTORED_STATE,
+                    STOP_WITH_SAVEPOINT,
+                    SHUTDOWN_TIMEOUT,
+                    RESTART_MAX_ATTEMPTS,
+                    RESTART_INITIAL_BACKOFF,
+                    RESTART_MAX_BACKOFF,
+                    TOPICS_CREATE,
+                    TOPICS_PARTITIONS,
+                    TOPICS_REPLICATION_FACTOR,
+                    KAFKA_STARTUP_TIMEOUT,
+                    READINESS_CHECKPOINT_INTERVALS,
+                    AdminOptions.ENABLED,
+                    AdminOptions.TOKEN);
+
+    /**
+     * Parses and validates the service's and the job's settings.
+     *
+     * @param flink the pass-through Flink configuration ({@link #FLINK_PREFIX})
+     * @throws InvalidSettingException naming the first invalid setting
+     */
+    public static ServiceOptions from(Settings settings, Map<String, String> flink) {
+        Optional<Integer> replicationFactor = settings.find(TOPICS_REPLICATION_FACTOR);
+        if (replicationFactor.filter(factor -> factor > Short.MAX_VALUE).isPresent()) {
             throw new InvalidSettingException(TOPICS_REPLICATION_FACTOR, "is too large");
         }
         return new ServiceOptions(
                 JobOptions.fromSettings(settings),
-                checkpointDir(settings.required(CHECKPOINT_DIR)),
-                settings.positiveInt(CHECKPOINT_RETAINED),
-                settings.bool(TOPICS_CREATE),
-                settings.optional(TOPICS_PARTITIONS)
-                        .map(ignored -> settings.positiveInt(TOPICS_PARTITIONS)),
-                replicationFactor > 0 ? Optional.of((short) replicationFactor) : Optional.empty(),
-                settings.positiveInt(RESTART_MAX_ATTEMPTS),
-                settings.duration(RESTART_INITIAL_BACKOFF),
-                settings.duration(RESTART_MAX_BACKOFF),
-                settings.duration(SHUTDOWN_TIMEOUT),
-                settings.duration(KAFKA_STARTUP_TIMEOUT),
-                settings.positiveInt(READINESS_CHECKPOINT_INTERVALS),
-                settings.optional(RESTORE_FROM).map(ServiceOptions::restorePath),
-                settings.bool(ALLOW_NON_RESTORED_STATE),
-                settings.bool(STOP_WITH_SAVEPOINT),
-                flinkConfiguration(telemetry.flink()),
-                AdminOptions.from(telemetry.admin()));
+                checkpointDir(settings.get(CHECKPOINT_DIR)),
+                settings.get(CHECKPOINT_RETAINED),
+                settings.get(TOPICS_CREATE),
+                settings.find(TOPICS_PARTITIONS),
+                replicationFactor.map(Integer::shortValue),
+                settings.get(RESTART_MAX_ATTEMPTS),
+                settings.get(RESTART_INITIAL_BACKOFF),
+                settings.get(RESTART_MAX_BACKOFF),
+                settings.get(SHUTDOWN_TIMEOUT),
+                settings.get(KAFKA_STARTUP_TIMEOUT),
+                settings.get(READINESS_CHECKPOINT_INTERVALS),
+                settings.find(RESTORE_FROM).map(ServiceOptions::restorePath),
+                settings.get(ALLOW_NON_RESTORED_STATE),
+                settings.get(STOP_WITH_SAVEPOINT),
+                flinkConfiguration(flink),
+                AdminOptions.from(settings));
     }
 
     /** The same service options around other job options. */
@@ -207,7 +276,7 @@ public record ServiceOptions(
                             "exactly-once output needs exactly-once checkpoints; use "
                                     + Settings.environmentVariable(Settings.DELIVERY_GUARANTEE)));
 
-    private static String use(String setting) {
+    private static String use(Setting<?> setting) {
         return "use " + setting + " (" + Settings.environmentVariable(setting) + ") instead";
     }
 

@@ -100,14 +100,14 @@ public final class StateFiguresBenchmark {
                 JobOptions.fromSettings(
                         new Settings(
                                 Map.of(
-                                        Settings.BOOTSTRAP_SERVERS, "127.0.0.1:9",
-                                        Settings.DELIVERY_GUARANTEE, "none",
-                                        Settings.WINDOW_SIZE, "1h",
+                                        Settings.BOOTSTRAP_SERVERS.key(), "127.0.0.1:9",
+                                        Settings.DELIVERY_GUARANTEE.key(), "none",
+                                        Settings.WINDOW_SIZE.key(), "1h",
                                         // Checkpoints are triggered by hand below.
-                                        Settings.CHECKPOINT_INTERVAL, "1h",
-                                        Settings.CHECKPOINT_TIMEOUT, "10m",
-                                        Settings.STATE_BACKEND, backend,
-                                        Settings.CHECKPOINT_INCREMENTAL,
+                                        Settings.CHECKPOINT_INTERVAL.key(), "1h",
+                                        Settings.CHECKPOINT_TIMEOUT.key(), "10m",
+                                        Settings.STATE_BACKEND.key(), backend,
+                                        Settings.CHECKPOINT_INCREMENTAL.key(),
                                                 Boolean.toString(incremental))));
         StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
         TelemetryAggregationJob.configure(env, options);

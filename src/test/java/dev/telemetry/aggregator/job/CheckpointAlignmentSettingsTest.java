@@ -32,7 +32,7 @@ class CheckpointAlignmentSettingsTest {
     @Test
     void aTimeoutAlignsFirstAndGoesUnalignedAfterIt() {
         StreamExecutionEnvironment env =
-                configured(Map.of(Settings.CHECKPOINT_ALIGNED_TIMEOUT, "2s"));
+                configured(Map.of(Settings.CHECKPOINT_ALIGNED_TIMEOUT.key(), "2s"));
 
         assertThat(env.getConfiguration().get(CheckpointingOptions.ENABLE_UNALIGNED)).isTrue();
         assertThat(env.getConfiguration().get(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT))
@@ -42,14 +42,17 @@ class CheckpointAlignmentSettingsTest {
     @Test
     void offAlwaysAligns() {
         StreamExecutionEnvironment env =
-                configured(Map.of(Settings.CHECKPOINT_ALIGNED_TIMEOUT, "OFF"));
+                configured(Map.of(Settings.CHECKPOINT_ALIGNED_TIMEOUT.key(), "OFF"));
 
         assertThat(env.getConfiguration().get(CheckpointingOptions.ENABLE_UNALIGNED)).isFalse();
     }
 
     @Test
     void somethingElseNamesTheSettingAndItsVariable() {
-        assertThatThrownBy(() -> configured(Map.of(Settings.CHECKPOINT_ALIGNED_TIMEOUT, "never")))
+        assertThatThrownBy(
+                        () ->
+                                configured(
+                                        Map.of(Settings.CHECKPOINT_ALIGNED_TIMEOUT.key(), "never")))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining("telemetry.checkpoint.aligned-timeout")
                 .hasMessageContaining("TELEMETRY_CHECKPOINT_ALIGNED_TIMEOUT")
@@ -58,7 +61,7 @@ class CheckpointAlignmentSettingsTest {
 
     private static StreamExecutionEnvironment configured(Map<String, String> values) {
         Map<String, String> all = new HashMap<>(values);
-        all.put(Settings.BOOTSTRAP_SERVERS, "broker-1:9092");
+        all.put(Settings.BOOTSTRAP_SERVERS.key(), "broker-1:9092");
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         TelemetryAggregationJob.configure(env, JobOptions.fromSettings(new Settings(all)));
         return env;

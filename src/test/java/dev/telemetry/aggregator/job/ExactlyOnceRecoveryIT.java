@@ -70,13 +70,13 @@ class ExactlyOnceRecoveryIT extends SharedBrokerTest {
                 TelemetryPipelineIT.options(
                         kafka,
                         Map.of(
-                                Settings.INPUT_TOPICS, input,
-                                Settings.OUTPUT_TOPIC, output,
-                                Settings.DEAD_LETTER_TOPIC, deadLetters,
-                                Settings.WINDOW_SIZE, WINDOW_MILLIS + "ms",
-                                Settings.CHECKPOINT_INTERVAL, "1s",
-                                Settings.TRANSACTIONAL_ID_PREFIX, group,
-                                Settings.GROUP_ID, group));
+                                Settings.INPUT_TOPICS.key(), input,
+                                Settings.OUTPUT_TOPIC.key(), output,
+                                Settings.DEAD_LETTER_TOPIC.key(), deadLetters,
+                                Settings.WINDOW_SIZE.key(), WINDOW_MILLIS + "ms",
+                                Settings.CHECKPOINT_INTERVAL.key(), "1s",
+                                Settings.TRANSACTIONAL_ID_PREFIX.key(), group,
+                                Settings.GROUP_ID.key(), group));
         Configuration restart = new Configuration();
         restart.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         restart.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);

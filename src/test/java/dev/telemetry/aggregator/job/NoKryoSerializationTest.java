@@ -74,7 +74,7 @@ class NoKryoSerializationTest {
         StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
         JobOptions options =
                 JobOptions.fromSettings(
-                        new Settings(Map.of(Settings.BOOTSTRAP_SERVERS, "127.0.0.1:9092")));
+                        new Settings(Map.of(Settings.BOOTSTRAP_SERVERS.key(), "127.0.0.1:9092")));
         TelemetryAggregationJob.configure(env, options);
         TelemetryAggregationJob.withKafka(options).build(env);
 

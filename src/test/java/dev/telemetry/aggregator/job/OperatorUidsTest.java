@@ -60,6 +60,6 @@ class OperatorUidsTest {
 
     private static JobOptions options() {
         return JobOptions.fromSettings(
-                new Settings(Map.of(Settings.BOOTSTRAP_SERVERS, "127.0.0.1:9")));
+                new Settings(Map.of(Settings.BOOTSTRAP_SERVERS.key(), "127.0.0.1:9")));
     }
 }

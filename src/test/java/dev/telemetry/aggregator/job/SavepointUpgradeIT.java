@@ -287,15 +287,15 @@ class SavepointUpgradeIT extends SharedBrokerTest {
         return TelemetryPipelineIT.options(
                 kafka,
                 Map.ofEntries(
-                        Map.entry(Settings.INPUT_TOPICS, topics.input()),
-                        Map.entry(Settings.OUTPUT_TOPIC, topics.output()),
-                        Map.entry(Settings.DEAD_LETTER_TOPIC, topics.deadLetters()),
-                        Map.entry(Settings.WINDOW_SIZE, WINDOW_MILLIS + "ms"),
-                        Map.entry(Settings.MAX_OUT_OF_ORDERNESS, "1s"),
-                        Map.entry(Settings.IDLENESS, "0s"),
-                        Map.entry(Settings.TRANSACTIONAL_ID_PREFIX, group),
-                        Map.entry(Settings.GROUP_ID, group),
-                        Map.entry(Settings.PARALLELISM, Integer.toString(parallelism))));
+                        Map.entry(Settings.INPUT_TOPICS.key(), topics.input()),
+                        Map.entry(Settings.OUTPUT_TOPIC.key(), topics.output()),
+                        Map.entry(Settings.DEAD_LETTER_TOPIC.key(), topics.deadLetters()),
+                        Map.entry(Settings.WINDOW_SIZE.key(), WINDOW_MILLIS + "ms"),
+                        Map.entry(Settings.MAX_OUT_OF_ORDERNESS.key(), "1s"),
+                        Map.entry(Settings.IDLENESS.key(), "0s"),
+                        Map.entry(Settings.TRANSACTIONAL_ID_PREFIX.key(), group),
+                        Map.entry(Settings.GROUP_ID.key(), group),
+                        Map.entry(Settings.PARALLELISM.key(), Integer.toString(parallelism))));
     }
 
     private static JobOptions options(KafkaTestClient.TestTopics topics) {
@@ -303,21 +303,21 @@ class SavepointUpgradeIT extends SharedBrokerTest {
         return TelemetryPipelineIT.options(
                 kafka,
                 Map.of(
-                        Settings.INPUT_TOPICS,
+                        Settings.INPUT_TOPICS.key(),
                         topics.input(),
-                        Settings.OUTPUT_TOPIC,
+                        Settings.OUTPUT_TOPIC.key(),
                         topics.output(),
-                        Settings.DEAD_LETTER_TOPIC,
+                        Settings.DEAD_LETTER_TOPIC.key(),
                         topics.deadLetters(),
-                        Settings.WINDOW_SIZE,
+                        Settings.WINDOW_SIZE.key(),
                         WINDOW_MILLIS + "ms",
-                        Settings.MAX_OUT_OF_ORDERNESS,
+                        Settings.MAX_OUT_OF_ORDERNESS.key(),
                         "1s",
-                        Settings.IDLENESS,
+                        Settings.IDLENESS.key(),
                         "3s",
-                        Settings.TRANSACTIONAL_ID_PREFIX,
+                        Settings.TRANSACTIONAL_ID_PREFIX.key(),
                         group,
-                        Settings.GROUP_ID,
+                        Settings.GROUP_ID.key(),
                         group));
     }
 

@@ -32,9 +32,9 @@ class StateBackendSettingsTest {
         JobOptions options =
                 JobOptions.fromSettings(
                         settings(
-                                Settings.STATE_BACKEND,
+                                Settings.STATE_BACKEND.key(),
                                 "RocksDB",
-                                Settings.CHECKPOINT_INCREMENTAL,
+                                Settings.CHECKPOINT_INCREMENTAL.key(),
                                 "true"));
 
         assertThat(options.stateBackend()).isEqualTo("rocksdb");
@@ -43,7 +43,10 @@ class StateBackendSettingsTest {
 
     @Test
     void unknownBackendNamesTheSettingAndTheChoices() {
-        assertThatThrownBy(() -> JobOptions.fromSettings(settings(Settings.STATE_BACKEND, "forst")))
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        settings(Settings.STATE_BACKEND.key(), "forst")))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining("TELEMETRY_STATE_BACKEND")
                 .hasMessageContaining("hashmap, rocksdb");
@@ -55,7 +58,7 @@ class StateBackendSettingsTest {
         assertThatThrownBy(
                         () ->
                                 JobOptions.fromSettings(
-                                        settings(Settings.CHECKPOINT_INCREMENTAL, "true")))
+                                        settings(Settings.CHECKPOINT_INCREMENTAL.key(), "true")))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining("TELEMETRY_CHECKPOINT_INCREMENTAL")
                 .hasMessageContaining("TELEMETRY_STATE_BACKEND=rocksdb");
@@ -69,9 +72,9 @@ class StateBackendSettingsTest {
                 env,
                 JobOptions.fromSettings(
                         settings(
-                                Settings.STATE_BACKEND,
+                                Settings.STATE_BACKEND.key(),
                                 "rocksdb",
-                                Settings.CHECKPOINT_INCREMENTAL,
+                                Settings.CHECKPOINT_INCREMENTAL.key(),
                                 "true")));
 
         assertThat(env.getConfiguration().get(StateBackendOptions.STATE_BACKEND))
@@ -82,7 +85,7 @@ class StateBackendSettingsTest {
 
     private static Settings settings(String... nameValuePairs) {
         Map<String, String> values = new HashMap<>();
-        values.put(Settings.BOOTSTRAP_SERVERS, "broker-1:9092");
+        values.put(Settings.BOOTSTRAP_SERVERS.key(), "broker-1:9092");
         for (int i = 0; i < nameValuePairs.length; i += 2) {
             values.put(nameValuePairs[i], nameValuePairs[i + 1]);
         }

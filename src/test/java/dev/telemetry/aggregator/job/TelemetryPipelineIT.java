@@ -97,11 +97,11 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                 options(
                         kafka,
                         Map.of(
-                                Settings.INPUT_TOPICS, input,
-                                Settings.OUTPUT_TOPIC, output,
-                                Settings.DEAD_LETTER_TOPIC, deadLetters,
-                                Settings.TRANSACTIONAL_ID_PREFIX, "pipeline-it-" + input,
-                                Settings.GROUP_ID, group));
+                                Settings.INPUT_TOPICS.key(), input,
+                                Settings.OUTPUT_TOPIC.key(), output,
+                                Settings.DEAD_LETTER_TOPIC.key(), deadLetters,
+                                Settings.TRANSACTIONAL_ID_PREFIX.key(), "pipeline-it-" + input,
+                                Settings.GROUP_ID.key(), group));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         TelemetryAggregationJob.configure(env, options);
         TelemetryAggregationJob.withKafka(options).build(env);
@@ -203,13 +203,13 @@ class TelemetryPipelineIT extends SharedBrokerTest {
     /** Options for a test job: the defaults, with test-sized windows and checkpoints. */
     static JobOptions options(KafkaTestClient kafka, Map<String, String> overrides) {
         Map<String, String> values = new HashMap<>();
-        values.put(Settings.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        values.put(Settings.START, "earliest");
-        values.put(Settings.WINDOW_SIZE, WINDOW_MILLIS + "ms");
-        values.put(Settings.MAX_OUT_OF_ORDERNESS, "3s");
-        values.put(Settings.IDLENESS, "1s");
-        values.put(Settings.CHECKPOINT_INTERVAL, "500ms");
-        values.put(Settings.PARALLELISM, "2");
+        values.put(Settings.BOOTSTRAP_SERVERS.key(), kafka.bootstrapServers());
+        values.put(Settings.START.key(), "earliest");
+        values.put(Settings.WINDOW_SIZE.key(), WINDOW_MILLIS + "ms");
+        values.put(Settings.MAX_OUT_OF_ORDERNESS.key(), "3s");
+        values.put(Settings.IDLENESS.key(), "1s");
+        values.put(Settings.CHECKPOINT_INTERVAL.key(), "500ms");
+        values.put(Settings.PARALLELISM.key(), "2");
         values.putAll(overrides);
         return JobOptions.fromSettings(new Settings(values));
     }

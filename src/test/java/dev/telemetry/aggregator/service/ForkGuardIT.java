@@ -105,13 +105,13 @@ class ForkGuardIT extends SharedBrokerTest {
             return JobOptions.fromSettings(
                     new Settings(
                             Map.of(
-                                    Settings.BOOTSTRAP_SERVERS,
+                                    Settings.BOOTSTRAP_SERVERS.key(),
                                     kafka.bootstrapServers(),
-                                    Settings.TRANSACTIONAL_ID_PREFIX,
+                                    Settings.TRANSACTIONAL_ID_PREFIX.key(),
                                     prefix,
-                                    Settings.OUTPUT_TOPIC,
+                                    Settings.OUTPUT_TOPIC.key(),
                                     output,
-                                    Settings.DEAD_LETTER_TOPIC,
+                                    Settings.DEAD_LETTER_TOPIC.key(),
                                     deadLetters)));
         }
 

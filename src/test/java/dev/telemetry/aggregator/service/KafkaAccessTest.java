@@ -20,11 +20,11 @@ class KafkaAccessTest {
             JobOptions.fromSettings(
                     new Settings(
                             Map.of(
-                                    Settings.BOOTSTRAP_SERVERS,
+                                    Settings.BOOTSTRAP_SERVERS.key(),
                                     "kafka:9093",
-                                    Settings.TRANSACTIONAL_ID_PREFIX,
+                                    Settings.TRANSACTIONAL_ID_PREFIX.key(),
                                     "eu1",
-                                    Settings.GROUP_ID,
+                                    Settings.GROUP_ID.key(),
                                     "eu1",
                                     "kafka.security-protocol",
                                     "SASL_SSL",

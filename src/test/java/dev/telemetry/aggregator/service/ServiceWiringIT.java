@@ -26,6 +26,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.eclipse.microprofile.config.Config;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,8 +44,8 @@ class ServiceWiringIT {
     private static KafkaTestClient kafka;
 
     @Inject EmbeddedFlinkJob job;
-    @Inject TelemetryConfiguration telemetry;
-    @Inject KafkaConfiguration kafkaConfiguration;
+    @Inject ServiceOptions configured;
+    @Inject Config config;
 
     @BeforeAll
     static void connect() {
@@ -59,28 +60,29 @@ class ServiceWiringIT {
 
     @Test
     void configurationReachesTheJob() {
-        assertThat(kafkaConfiguration.bootstrapServers())
-                .isEqualTo(System.getProperty(SharedKafkaBroker.BOOTSTRAP_PROPERTY));
-        assertThat(telemetry.windowSize()).isEqualTo(SharedBrokerTestResource.WINDOW_MILLIS + "ms");
-        assertThat(telemetry.checkpoint().interval()).isEqualTo("1s");
-        assertThat(telemetry.transactionalIdPrefix()).startsWith("wiring-tx-");
-
         ServiceOptions options = job.options().orElseThrow();
         assertThat(options.job().bootstrapServers())
-                .isEqualTo(kafkaConfiguration.bootstrapServers());
+                .isEqualTo(System.getProperty(SharedKafkaBroker.BOOTSTRAP_PROPERTY));
         assertThat(options.job().windowSize())
                 .isEqualTo(Duration.ofMillis(SharedBrokerTestResource.WINDOW_MILLIS));
         assertThat(options.job().checkpointInterval()).isEqualTo(Duration.ofSeconds(1));
-        assertThat(options.job().inputTopics()).containsExactly(telemetry.inputTopics());
-        assertThat(options.job().outputTopic()).isEqualTo(telemetry.outputTopic());
-        assertThat(options.job().deadLetterTopic()).isEqualTo(telemetry.deadLetterTopic());
-        assertThat(options.job().groupId()).isEqualTo(telemetry.source().groupId());
+        assertThat(options.job().transactionalIdPrefix()).startsWith("wiring-tx-");
+        assertThat(options.job().inputTopics())
+                .containsExactly(config.getValue("telemetry.input-topics", String.class));
+        assertThat(options.job().outputTopic())
+                .isEqualTo(config.getValue("telemetry.output-topic", String.class));
+        assertThat(options.job().groupId())
+                .isEqualTo(config.getValue("telemetry.source.group-id", String.class));
         assertThat(options.job().deliveryGuarantee()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
-        assertThat(options.job().transactionalIdPrefix())
-                .isEqualTo(telemetry.transactionalIdPrefix());
         assertThat(options.checkpointDir())
-                .isEqualTo(Paths.get(telemetry.checkpoint().dir()).toAbsolutePath().normalize());
+                .isEqualTo(
+                        Paths.get(config.getValue("telemetry.checkpoint.dir", String.class))
+                                .toAbsolutePath()
+                                .normalize());
         assertThat(options.topicPartitions()).contains(SharedBrokerTestResource.PARTITIONS);
+        // The injected bean is the validated configuration the job started with.
+        assertThat(configured.job().windowSize()).isEqualTo(options.job().windowSize());
+        assertThat(configured.checkpointDir()).isEqualTo(options.checkpointDir());
     }
 
     @Test
@@ -126,15 +128,15 @@ class ServiceWiringIT {
 
     @Test
     void topicsAreCreatedAtStartUp() {
-        assertThat(kafka.topicExists(telemetry.inputTopics())).isTrue();
-        assertThat(kafka.topicExists(telemetry.outputTopic())).isTrue();
-        assertThat(kafka.topicExists(telemetry.deadLetterTopic())).isTrue();
+        assertThat(kafka.topicExists(configured.job().inputTopics().get(0))).isTrue();
+        assertThat(kafka.topicExists(configured.job().outputTopic())).isTrue();
+        assertThat(kafka.topicExists(configured.job().deadLetterTopic())).isTrue();
     }
 
     @Test
     void producedEventsComeOutAsExactAggregatesForReadCommittedReaders() {
-        String input = telemetry.inputTopics();
-        String output = telemetry.outputTopic();
+        String input = configured.job().inputTopics().get(0);
+        String output = configured.job().outputTopic();
         int partitions = SharedBrokerTestResource.PARTITIONS;
         long windowMillis = SharedBrokerTestResource.WINDOW_MILLIS;
         // 3 devices x 2 metrics over 8s of event time: 4 windows of 2s each per key.
@@ -145,7 +147,7 @@ class ServiceWiringIT {
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
         events.forEach(event -> records.add(event.toRecord(input, partitions)));
         kafka.send(records);
-        kafka.awaitCheckpointed(telemetry.source().groupId(), input, READY_TIMEOUT);
+        kafka.awaitCheckpointed(configured.job().groupId(), input, READY_TIMEOUT);
         // Moves every partition's watermark an hour ahead, so all the windows above close.
         kafka.send(TelemetryFixtures.watermarkFlush(input, partitions, START + 3_600_000));
 

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
 class TransactionAbortRuleIT extends SharedBrokerTest {
     private static final Duration DEFAULT_BOUND =
             JobOptions.fromSettings(
-                            new Settings(Map.of(Settings.BOOTSTRAP_SERVERS, "localhost:9092")))
+                            new Settings(
+                                    Map.of(Settings.BOOTSTRAP_SERVERS.key(), "localhost:9092")))
                     .minimumTransactionTimeout();
 
     @Test

@@ -10,9 +10,9 @@ package dev.telemetry.aggregator.testing;
  */
 public final class SharedKafkaBroker {
     /**
-     * Deliberately outside the {@code telemetry.} and {@code kafka.} roots of the service's
-     * {@code @ConfigMapping}s: SmallRye Config rejects unknown properties under a mapped root, so a
-     * system property named {@code telemetry.*} fails every {@code @QuarkusTest} started after it.
+     * Deliberately outside the service's {@code telemetry.} and {@code kafka.} settings: the
+     * service refuses an undeclared property there (a typo), so a system property named {@code
+     * telemetry.*} would fail every {@code @QuarkusTest} started after it.
      */
     public static final String BOOTSTRAP_PROPERTY = "shared-test-broker.bootstrap-servers";
 

@@ -21,6 +21,10 @@ public class InvalidSettingException extends IllegalArgumentException {
         this.setting = setting;
     }
 
+    public InvalidSettingException(Setting<?> setting, String problem) {
+        this(setting.key(), problem);
+    }
+
     public String setting() {
         return setting;
     }

@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
@@ -80,8 +79,8 @@ public record JobOptions(
      * InvalidSettingException}.
      */
     public static JobOptions fromSettings(Settings settings) {
-        List<String> topics = settings.list(Settings.INPUT_TOPICS);
-        String pattern = settings.optional(Settings.INPUT_TOPIC_PATTERN).orElse(null);
+        List<String> topics = settings.get(Settings.INPUT_TOPICS);
+        String pattern = settings.find(Settings.INPUT_TOPIC_PATTERN).orElse(null);
         if (pattern != null) {
             try {
                 Pattern.compile(pattern);
@@ -100,58 +99,42 @@ public record JobOptions(
                             + Settings.environmentVariable(Settings.INPUT_TOPIC_PATTERN)
                             + ")");
         }
-        OffsetResetStrategy fallback =
-                settings.choice(
-                        Settings.OFFSET_RESET,
-                        Map.of(
-                                "earliest", OffsetResetStrategy.EARLIEST,
-                                "latest", OffsetResetStrategy.LATEST,
-                                "none", OffsetResetStrategy.NONE));
         StartPosition start =
-                StartPosition.parse(Settings.START, settings.required(Settings.START), fallback);
-        DeliveryGuarantee guarantee =
-                settings.choice(
-                        Settings.DELIVERY_GUARANTEE,
-                        Map.of(
-                                "exactly-once", DeliveryGuarantee.EXACTLY_ONCE,
-                                "at-least-once", DeliveryGuarantee.AT_LEAST_ONCE,
-                                "none", DeliveryGuarantee.NONE));
+                StartPosition.parse(
+                        Settings.START.key(),
+                        settings.get(Settings.START),
+                        settings.get(Settings.OFFSET_RESET));
         JobOptions options =
                 new JobOptions(
-                        settings.required(Settings.BOOTSTRAP_SERVERS),
+                        settings.get(Settings.BOOTSTRAP_SERVERS),
                         kafkaProperties(settings),
                         topics,
                         pattern,
-                        settings.required(Settings.OUTPUT_TOPIC),
-                        settings.required(Settings.DEAD_LETTER_TOPIC),
-                        settings.required(Settings.GROUP_ID),
+                        settings.get(Settings.OUTPUT_TOPIC),
+                        settings.get(Settings.DEAD_LETTER_TOPIC),
+                        settings.get(Settings.GROUP_ID),
                         start,
-                        settings.duration(Settings.PARTITION_DISCOVERY_INTERVAL),
-                        settings.choice(
-                                Settings.EVENT_TIME,
-                                Map.of(
-                                        "payload", EventTimeSource.PAYLOAD,
-                                        "kafka", EventTimeSource.KAFKA)),
-                        settings.duration(Settings.WINDOW_SIZE),
-                        settings.duration(Settings.MAX_OUT_OF_ORDERNESS),
-                        settings.duration(Settings.IDLENESS),
-                        settings.duration(Settings.ALLOWED_LATENESS),
-                        guarantee,
-                        settings.optional(Settings.TRANSACTIONAL_ID_PREFIX).orElse(""),
-                        settings.duration(Settings.TRANSACTION_TIMEOUT),
-                        settings.duration(Settings.CHECKPOINT_INTERVAL),
-                        settings.duration(Settings.CHECKPOINT_TIMEOUT),
-                        settings.duration(Settings.EXPECTED_RESTART_TIME),
-                        settings.positiveInt(Settings.PARALLELISM),
-                        settings.nonNegativeInt(Settings.CHECKPOINT_TOLERABLE_FAILURES),
+                        settings.get(Settings.PARTITION_DISCOVERY_INTERVAL),
+                        settings.get(Settings.EVENT_TIME),
+                        settings.get(Settings.WINDOW_SIZE),
+                        settings.get(Settings.MAX_OUT_OF_ORDERNESS),
+                        settings.get(Settings.IDLENESS),
+                        settings.get(Settings.ALLOWED_LATENESS),
+                        settings.get(Settings.DELIVERY_GUARANTEE),
+                        settings.find(Settings.TRANSACTIONAL_ID_PREFIX).orElse(""),
+                        settings.get(Settings.TRANSACTION_TIMEOUT),
+                        settings.get(Settings.CHECKPOINT_INTERVAL),
+                        settings.get(Settings.CHECKPOINT_TIMEOUT),
+                        settings.get(Settings.EXPECTED_RESTART_TIME),
+                        settings.get(Settings.PARALLELISM),
+                        settings.get(Settings.CHECKPOINT_TOLERABLE_FAILURES),
                         new EventTimeBounds(
-                                settings.instant(Settings.EVENT_TIME_EARLIEST),
-                                settings.duration(Settings.EVENT_TIME_MAX_FUTURE)),
+                                settings.get(Settings.EVENT_TIME_EARLIEST),
+                                settings.get(Settings.EVENT_TIME_MAX_FUTURE)),
                         deadLetterMaxRecordBytes(settings),
-                        settings.choice(
-                                Settings.STATE_BACKEND, Map.of(HASHMAP, HASHMAP, ROCKSDB, ROCKSDB)),
-                        settings.bool(Settings.CHECKPOINT_INCREMENTAL),
-                        settings.durationOrOff(Settings.CHECKPOINT_ALIGNED_TIMEOUT).orElse(null));
+                        settings.get(Settings.STATE_BACKEND),
+                        settings.get(Settings.CHECKPOINT_INCREMENTAL),
+                        settings.get(Settings.CHECKPOINT_ALIGNED_TIMEOUT).orElse(null));
         options.validate();
         return options;
     }
@@ -275,7 +258,7 @@ public record JobOptions(
      * producer refuses larger records before the broker sees them).
      */
     private static int deadLetterMaxRecordBytes(Settings settings) {
-        int configured = settings.positiveInt(Settings.DEAD_LETTER_MAX_RECORD_BYTES);
+        int configured = settings.get(Settings.DEAD_LETTER_MAX_RECORD_BYTES);
         if (configured < MIN_DEAD_LETTER_RECORD_BYTES) {
             throw new InvalidSettingException(
                     Settings.DEAD_LETTER_MAX_RECORD_BYTES,
@@ -376,7 +359,7 @@ public record JobOptions(
             "(tolerable checkpoint failures + 1) x max(checkpoint interval, checkpoint timeout) +"
                     + " checkpoint timeout + expected restart time";
 
-    private static void requirePositive(String setting, Duration duration) {
+    private static void requirePositive(Setting<?> setting, Duration duration) {
         if (duration.isZero() || duration.isNegative()) {
             throw new InvalidSettingException(setting, "must be greater than zero");
         }

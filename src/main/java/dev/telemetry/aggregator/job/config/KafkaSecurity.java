@@ -21,21 +21,93 @@ import org.apache.kafka.common.config.SslConfigs;
  * (source, sinks, admin), including the JAAS line that carries the SASL password.
  */
 public final class KafkaSecurity {
-    public static final String SECURITY_PROTOCOL = "kafka.security-protocol";
-    public static final String SASL_MECHANISM = "kafka.sasl.mechanism";
-    public static final String SASL_USERNAME = "kafka.sasl.username";
-    public static final String SASL_PASSWORD = "kafka.sasl.password";
-    public static final String SASL_PASSWORD_FILE = "kafka.sasl.password-file";
-    public static final String TRUSTSTORE_LOCATION = "kafka.ssl.truststore.location";
-    public static final String TRUSTSTORE_TYPE = "kafka.ssl.truststore.type";
-    public static final String TRUSTSTORE_PASSWORD = "kafka.ssl.truststore.password";
-    public static final String TRUSTSTORE_PASSWORD_FILE = "kafka.ssl.truststore.password-file";
-    public static final String KEYSTORE_LOCATION = "kafka.ssl.keystore.location";
-    public static final String KEYSTORE_TYPE = "kafka.ssl.keystore.type";
-    public static final String KEYSTORE_PASSWORD = "kafka.ssl.keystore.password";
-    public static final String KEYSTORE_PASSWORD_FILE = "kafka.ssl.keystore.password-file";
-    public static final String KEY_PASSWORD = "kafka.ssl.key-password";
-    public static final String KEY_PASSWORD_FILE = "kafka.ssl.key-password-file";
+    public static final Setting<String> SECURITY_PROTOCOL =
+            Setting.of(
+                    "kafka.security-protocol",
+                    "PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL",
+                    null,
+                    "How every client talks to the brokers; unset: Kafka's default (PLAINTEXT).",
+                    (setting, text) -> text);
+    public static final Setting<String> SASL_MECHANISM =
+            Setting.of(
+                    "kafka.sasl.mechanism",
+                    "SCRAM-SHA-512 | SCRAM-SHA-256 | PLAIN",
+                    null,
+                    "The SASL mechanism; SCRAM-SHA-512 when a SASL username is set.",
+                    (setting, text) -> text);
+    public static final Setting<String> SASL_USERNAME =
+            Setting.text("kafka.sasl.username", null, "The SASL user.");
+    public static final Setting<String> SASL_PASSWORD =
+            Setting.secret("kafka.sasl.password", "The SASL password.");
+    public static final Setting<String> SASL_PASSWORD_FILE =
+            Setting.text(
+                    "kafka.sasl.password-file",
+                    null,
+                    "A file holding the SASL password (a mounted secret), read at start-up.");
+    public static final Setting<String> TRUSTSTORE_LOCATION =
+            Setting.text(
+                    "kafka.ssl.truststore.location",
+                    null,
+                    "The trust store with the brokers' CA: PKCS12, JKS or PEM.");
+    public static final Setting<String> TRUSTSTORE_TYPE =
+            Setting.of(
+                    "kafka.ssl.truststore.type",
+                    "PKCS12 | JKS | PEM",
+                    null,
+                    "The trust store's type; unset: from the file name (.pem/.crt, .jks, else"
+                            + " PKCS12).",
+                    (setting, text) -> text);
+    public static final Setting<String> TRUSTSTORE_PASSWORD =
+            Setting.secret("kafka.ssl.truststore.password", "The trust store's password.");
+    public static final Setting<String> TRUSTSTORE_PASSWORD_FILE =
+            Setting.text(
+                    "kafka.ssl.truststore.password-file",
+                    null,
+                    "A file holding the trust store's password.");
+    public static final Setting<String> KEYSTORE_LOCATION =
+            Setting.text(
+                    "kafka.ssl.keystore.location",
+                    null,
+                    "The key store for mutual TLS: PKCS12, JKS or PEM.");
+    public static final Setting<String> KEYSTORE_TYPE =
+            Setting.of(
+                    "kafka.ssl.keystore.type",
+                    "PKCS12 | JKS | PEM",
+                    null,
+                    "The key store's type; unset: from the file name.",
+                    (setting, text) -> text);
+    public static final Setting<String> KEYSTORE_PASSWORD =
+            Setting.secret("kafka.ssl.keystore.password", "The key store's password.");
+    public static final Setting<String> KEYSTORE_PASSWORD_FILE =
+            Setting.text(
+                    "kafka.ssl.keystore.password-file",
+                    null,
+                    "A file holding the key store's password.");
+    public static final Setting<String> KEY_PASSWORD =
+            Setting.secret(
+                    "kafka.ssl.key-password",
+                    "The password of the private key (an encrypted PEM key's, too).");
+    public static final Setting<String> KEY_PASSWORD_FILE =
+            Setting.text("kafka.ssl.key-password-file", null, "A file holding the key's password.");
+
+    /** Every security setting, in the order of the documentation. */
+    public static final List<Setting<?>> ALL =
+            List.of(
+                    SECURITY_PROTOCOL,
+                    SASL_MECHANISM,
+                    SASL_USERNAME,
+                    SASL_PASSWORD,
+                    SASL_PASSWORD_FILE,
+                    TRUSTSTORE_LOCATION,
+                    TRUSTSTORE_TYPE,
+                    TRUSTSTORE_PASSWORD,
+                    TRUSTSTORE_PASSWORD_FILE,
+                    KEYSTORE_LOCATION,
+                    KEYSTORE_TYPE,
+                    KEYSTORE_PASSWORD,
+                    KEYSTORE_PASSWORD_FILE,
+                    KEY_PASSWORD,
+                    KEY_PASSWORD_FILE);
 
     private static final List<String> PROTOCOLS =
             List.of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL");
@@ -79,7 +151,7 @@ public final class KafkaSecurity {
      */
     public static Map<String, String> clientProperties(Settings settings) {
         Map<String, String> properties = new HashMap<>();
-        Optional<String> protocol = settings.optional(SECURITY_PROTOCOL);
+        Optional<String> protocol = settings.text(SECURITY_PROTOCOL);
         protocol.ifPresent(
                 value -> {
                     String upper = value.toUpperCase(Locale.ROOT);
@@ -115,8 +187,8 @@ public final class KafkaSecurity {
     }
 
     private static void addSasl(Settings settings, boolean sasl, Map<String, String> properties) {
-        Optional<String> mechanism = settings.optional(SASL_MECHANISM);
-        Optional<String> username = settings.optional(SASL_USERNAME);
+        Optional<String> mechanism = settings.text(SASL_MECHANISM);
+        Optional<String> username = settings.text(SASL_USERNAME);
         Optional<String> password = secret(settings, SASL_PASSWORD, SASL_PASSWORD_FILE);
         if (mechanism.isEmpty() && username.isEmpty() && password.isEmpty()) {
             return;
@@ -171,14 +243,14 @@ public final class KafkaSecurity {
     private static void addStore(
             Settings settings,
             StoreKeys kafkaKeys,
-            String location,
-            String type,
-            String password,
-            String passwordFile,
+            Setting<String> location,
+            Setting<String> type,
+            Setting<String> password,
+            Setting<String> passwordFile,
             Map<String, String> properties) {
-        Optional<String> path = settings.optional(location);
+        Optional<String> path = settings.text(location);
         Optional<String> secret = secret(settings, password, passwordFile);
-        Optional<String> storeType = settings.optional(type).map(t -> t.toUpperCase(Locale.ROOT));
+        Optional<String> storeType = settings.text(type).map(t -> t.toUpperCase(Locale.ROOT));
         if (path.isEmpty()) {
             if (secret.isPresent() || storeType.isPresent()) {
                 throw new InvalidSettingException(
@@ -246,9 +318,10 @@ public final class KafkaSecurity {
     /**
      * A secret given as a value or as a file holding it (a mounted Kubernetes secret), not both.
      */
-    private static Optional<String> secret(Settings settings, String value, String file) {
-        Optional<String> direct = settings.optional(value);
-        Optional<String> path = settings.optional(file);
+    private static Optional<String> secret(
+            Settings settings, Setting<String> value, Setting<String> file) {
+        Optional<String> direct = settings.text(value);
+        Optional<String> path = settings.text(file);
         if (direct.isPresent() && path.isPresent()) {
             throw new InvalidSettingException(
                     file,

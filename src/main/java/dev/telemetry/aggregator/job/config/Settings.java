@@ -2,88 +2,233 @@ package dev.telemetry.aggregator.job.config;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
- * Raw settings (property name to text, as in {@code application.yaml} or {@code --name value}
- * program arguments) with typed accessors whose errors name the setting and its environment
- * variable. Missing values fall back to {@link #DEFAULTS}, so a job submitted to a Flink cluster
- * behaves like the service with the same settings.
+ * The job's settings: each declared once below (name, type, default, meaning), and a set of values
+ * for them (property name to text, as in {@code application.yaml} or {@code --name value} program
+ * arguments) read through typed accessors whose errors name the setting and its environment
+ * variable. A setting without a value takes its declared default, so a job submitted to a Flink
+ * cluster behaves like the service with the same settings.
  */
 public final class Settings {
-    public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap-servers";
+    public static final Setting<String> BOOTSTRAP_SERVERS =
+            Setting.text(
+                    "kafka.bootstrap-servers",
+                    "127.0.0.1:9092",
+                    "The Kafka brokers, as a comma-separated host:port list.");
+
+    /**
+     * Any other Kafka client property, passed unchanged to every client: {@code
+     * kafka.properties."max.poll.records"}.
+     */
     public static final String KAFKA_PROPERTIES_PREFIX = "kafka.properties.";
-    public static final String INPUT_TOPICS = "telemetry.input-topics";
-    public static final String INPUT_TOPIC_PATTERN = "telemetry.input-topic-pattern";
-    public static final String OUTPUT_TOPIC = "telemetry.output-topic";
-    public static final String DEAD_LETTER_TOPIC = "telemetry.dead-letter-topic";
-    public static final String GROUP_ID = "telemetry.source.group-id";
-    public static final String START = "telemetry.source.start";
-    public static final String OFFSET_RESET = "telemetry.source.offset-reset";
-    public static final String PARTITION_DISCOVERY_INTERVAL =
-            "telemetry.source.partition-discovery-interval";
-    public static final String EVENT_TIME = "telemetry.event-time";
-    public static final String WINDOW_SIZE = "telemetry.window-size";
-    public static final String MAX_OUT_OF_ORDERNESS = "telemetry.watermark.max-out-of-orderness";
-    public static final String IDLENESS = "telemetry.watermark.idleness";
-    public static final String ALLOWED_LATENESS = "telemetry.allowed-lateness";
-    public static final String DELIVERY_GUARANTEE = "telemetry.delivery-guarantee";
-    public static final String TRANSACTIONAL_ID_PREFIX = "telemetry.transactional-id-prefix";
-    public static final String TRANSACTION_TIMEOUT = "telemetry.transaction-timeout";
-    public static final String CHECKPOINT_INTERVAL = "telemetry.checkpoint.interval";
-    public static final String CHECKPOINT_TIMEOUT = "telemetry.checkpoint.timeout";
-    public static final String CHECKPOINT_TOLERABLE_FAILURES =
-            "telemetry.checkpoint.tolerable-failures";
-    public static final String EXPECTED_RESTART_TIME = "telemetry.expected-restart-time";
-    public static final String PARALLELISM = "telemetry.parallelism";
-    public static final String EVENT_TIME_EARLIEST = "telemetry.event-time-bounds.earliest";
-    public static final String EVENT_TIME_MAX_FUTURE = "telemetry.event-time-bounds.max-future";
-    public static final String DEAD_LETTER_MAX_RECORD_BYTES =
-            "telemetry.dead-letter-max-record-bytes";
-    public static final String STATE_BACKEND = "telemetry.state.backend";
-    public static final String CHECKPOINT_INCREMENTAL = "telemetry.checkpoint.incremental";
-    public static final String CHECKPOINT_ALIGNED_TIMEOUT = "telemetry.checkpoint.aligned-timeout";
 
-    /** Defaults for a job started without the service (e.g. on a Flink cluster). */
-    public static final Map<String, String> DEFAULTS =
-            Map.ofEntries(
-                    Map.entry(INPUT_TOPICS, "telemetry"),
-                    Map.entry(OUTPUT_TOPIC, "telemetry-aggregates"),
-                    Map.entry(DEAD_LETTER_TOPIC, "telemetry-dlq"),
-                    Map.entry(GROUP_ID, "telemetry-aggregator"),
-                    Map.entry(START, "group-offsets"),
-                    Map.entry(OFFSET_RESET, "earliest"),
-                    Map.entry(PARTITION_DISCOVERY_INTERVAL, "30s"),
-                    Map.entry(EVENT_TIME, "payload"),
-                    Map.entry(WINDOW_SIZE, "1m"),
-                    Map.entry(MAX_OUT_OF_ORDERNESS, "5s"),
-                    Map.entry(IDLENESS, "30s"),
-                    Map.entry(ALLOWED_LATENESS, "0s"),
-                    Map.entry(DELIVERY_GUARANTEE, "exactly-once"),
-                    Map.entry(TRANSACTIONAL_ID_PREFIX, "telemetry-aggregator"),
-                    Map.entry(TRANSACTION_TIMEOUT, "10m"),
-                    Map.entry(CHECKPOINT_INTERVAL, "10s"),
-                    Map.entry(CHECKPOINT_TIMEOUT, "1m"),
-                    Map.entry(CHECKPOINT_TOLERABLE_FAILURES, "3"),
-                    Map.entry(EXPECTED_RESTART_TIME, "2m"),
-                    Map.entry(PARALLELISM, "1"),
-                    Map.entry(EVENT_TIME_EARLIEST, "2000-01-01T00:00:00Z"),
-                    Map.entry(EVENT_TIME_MAX_FUTURE, "1d"),
-                    Map.entry(DEAD_LETTER_MAX_RECORD_BYTES, "1048576"),
-                    Map.entry(STATE_BACKEND, "hashmap"),
-                    Map.entry(CHECKPOINT_INCREMENTAL, "false"),
-                    Map.entry(CHECKPOINT_ALIGNED_TIMEOUT, "0s"));
+    public static final Setting<List<String>> INPUT_TOPICS =
+            Setting.list(
+                    "telemetry.input-topics", "telemetry", "The topics telemetry is read from.");
+    public static final Setting<String> INPUT_TOPIC_PATTERN =
+            Setting.text(
+                    "telemetry.input-topic-pattern",
+                    null,
+                    "A regular expression of input topics (matched in full, topics created later"
+                            + " included); when set it replaces telemetry.input-topics.");
+    public static final Setting<String> OUTPUT_TOPIC =
+            Setting.text(
+                    "telemetry.output-topic",
+                    "telemetry-aggregates",
+                    "The topic the aggregates are written to.");
+    public static final Setting<String> DEAD_LETTER_TOPIC =
+            Setting.text(
+                    "telemetry.dead-letter-topic",
+                    "telemetry-dlq",
+                    "The topic every record that cannot be aggregated goes to, with its reason.");
+    public static final Setting<String> GROUP_ID =
+            Setting.text(
+                    "telemetry.source.group-id",
+                    "telemetry-aggregator",
+                    "The consumer group the source commits its offsets to (at checkpoints).");
+    public static final Setting<OffsetResetStrategy> OFFSET_RESET =
+            Setting.choice(
+                    "telemetry.source.offset-reset",
+                    "earliest",
+                    Map.of(
+                            "earliest", OffsetResetStrategy.EARLIEST,
+                            "latest", OffsetResetStrategy.LATEST,
+                            "none", OffsetResetStrategy.NONE),
+                    "Where group-offsets starts in partitions without a committed offset.");
+    public static final Setting<String> START =
+            Setting.of(
+                    "telemetry.source.start",
+                    "group-offsets | earliest | latest | timestamp:<epoch-millis>"
+                            + " | offsets:<topic>:<partition>:<offset>,...",
+                    "group-offsets",
+                    "Where reading starts when there is no checkpoint to restore.",
+                    (setting, text) -> text);
+    public static final Setting<Duration> PARTITION_DISCOVERY_INTERVAL =
+            Setting.duration(
+                    "telemetry.source.partition-discovery-interval",
+                    "30s",
+                    "How often new partitions, and topics matching the pattern, are looked for.");
+    public static final Setting<EventTimeSource> EVENT_TIME =
+            Setting.choice(
+                    "telemetry.event-time",
+                    "payload",
+                    Map.of("payload", EventTimeSource.PAYLOAD, "kafka", EventTimeSource.KAFKA),
+                    "Where an event's time comes from: its \"timestamp\" field (payload) or the"
+                            + " Kafka record's timestamp (kafka).");
+    public static final Setting<Duration> WINDOW_SIZE =
+            Setting.duration(
+                    "telemetry.window-size", "1m", "The size of the tumbling event-time windows.");
+    public static final Setting<Duration> MAX_OUT_OF_ORDERNESS =
+            Setting.duration(
+                    "telemetry.watermark.max-out-of-orderness",
+                    "5s",
+                    "How far behind the newest event time an event may arrive and still be in"
+                            + " its window.");
+    public static final Setting<Duration> IDLENESS =
+            Setting.duration(
+                    "telemetry.watermark.idleness",
+                    "30s",
+                    "A partition without events for this long stops holding back the watermark.");
+    public static final Setting<Duration> ALLOWED_LATENESS =
+            Setting.duration(
+                    "telemetry.allowed-lateness",
+                    "0s",
+                    "How long after its window closed an event is still aggregated (the window"
+                            + " is emitted again); later events are dead letters (late).");
+    public static final Setting<DeliveryGuarantee> DELIVERY_GUARANTEE =
+            Setting.choice(
+                    "telemetry.delivery-guarantee",
+                    "exactly-once",
+                    Map.of(
+                            "exactly-once", DeliveryGuarantee.EXACTLY_ONCE,
+                            "at-least-once", DeliveryGuarantee.AT_LEAST_ONCE,
+                            "none", DeliveryGuarantee.NONE),
+                    "exactly-once writes output in Kafka transactions committed at checkpoints.");
+    public static final Setting<String> TRANSACTIONAL_ID_PREFIX =
+            Setting.text(
+                    "telemetry.transactional-id-prefix",
+                    "telemetry-aggregator",
+                    "Unique per deployment and stable across its restarts: the sinks' Kafka"
+                            + " transactional ids start with it.");
+    public static final Setting<Duration> TRANSACTION_TIMEOUT =
+            Setting.duration(
+                    "telemetry.transaction-timeout",
+                    "10m",
+                    "Kafka transaction.timeout.ms of the exactly-once sinks. Must exceed"
+                            + " (tolerable-failures + 1) x max(checkpoint interval, checkpoint"
+                            + " timeout) + checkpoint timeout + expected-restart-time and not"
+                            + " exceed the broker's transaction.max.timeout.ms; both are checked"
+                            + " at start-up.");
+    public static final Setting<Duration> CHECKPOINT_INTERVAL =
+            Setting.duration(
+                    "telemetry.checkpoint.interval",
+                    "10s",
+                    "How often a checkpoint is taken; output is committed at each one.");
+    public static final Setting<Duration> CHECKPOINT_TIMEOUT =
+            Setting.duration(
+                    "telemetry.checkpoint.timeout", "1m", "How long a checkpoint may take.");
+    public static final Setting<Integer> CHECKPOINT_TOLERABLE_FAILURES =
+            Setting.nonNegativeInt(
+                    "telemetry.checkpoint.tolerable-failures",
+                    "3",
+                    "Consecutive failed checkpoints (broker away, volume full) the job rides out"
+                            + " before it fails and restarts; each keeps the open transactions"
+                            + " open longer.");
+    public static final Setting<Boolean> CHECKPOINT_INCREMENTAL =
+            Setting.bool(
+                    "telemetry.checkpoint.incremental",
+                    "false",
+                    "Upload only the RocksDB files that changed since the last checkpoint (needs"
+                            + " telemetry.state.backend=rocksdb).");
+    public static final Setting<Optional<Duration>> CHECKPOINT_ALIGNED_TIMEOUT =
+            Setting.durationOrOff(
+                    "telemetry.checkpoint.aligned-timeout",
+                    "0s",
+                    "How long checkpoint barriers may queue behind in-flight records before the"
+                            + " checkpoint stores those records instead (unaligned); 0s:"
+                            + " unaligned from the start; off: always aligned.");
+    public static final Setting<Duration> EXPECTED_RESTART_TIME =
+            Setting.duration(
+                    "telemetry.expected-restart-time",
+                    "2m",
+                    "How long a crashed instance may take to come back; open transactions must"
+                            + " outlive it.");
+    public static final Setting<Integer> PARALLELISM =
+            Setting.positiveInt(
+                    "telemetry.parallelism",
+                    "1",
+                    "Parallelism of every operator (and task slots of the embedded cluster).");
+    public static final Setting<String> STATE_BACKEND =
+            Setting.choice(
+                    "telemetry.state.backend",
+                    "hashmap",
+                    Map.of(
+                            JobOptions.HASHMAP,
+                            JobOptions.HASHMAP,
+                            JobOptions.ROCKSDB,
+                            JobOptions.ROCKSDB),
+                    "hashmap: window state on the heap, fastest, bounded by the heap. rocksdb:"
+                            + " on local disk under java.io.tmpdir, bounded by the disk, slower"
+                            + " per event.");
+    public static final Setting<Instant> EVENT_TIME_EARLIEST =
+            Setting.instant(
+                    "telemetry.event-time-bounds.earliest",
+                    "2000-01-01T00:00:00Z",
+                    "Earlier event times are dead letters (timestamp-out-of-range): sensors that"
+                            + " lost their clock report 1970.");
+    public static final Setting<Duration> EVENT_TIME_MAX_FUTURE =
+            Setting.duration(
+                    "telemetry.event-time-bounds.max-future",
+                    "1d",
+                    "Event times further ahead of this process's clock (when the record is read)"
+                            + " are dead letters (timestamp-out-of-range).");
+    public static final Setting<Integer> DEAD_LETTER_MAX_RECORD_BYTES =
+            Setting.positiveInt(
+                    "telemetry.dead-letter-max-record-bytes",
+                    "1048576",
+                    "The largest dead-letter record; start-up lowers it to the topic's"
+                            + " max.message.bytes and the producer's max.request.size. A larger"
+                            + " dead letter is truncated to fit, with headers saying so.");
 
-    private static final Pattern DURATION =
-            Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)", Pattern.CASE_INSENSITIVE);
+    /** Every job setting, in the order of the documentation. */
+    public static final List<Setting<?>> ALL =
+            List.of(
+                    BOOTSTRAP_SERVERS,
+                    INPUT_TOPICS,
+                    INPUT_TOPIC_PATTERN,
+                    OUTPUT_TOPIC,
+                    DEAD_LETTER_TOPIC,
+                    GROUP_ID,
+                    START,
+                    OFFSET_RESET,
+                    PARTITION_DISCOVERY_INTERVAL,
+                    EVENT_TIME,
+                    WINDOW_SIZE,
+                    MAX_OUT_OF_ORDERNESS,
+                    IDLENESS,
+                    ALLOWED_LATENESS,
+                    EVENT_TIME_EARLIEST,
+                    EVENT_TIME_MAX_FUTURE,
+                    DELIVERY_GUARANTEE,
+                    TRANSACTIONAL_ID_PREFIX,
+                    TRANSACTION_TIMEOUT,
+                    EXPECTED_RESTART_TIME,
+                    PARALLELISM,
+                    CHECKPOINT_INTERVAL,
+                    CHECKPOINT_TIMEOUT,
+                    CHECKPOINT_TOLERABLE_FAILURES,
+                    CHECKPOINT_INCREMENTAL,
+                    CHECKPOINT_ALIGNED_TIMEOUT,
+                    STATE_BACKEND,
+                    DEAD_LETTER_MAX_RECORD_BYTES);
 
     private final Map<String, String> values;
 
@@ -96,102 +241,34 @@ public final class Settings {
         return setting.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
     }
 
-    public Optional<String> optional(String name) {
-        String value = values.getOrDefault(name, DEFAULTS.get(name));
+    public static String environmentVariable(Setting<?> setting) {
+        return environmentVariable(setting.key());
+    }
+
+    /** The setting's text, or its default; empty if neither is there (or it is blank). */
+    public Optional<String> text(Setting<?> setting) {
+        String value = values.getOrDefault(setting.key(), setting.defaultValue().orElse(null));
         if (value == null || value.isBlank()) {
             return Optional.empty();
         }
         return Optional.of(value.trim());
     }
 
-    public String required(String name) {
-        return optional(name)
-                .orElseThrow(() -> new InvalidSettingException(name, "a value is required"));
+    /**
+     * The setting's value, or its default.
+     *
+     * @throws InvalidSettingException if it has neither, or its value is not valid
+     */
+    public <T> T get(Setting<T> setting) {
+        return setting.parse(
+                text(setting)
+                        .orElseThrow(
+                                () -> new InvalidSettingException(setting, "a value is required")));
     }
 
-    public List<String> list(String name) {
-        return optional(name)
-                .map(
-                        text ->
-                                Arrays.stream(text.split(","))
-                                        .map(String::trim)
-                                        .filter(item -> !item.isEmpty())
-                                        .toList())
-                .orElse(List.of());
-    }
-
-    public Duration duration(String name) {
-        return parseDuration(name, required(name));
-    }
-
-    /** A duration, or empty for {@code off}. */
-    public Optional<Duration> durationOrOff(String name) {
-        String text = required(name);
-        if (text.trim().equalsIgnoreCase("off")) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(parseDuration(name, text));
-        } catch (InvalidSettingException e) {
-            throw new InvalidSettingException(
-                    name, "'" + text + "' is neither off nor a duration (0s, 500ms, 10s, 1m)");
-        }
-    }
-
-    public int positiveInt(String name) {
-        String text = required(name);
-        try {
-            int value = Integer.parseInt(text);
-            if (value > 0) {
-                return value;
-            }
-        } catch (NumberFormatException e) {
-            // Reported below with the same message as a non-positive number.
-        }
-        throw new InvalidSettingException(name, "'" + text + "' is not a positive integer");
-    }
-
-    /** An ISO-8601 instant, e.g. {@code 2000-01-01T00:00:00Z}. */
-    public Instant instant(String name) {
-        String text = required(name);
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw new InvalidSettingException(
-                    name, "'" + text + "' is not an ISO-8601 instant, e.g. 2000-01-01T00:00:00Z");
-        }
-    }
-
-    public int nonNegativeInt(String name) {
-        String text = required(name);
-        try {
-            int value = Integer.parseInt(text);
-            if (value >= 0) {
-                return value;
-            }
-        } catch (NumberFormatException e) {
-            // Reported below with the same message as a negative number.
-        }
-        throw new InvalidSettingException(name, "'" + text + "' is not a whole number >= 0");
-    }
-
-    public boolean bool(String name) {
-        return choice(name, Map.of("true", Boolean.TRUE, "false", Boolean.FALSE));
-    }
-
-    /** One of a fixed set of choices, matched case-insensitively; the error lists the choices. */
-    public <T> T choice(String name, Map<String, T> choices) {
-        String text = required(name);
-        T value = choices.get(text.toLowerCase(Locale.ROOT));
-        if (value == null) {
-            throw new InvalidSettingException(
-                    name,
-                    "'"
-                            + text
-                            + "' is not one of "
-                            + String.join(", ", choices.keySet().stream().sorted().toList()));
-        }
-        return value;
+    /** The setting's value or default, parsed; empty if it has neither. */
+    public <T> Optional<T> find(Setting<T> setting) {
+        return text(setting).map(setting::parse);
     }
 
     /** Kafka client properties passed through unchanged ({@code kafka.properties.<name>}). */
@@ -204,42 +281,5 @@ public final class Settings {
                     }
                 });
         return result;
-    }
-
-    /**
-     * Parses {@code 500ms}, {@code 10s}, {@code 1m}, {@code 2h}, {@code 1d} or ISO-8601 ({@code
-     * PT1M}). A bare number is rejected: its unit would be a guess.
-     */
-    public static Duration parseDuration(String name, String text) {
-        Matcher matcher = DURATION.matcher(text.trim());
-        try {
-            if (matcher.matches()) {
-                long amount = Long.parseLong(matcher.group(1));
-                Duration duration =
-                        switch (matcher.group(2).toLowerCase(Locale.ROOT)) {
-                            case "ms" -> Duration.ofMillis(amount);
-                            case "s" -> Duration.ofSeconds(amount);
-                            case "m" -> Duration.ofMinutes(amount);
-                            case "h" -> Duration.ofHours(amount);
-                            default -> Duration.ofDays(amount);
-                        };
-                // Flink and Kafka take milliseconds as a long; fail here, not deep in start-up.
-                duration.toMillis();
-                return duration;
-            }
-            Duration duration = Duration.parse(text.trim());
-            if (!duration.isNegative()) {
-                duration.toMillis();
-                return duration;
-            }
-        } catch (DateTimeParseException | NumberFormatException | ArithmeticException e) {
-            // Not a duration, or too large for milliseconds in a long; reported below.
-        }
-        throw new InvalidSettingException(
-                name,
-                "'"
-                        + text
-                        + "' is not a duration; use a number with a unit (500ms, 10s, 1m, 2h, 1d)"
-                        + " or ISO-8601 (PT1M)");
     }
 }

@@ -156,8 +156,15 @@ class JobOptionsTest {
     }
 
     @Test
-    void missingBootstrapServersNamesKafkaBootstrapServers() {
-        assertThatThrownBy(() -> JobOptions.fromSettings(new Settings(Map.of())))
+    void blankBootstrapServersNamesKafkaBootstrapServers() {
+        // Unset, the declared default applies (the same in the service and on a Flink cluster);
+        // set blank, it is refused.
+        assertThat(JobOptions.fromSettings(new Settings(Map.of())).bootstrapServers())
+                .isEqualTo("127.0.0.1:9092");
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        new Settings(Map.of("kafka.bootstrap-servers", " "))))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining("kafka.bootstrap-servers")
                 .hasMessageContaining("KAFKA_BOOTSTRAP_SERVERS");
@@ -235,7 +242,7 @@ class JobOptionsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("durations")
     void parsesDurationsWithAUnitOrIso8601(String text, Duration expected) {
-        assertThat(Settings.parseDuration("telemetry.window-size", text)).isEqualTo(expected);
+        assertThat(Setting.parseDuration("telemetry.window-size", text)).isEqualTo(expected);
         assertThat(JobOptions.fromSettings(settings("telemetry.window-size", text)).windowSize())
                 .isEqualTo(expected);
     }
@@ -243,7 +250,7 @@ class JobOptionsTest {
     @ParameterizedTest
     @ValueSource(strings = {"10", "1.5s", "ten seconds", "10 minutes", ""})
     void rejectsDurationsWithoutAKnownUnit(String text) {
-        assertThatThrownBy(() -> Settings.parseDuration("telemetry.window-size", text))
+        assertThatThrownBy(() -> Setting.parseDuration("telemetry.window-size", text))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining("TELEMETRY_WINDOW_SIZE")
                 .hasMessageContaining("500ms");
@@ -254,7 +261,7 @@ class JobOptionsTest {
     void rejectsDurationsTooLargeToRepresentWithTheSettingNamed(String text) {
         // An operator's typo must still get the actionable message, not a bare
         // NumberFormatException.
-        assertThatThrownBy(() -> Settings.parseDuration("telemetry.window-size", text))
+        assertThatThrownBy(() -> Setting.parseDuration("telemetry.window-size", text))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining("TELEMETRY_WINDOW_SIZE");
     }
@@ -410,7 +417,7 @@ class JobOptionsTest {
     /** Only the bootstrap servers plus the given name/value pairs; everything else defaults. */
     private static Settings settings(String... nameValuePairs) {
         Map<String, String> values = new HashMap<>();
-        values.put(Settings.BOOTSTRAP_SERVERS, BOOTSTRAP);
+        values.put(Settings.BOOTSTRAP_SERVERS.key(), BOOTSTRAP);
         for (int i = 0; i < nameValuePairs.length; i += 2) {
             values.put(nameValuePairs[i], nameValuePairs[i + 1]);
         }

@@ -29,13 +29,13 @@ class KafkaSecurityTest {
         JobOptions options =
                 JobOptions.fromSettings(
                         settings(
-                                KafkaSecurity.SECURITY_PROTOCOL,
+                                KafkaSecurity.SECURITY_PROTOCOL.key(),
                                 "sasl_ssl",
-                                KafkaSecurity.SASL_USERNAME,
+                                KafkaSecurity.SASL_USERNAME.key(),
                                 "svc",
-                                KafkaSecurity.SASL_PASSWORD_FILE,
+                                KafkaSecurity.SASL_PASSWORD_FILE.key(),
                                 file.toString(),
-                                KafkaSecurity.TRUSTSTORE_LOCATION,
+                                KafkaSecurity.TRUSTSTORE_LOCATION.key(),
                                 truststore.toString()));
 
         assertThat(options.kafkaProperties())
@@ -58,12 +58,12 @@ class KafkaSecurityTest {
         Map<String, String> properties =
                 JobOptions.fromSettings(
                                 settings(
-                                        KafkaSecurity.SECURITY_PROTOCOL, "SASL_PLAINTEXT",
-                                        KafkaSecurity.SASL_MECHANISM, "plain",
-                                        KafkaSecurity.SASL_USERNAME, "svc",
-                                        KafkaSecurity.SASL_PASSWORD, PASSWORD,
-                                        KafkaSecurity.KEYSTORE_LOCATION, keystore.toString(),
-                                        KafkaSecurity.KEYSTORE_PASSWORD, "ks-secret"))
+                                        KafkaSecurity.SECURITY_PROTOCOL.key(), "SASL_PLAINTEXT",
+                                        KafkaSecurity.SASL_MECHANISM.key(), "plain",
+                                        KafkaSecurity.SASL_USERNAME.key(), "svc",
+                                        KafkaSecurity.SASL_PASSWORD.key(), PASSWORD,
+                                        KafkaSecurity.KEYSTORE_LOCATION.key(), keystore.toString(),
+                                        KafkaSecurity.KEYSTORE_PASSWORD.key(), "ks-secret"))
                         .kafkaProperties();
 
         assertThat(properties.get("sasl.jaas.config"))
@@ -83,7 +83,7 @@ class KafkaSecurityTest {
                                         "PLAINTEXT",
                                         "kafka.properties.client.rack",
                                         "eu1a",
-                                        KafkaSecurity.SECURITY_PROTOCOL,
+                                        KafkaSecurity.SECURITY_PROTOCOL.key(),
                                         "SSL"))
                         .kafkaProperties();
 
@@ -99,9 +99,9 @@ class KafkaSecurityTest {
                         () ->
                                 JobOptions.fromSettings(
                                         settings(
-                                                KafkaSecurity.SECURITY_PROTOCOL,
+                                                KafkaSecurity.SECURITY_PROTOCOL.key(),
                                                 "SASL_SSL",
-                                                KafkaSecurity.SASL_PASSWORD,
+                                                KafkaSecurity.SASL_PASSWORD.key(),
                                                 PASSWORD)))
                 .hasMessageContaining(
                         "kafka.sasl.username (environment variable KAFKA_SASL_USERNAME)")
@@ -110,10 +110,10 @@ class KafkaSecurityTest {
                         () ->
                                 JobOptions.fromSettings(
                                         settings(
-                                                KafkaSecurity.SECURITY_PROTOCOL, "SASL_SSL",
-                                                KafkaSecurity.SASL_USERNAME, "svc",
-                                                KafkaSecurity.SASL_PASSWORD, PASSWORD,
-                                                KafkaSecurity.SASL_PASSWORD_FILE, "/x")))
+                                                KafkaSecurity.SECURITY_PROTOCOL.key(), "SASL_SSL",
+                                                KafkaSecurity.SASL_USERNAME.key(), "svc",
+                                                KafkaSecurity.SASL_PASSWORD.key(), PASSWORD,
+                                                KafkaSecurity.SASL_PASSWORD_FILE.key(), "/x")))
                 .hasMessageContaining("KAFKA_SASL_PASSWORD_FILE")
                 .hasMessageContaining("not both")
                 .hasMessageNotContaining("word-0123");
@@ -121,9 +121,9 @@ class KafkaSecurityTest {
                         () ->
                                 JobOptions.fromSettings(
                                         settings(
-                                                KafkaSecurity.SECURITY_PROTOCOL,
+                                                KafkaSecurity.SECURITY_PROTOCOL.key(),
                                                 "SSL",
-                                                KafkaSecurity.KEYSTORE_LOCATION,
+                                                KafkaSecurity.KEYSTORE_LOCATION.key(),
                                                 dir.resolve("missing.p12").toString())))
                 .hasMessageContaining("KAFKA_SSL_KEYSTORE_LOCATION")
                 .hasMessageContaining("does not exist");
@@ -131,9 +131,9 @@ class KafkaSecurityTest {
                         () ->
                                 JobOptions.fromSettings(
                                         settings(
-                                                KafkaSecurity.SECURITY_PROTOCOL,
+                                                KafkaSecurity.SECURITY_PROTOCOL.key(),
                                                 "SSL",
-                                                KafkaSecurity.KEYSTORE_LOCATION,
+                                                KafkaSecurity.KEYSTORE_LOCATION.key(),
                                                 keystore.toString())))
                 .hasMessageContaining("KAFKA_SSL_KEYSTORE_PASSWORD")
                 .hasMessageContaining("KAFKA_SSL_KEYSTORE_PASSWORD_FILE");
@@ -141,13 +141,13 @@ class KafkaSecurityTest {
                         () ->
                                 JobOptions.fromSettings(
                                         settings(
-                                                KafkaSecurity.SECURITY_PROTOCOL, "PLAINTEXT",
-                                                KafkaSecurity.SASL_USERNAME, "svc")))
+                                                KafkaSecurity.SECURITY_PROTOCOL.key(), "PLAINTEXT",
+                                                KafkaSecurity.SASL_USERNAME.key(), "svc")))
                 .hasMessageContaining("KAFKA_SECURITY_PROTOCOL");
         assertThatThrownBy(
                         () ->
                                 JobOptions.fromSettings(
-                                        settings(KafkaSecurity.SECURITY_PROTOCOL, "TLS")))
+                                        settings(KafkaSecurity.SECURITY_PROTOCOL.key(), "TLS")))
                 .hasMessageContaining(
                         "'TLS' is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL");
     }
@@ -169,7 +169,7 @@ class KafkaSecurityTest {
 
     private static Settings settings(String... pairs) {
         Map<String, String> values = new HashMap<>();
-        values.put(Settings.BOOTSTRAP_SERVERS, "broker-1:9093");
+        values.put(Settings.BOOTSTRAP_SERVERS.key(), "broker-1:9093");
         for (int i = 0; i < pairs.length; i += 2) {
             values.put(pairs[i], pairs[i + 1]);
         }

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Covers every text form of {@code telemetry.source.start} and the errors for bad ones. */
 class StartPositionTest {
-    private static final String SETTING = Settings.START;
+    private static final String SETTING = Settings.START.key();
 
     @ParameterizedTest
     @EnumSource(

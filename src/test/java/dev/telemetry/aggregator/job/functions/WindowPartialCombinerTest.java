@@ -280,7 +280,7 @@ class WindowPartialCombinerTest {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         JobOptions options =
                 JobOptions.fromSettings(
-                        new Settings(Map.of(Settings.BOOTSTRAP_SERVERS, "127.0.0.1:9")));
+                        new Settings(Map.of(Settings.BOOTSTRAP_SERVERS.key(), "127.0.0.1:9")));
         TelemetryAggregationJob.configure(env, options);
         TelemetryAggregationJob.withKafka(options).build(env);
 

@@ -40,7 +40,7 @@ class TelemetryKafkaTest {
 
     private static JobOptions options(Map<String, String> values) {
         Map<String, String> all = new HashMap<>(values);
-        all.put(Settings.BOOTSTRAP_SERVERS, "broker-1:9092");
+        all.put(Settings.BOOTSTRAP_SERVERS.key(), "broker-1:9092");
         return JobOptions.fromSettings(new Settings(all));
     }
 }

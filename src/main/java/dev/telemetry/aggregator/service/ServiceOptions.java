@@ -9,9 +9,11 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.StateBackendOptions;
@@ -125,25 +127,13 @@ public record ServiceOptions(
      */
     public static final String FLINK_PREFIX = "telemetry.flink.";
 
-    /** Every service setting, in the order of the documentation. */
+    /** Every service setting: those declared above and the admin API's. */
     public static final List<Setting<?>> ALL =
-            List.of(
-                    CHECKPOINT_DIR,
-                    CHECKPOINT_RETAINED,
-                    RESTORE_FROM,
-                    ALLOW_NON_RESTORED_STATE,
-                    STOP_WITH_SAVEPOINT,
-                    SHUTDOWN_TIMEOUT,
-                    RESTART_MAX_ATTEMPTS,
-                    RESTART_INITIAL_BACKOFF,
-                    RESTART_MAX_BACKOFF,
-                    TOPICS_CREATE,
-                    TOPICS_PARTITIONS,
-                    TOPICS_REPLICATION_FACTOR,
-                    KAFKA_STARTUP_TIMEOUT,
-                    READINESS_CHECKPOINT_INTERVALS,
-                    AdminOptions.ENABLED,
-                    AdminOptions.TOKEN);
+            Stream.concat(
+                            Setting.declaredIn(ServiceOptions.class).stream(),
+                            Setting.declaredIn(AdminOptions.class).stream())
+                    .sorted(Comparator.comparing(Setting::key))
+                    .toList();
 
     /**
      * Parses and validates the service's and the job's settings.

@@ -90,24 +90,8 @@ public final class KafkaSecurity {
     public static final Setting<String> KEY_PASSWORD_FILE =
             Setting.text("kafka.ssl.key-password-file", null, "A file holding the key's password.");
 
-    /** Every security setting, in the order of the documentation. */
-    public static final List<Setting<?>> ALL =
-            List.of(
-                    SECURITY_PROTOCOL,
-                    SASL_MECHANISM,
-                    SASL_USERNAME,
-                    SASL_PASSWORD,
-                    SASL_PASSWORD_FILE,
-                    TRUSTSTORE_LOCATION,
-                    TRUSTSTORE_TYPE,
-                    TRUSTSTORE_PASSWORD,
-                    TRUSTSTORE_PASSWORD_FILE,
-                    KEYSTORE_LOCATION,
-                    KEYSTORE_TYPE,
-                    KEYSTORE_PASSWORD,
-                    KEYSTORE_PASSWORD_FILE,
-                    KEY_PASSWORD,
-                    KEY_PASSWORD_FILE);
+    /** Every security setting declared above. */
+    public static final List<Setting<?>> ALL = Setting.declaredIn(KafkaSecurity.class);
 
     private static final List<String> PROTOCOLS =
             List.of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL");

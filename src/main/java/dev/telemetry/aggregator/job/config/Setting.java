@@ -1,9 +1,13 @@
 package dev.telemetry.aggregator.job.config;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -204,6 +208,28 @@ public final class Setting<T> {
     public static <V> Setting<V> of(
             String key, String type, String defaultValue, String description, Parser<V> parser) {
         return new Setting<>(key, type, defaultValue, description, false, parser);
+    }
+
+    /**
+     * The settings a class declares (its public static final {@code Setting} fields), by property
+     * name: a declaration is all it takes for a setting to be read, checked and documented.
+     */
+    public static List<Setting<?>> declaredIn(Class<?> declaring) {
+        List<Setting<?>> declared = new ArrayList<>();
+        for (Field field : declaring.getFields()) {
+            int modifiers = field.getModifiers();
+            if (field.getType() == Setting.class
+                    && Modifier.isStatic(modifiers)
+                    && Modifier.isFinal(modifiers)) {
+                try {
+                    declared.add((Setting<?>) field.get(null));
+                } catch (IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        declared.sort(Comparator.comparing(Setting::key));
+        return List.copyOf(declared);
     }
 
     public String key() {

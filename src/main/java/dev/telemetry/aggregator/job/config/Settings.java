@@ -198,37 +198,8 @@ public final class Settings {
                             + " max.message.bytes and the producer's max.request.size. A larger"
                             + " dead letter is truncated to fit, with headers saying so.");
 
-    /** Every job setting, in the order of the documentation. */
-    public static final List<Setting<?>> ALL =
-            List.of(
-                    BOOTSTRAP_SERVERS,
-                    INPUT_TOPICS,
-                    INPUT_TOPIC_PATTERN,
-                    OUTPUT_TOPIC,
-                    DEAD_LETTER_TOPIC,
-                    GROUP_ID,
-                    START,
-                    OFFSET_RESET,
-                    PARTITION_DISCOVERY_INTERVAL,
-                    EVENT_TIME,
-                    WINDOW_SIZE,
-                    MAX_OUT_OF_ORDERNESS,
-                    IDLENESS,
-                    ALLOWED_LATENESS,
-                    EVENT_TIME_EARLIEST,
-                    EVENT_TIME_MAX_FUTURE,
-                    DELIVERY_GUARANTEE,
-                    TRANSACTIONAL_ID_PREFIX,
-                    TRANSACTION_TIMEOUT,
-                    EXPECTED_RESTART_TIME,
-                    PARALLELISM,
-                    CHECKPOINT_INTERVAL,
-                    CHECKPOINT_TIMEOUT,
-                    CHECKPOINT_TOLERABLE_FAILURES,
-                    CHECKPOINT_INCREMENTAL,
-                    CHECKPOINT_ALIGNED_TIMEOUT,
-                    STATE_BACKEND,
-                    DEAD_LETTER_MAX_RECORD_BYTES);
+    /** Every job setting declared above. */
+    public static final List<Setting<?>> ALL = Setting.declaredIn(Settings.class);
 
     private final Map<String, String> values;
 

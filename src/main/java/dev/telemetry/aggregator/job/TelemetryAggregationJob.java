@@ -115,9 +115,14 @@ public class TelemetryAggregationJob {
                         .name("Split off rejected records");
 
         SingleOutputStreamOperator<PartialAggregate> partials =
-                combinePerWindow(eventStage.apply(events), options.windowSize());
+                combinePerWindow(
+                        eventStage.apply(events), options.windowSize(), options.sketchAccuracy());
         SingleOutputStreamOperator<TelemetryAggregate> aggregates =
-                aggregatePartials(partials, options.windowSize(), options.allowedLateness());
+                aggregatePartials(
+                        partials,
+                        options.windowSize(),
+                        options.allowedLateness(),
+                        new WindowResultFunction(options.quantiles(), options.outputSketch()));
         aggregates.sinkTo(aggregateSink).uid("kafka-aggregates-sink").name("Kafka aggregates sink");
 
         DataStream<DeadLetter> late =
@@ -164,11 +169,22 @@ public class TelemetryAggregationJob {
      */
     public static SingleOutputStreamOperator<PartialAggregate> combinePerWindow(
             DataStream<TelemetryEvent> events, Duration windowSize) {
+        return combinePerWindow(events, windowSize, 0);
+    }
+
+    /**
+     * As {@link #combinePerWindow(DataStream, Duration)}, each partial sketching its values with
+     * this relative accuracy (none for 0).
+     */
+    public static SingleOutputStreamOperator<PartialAggregate> combinePerWindow(
+            DataStream<TelemetryEvent> events, Duration windowSize, double sketchAccuracy) {
         return events.transform(
                         "Combine per device, metric and window",
                         TypeInformation.of(PartialAggregate.class),
                         new WindowPartialCombiner(
-                                windowSize, WindowPartialCombiner.DEFAULT_MAX_PARTIALS))
+                                windowSize,
+                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
+                                sketchAccuracy))
                 .uid("combine-per-window");
     }
 
@@ -180,12 +196,25 @@ public class TelemetryAggregationJob {
      */
     public static SingleOutputStreamOperator<TelemetryAggregate> aggregatePartials(
             DataStream<PartialAggregate> partials, Duration windowSize, Duration allowedLateness) {
+        return aggregatePartials(
+                partials, windowSize, allowedLateness, new WindowResultFunction());
+    }
+
+    /**
+     * As {@link #aggregatePartials(DataStream, Duration, Duration)}, each window's result made by
+     * {@code result} (with percentiles or the sketch).
+     */
+    public static SingleOutputStreamOperator<TelemetryAggregate> aggregatePartials(
+            DataStream<PartialAggregate> partials,
+            Duration windowSize,
+            Duration allowedLateness,
+            WindowResultFunction result) {
         KeyedStream<PartialAggregate, Tuple2<String, String>> keyed =
                 partials.keyBy(new DeviceMetricKey());
         return keyed.transform(
                         "Aggregate per device and metric",
                         TypeInformation.of(TelemetryAggregate.class),
-                        windowOperator(keyed, windowSize, allowedLateness))
+                        windowOperator(keyed, windowSize, allowedLateness, result))
                 .uid("window-aggregate")
                 .name("Aggregate per device and metric");
     }
@@ -204,7 +233,8 @@ public class TelemetryAggregationJob {
             windowOperator(
                     KeyedStream<PartialAggregate, Tuple2<String, String>> keyed,
                     Duration windowSize,
-                    Duration allowedLateness) {
+                    Duration allowedLateness,
+                    WindowResultFunction result) {
         TumblingEventTimeWindows assigner = TumblingEventTimeWindows.of(windowSize);
         ExecutionConfig config = keyed.getExecutionConfig();
         WindowOperatorBuilder<PartialAggregate, Tuple2<String, String>, TimeWindow> builder =
@@ -235,8 +265,7 @@ public class TelemetryAggregationJob {
                                         TelemetryAccumulator,
                                         TelemetryAggregate,
                                         TimeWindow>)
-                                builder.aggregate(
-                                        aggregator, new WindowResultFunction(), accumulatorType);
+                                builder.aggregate(aggregator, result, accumulatorType);
         @SuppressWarnings("unchecked")
         StateDescriptor<? extends AppendingState<PartialAggregate, TelemetryAccumulator>, ?>
                 contents =

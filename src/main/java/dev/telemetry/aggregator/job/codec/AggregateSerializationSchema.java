@@ -2,6 +2,7 @@ package dev.telemetry.aggregator.job.codec;
 
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
@@ -21,8 +22,26 @@ public class AggregateSerializationSchema
 
     private final String topic;
 
+    /** The JSON names of the percentiles, in the order of the aggregates' values. */
+    private final String[] percentileNames;
+
     public AggregateSerializationSchema(String topic) {
+        this(topic, new double[0]);
+    }
+
+    /** @param quantiles the quantiles of the aggregates' percentiles, in their order */
+    public AggregateSerializationSchema(String topic, double[] quantiles) {
         this.topic = topic;
+        this.percentileNames = percentileNames(quantiles);
+    }
+
+    /** A quantile's name in the output: its shortest decimal ({@code 0.5}, {@code 0.99}). */
+    public static String[] percentileNames(double[] quantiles) {
+        String[] names = new String[quantiles.length];
+        for (int i = 0; i < quantiles.length; i++) {
+            names[i] = Double.toString(quantiles[i]);
+        }
+        return names;
     }
 
     @Override
@@ -33,10 +52,14 @@ public class AggregateSerializationSchema
                 null,
                 timestamp,
                 aggregate.deviceId.getBytes(StandardCharsets.UTF_8),
-                toJson(aggregate));
+                toJson(aggregate, percentileNames));
     }
 
     static byte[] toJson(TelemetryAggregate aggregate) {
+        return toJson(aggregate, new String[0]);
+    }
+
+    static byte[] toJson(TelemetryAggregate aggregate, String[] percentileNames) {
         return JsonBytes.write(
                 json -> {
                     json.writeStartObject();
@@ -49,6 +72,19 @@ public class AggregateSerializationSchema
                     json.writeNumberField("min", finite(aggregate.min));
                     json.writeNumberField("max", finite(aggregate.max));
                     json.writeNumberField("avg", finite(aggregate.avg));
+                    if (aggregate.percentiles != null
+                            && aggregate.percentiles.length == percentileNames.length) {
+                        json.writeObjectFieldStart("percentiles");
+                        for (int i = 0; i < percentileNames.length; i++) {
+                            json.writeNumberField(
+                                    percentileNames[i], finite(aggregate.percentiles[i]));
+                        }
+                        json.writeEndObject();
+                    }
+                    if (aggregate.sketch != null) {
+                        json.writeStringField(
+                                "sketch", Base64.getEncoder().encodeToString(aggregate.sketch));
+                    }
                     json.writeEndObject();
                 });
     }

@@ -26,6 +26,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param stateBackend {@code hashmap} (state on the heap) or {@code rocksdb} (state on local disk)
  * @param incrementalCheckpoints checkpoints upload only what changed since the last one (rocksdb
  *     only)
+ * @param percentiles the quantiles reported per window, ascending; empty: none
+ * @param percentileAccuracy the relative accuracy of the per-window sketches
+ * @param outputSketch whether each output record carries its window's sketch
  * @param alignedCheckpointTimeout how long checkpoint barriers may queue behind in-flight records
  *     before the checkpoint goes unaligned (stores those records); zero: unaligned from the start;
  *     null: always aligned
@@ -57,7 +60,10 @@ public record JobOptions(
         int deadLetterMaxRecordBytes,
         String stateBackend,
         boolean incrementalCheckpoints,
-        Duration alignedCheckpointTimeout)
+        Duration alignedCheckpointTimeout,
+        List<Double> percentiles,
+        double percentileAccuracy,
+        boolean outputSketch)
         implements Serializable {
 
     public static final String HASHMAP = "hashmap";
@@ -72,6 +78,20 @@ public record JobOptions(
     public JobOptions {
         kafkaProperties = Map.copyOf(kafkaProperties);
         inputTopics = List.copyOf(inputTopics);
+        percentiles = List.copyOf(percentiles);
+    }
+
+    /** The quantiles of the percentiles, ascending; empty when percentiles are off. */
+    public double[] quantiles() {
+        return percentiles.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /**
+     * The relative accuracy of the sketch each window keeps; 0 when none is needed (neither
+     * percentiles nor the sketch itself are output).
+     */
+    public double sketchAccuracy() {
+        return percentiles.isEmpty() && !outputSketch ? 0 : percentileAccuracy;
     }
 
     /**
@@ -134,7 +154,10 @@ public record JobOptions(
                         deadLetterMaxRecordBytes(settings),
                         settings.get(Settings.STATE_BACKEND),
                         settings.get(Settings.CHECKPOINT_INCREMENTAL),
-                        settings.get(Settings.CHECKPOINT_ALIGNED_TIMEOUT).orElse(null));
+                        settings.get(Settings.CHECKPOINT_ALIGNED_TIMEOUT).orElse(null),
+                        settings.find(Settings.PERCENTILES).orElse(List.of()),
+                        settings.get(Settings.PERCENTILE_ACCURACY),
+                        settings.get(Settings.OUTPUT_SKETCH));
         options.validate();
         return options;
     }
@@ -311,7 +334,10 @@ public record JobOptions(
                 maxRecordBytes,
                 stateBackend,
                 incrementalCheckpoints,
-                alignedCheckpointTimeout);
+                alignedCheckpointTimeout,
+                percentiles,
+                percentileAccuracy,
+                outputSketch);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.telemetry.aggregator.job.config;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -198,10 +199,59 @@ public final class Settings {
                             + " max.message.bytes and the producer's max.request.size. A larger"
                             + " dead letter is truncated to fit, with headers saying so.");
 
+    public static final Setting<List<Double>> PERCENTILES =
+            Setting.of(
+                    "telemetry.percentiles",
+                    "comma-separated quantiles in (0, 1)",
+                    null,
+                    "Percentiles every output record gains, e.g. 0.5,0.9,0.99: \"percentiles\":"
+                            + " {\"0.5\": v, ...}, each within telemetry.percentile-accuracy of the"
+                            + " exact value at rank floor(q x (count - 1)) of the window's sorted"
+                            + " values. Unset: none, and the output is as without percentiles.",
+                    Settings::quantiles);
+    public static final Setting<Double> PERCENTILE_ACCURACY =
+            Setting.of(
+                    "telemetry.percentile-accuracy",
+                    "number in (0, 1)",
+                    "0.01",
+                    "The relative accuracy of the percentiles: of the DDSketch kept per window.",
+                    (setting, text) -> fraction(setting, text));
+    public static final Setting<Boolean> OUTPUT_SKETCH =
+            Setting.bool(
+                    "telemetry.output-sketch",
+                    "false",
+                    "Add \"sketch\": the window's DDSketch in its standard protobuf encoding,"
+                            + " base64, which a consumer merges across windows or devices and reads"
+                            + " any quantile from.");
+
     /** Every job setting declared above. */
     public static final List<Setting<?>> ALL = Setting.declaredIn(Settings.class);
 
     private final Map<String, String> values;
+
+    private static List<Double> quantiles(Setting<List<Double>> setting, String text) {
+        List<Double> quantiles = new ArrayList<>();
+        for (String item : text.split(",")) {
+            if (!item.isBlank()) {
+                quantiles.add(fraction(setting, item.trim()));
+            }
+        }
+        return quantiles.stream().distinct().sorted().toList();
+    }
+
+    /** A number strictly between 0 and 1. */
+    private static double fraction(Setting<?> setting, String text) {
+        try {
+            double value = Double.parseDouble(text);
+            if (value > 0 && value < 1) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // Reported below with the same message as a number out of range.
+        }
+        throw new InvalidSettingException(
+                setting, "'" + text + "' is not a number between 0 and 1 (exclusive)");
+    }
 
     public Settings(Map<String, String> values) {
         this.values = new HashMap<>(values);

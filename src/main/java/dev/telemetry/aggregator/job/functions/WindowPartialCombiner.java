@@ -76,6 +76,9 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     private final long windowSize;
     private final int maxPartials;
 
+    /** The relative accuracy of the partials' sketches; 0: no sketches. */
+    private final double sketchAccuracy;
+
     /** Open windows by start, so a watermark finds the windows it closes without a full scan. */
     private transient TreeMap<Long, Map<DeviceMetric, PartialAggregate>> partialsByWindow;
 
@@ -107,8 +110,14 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     private transient StreamRecord<PartialAggregate> outRecord;
 
     public WindowPartialCombiner(Duration windowSize, int maxPartials) {
+        this(windowSize, maxPartials, 0);
+    }
+
+    /** Partials that also sketch their values with this relative accuracy (none for 0). */
+    public WindowPartialCombiner(Duration windowSize, int maxPartials, double sketchAccuracy) {
         this.windowSize = windowSize.toMillis();
         this.maxPartials = maxPartials;
+        this.sketchAccuracy = sketchAccuracy;
     }
 
     @Override
@@ -154,7 +163,8 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
         long maxTimestamp = windowStart + windowSize - 1;
         if (maxTimestamp <= currentWatermark || passingThrough) {
             PartialAggregate single =
-                    new PartialAggregate(event.deviceId, event.metric, windowStart);
+                    new PartialAggregate(
+                            event.deviceId, event.metric, windowStart, sketchAccuracy);
             single.add(event.value);
             // Handed on before this method returns and not kept, so object reuse is safe.
             single.event = event;
@@ -165,7 +175,8 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
         DeviceMetric key = new DeviceMetric(event.deviceId, event.metric);
         PartialAggregate partial = window.get(key);
         if (partial == null) {
-            partial = new PartialAggregate(event.deviceId, event.metric, windowStart);
+            partial =
+                    new PartialAggregate(event.deviceId, event.metric, windowStart, sketchAccuracy);
             window.put(key, partial);
             heldPartials++;
         }

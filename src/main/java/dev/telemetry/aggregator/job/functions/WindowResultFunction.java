@@ -13,6 +13,23 @@ public class WindowResultFunction
                 TelemetryAccumulator, TelemetryAggregate, Tuple2<String, String>, TimeWindow> {
     private static final long serialVersionUID = 1L;
 
+    private final double[] quantiles;
+    private final boolean withSketch;
+
+    /** Aggregates without percentiles or sketch. */
+    public WindowResultFunction() {
+        this(new double[0], false);
+    }
+
+    /**
+     * @param quantiles the percentiles to report (none if empty)
+     * @param withSketch whether to add the window's sketch
+     */
+    public WindowResultFunction(double[] quantiles, boolean withSketch) {
+        this.quantiles = quantiles.clone();
+        this.withSketch = withSketch;
+    }
+
     @Override
     public void process(
             Tuple2<String, String> key,
@@ -23,7 +40,13 @@ public class WindowResultFunction
         for (TelemetryAccumulator accumulator : accumulators) {
             out.collect(
                     TelemetryAggregate.of(
-                            key.f0, key.f1, window.getStart(), window.getEnd(), accumulator));
+                            key.f0,
+                            key.f1,
+                            window.getStart(),
+                            window.getEnd(),
+                            accumulator,
+                            quantiles,
+                            withSketch));
         }
     }
 }

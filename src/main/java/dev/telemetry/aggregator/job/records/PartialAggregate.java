@@ -33,6 +33,18 @@ public class PartialAggregate extends TelemetryAccumulator {
         this.windowStart = windowStart;
     }
 
+    /**
+     * An empty partial that also sketches its values, with this relative accuracy; without a
+     * sketch for 0.
+     */
+    public PartialAggregate(
+            String deviceId, String metric, long windowStart, double sketchAccuracy) {
+        this(deviceId, metric, windowStart);
+        if (sketchAccuracy > 0) {
+            sketch = ValueSketch.withRelativeAccuracy(sketchAccuracy);
+        }
+    }
+
     @Override
     public boolean equals(Object o) {
         if (this == o) {
@@ -49,7 +61,8 @@ public class PartialAggregate extends TelemetryAccumulator {
                 && Double.compare(max, that.max) == 0
                 && Objects.equals(deviceId, that.deviceId)
                 && Objects.equals(metric, that.metric)
-                && Objects.equals(event, that.event);
+                && Objects.equals(event, that.event)
+                && Objects.equals(sketch, that.sketch);
     }
 
     @Override

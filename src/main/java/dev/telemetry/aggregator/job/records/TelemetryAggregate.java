@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.job.records;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -16,6 +17,15 @@ public class TelemetryAggregate {
     public double min;
     public double max;
     public double avg;
+
+    /**
+     * The values at the configured quantiles, in their order; null when percentiles are off or the
+     * window's sketch does not cover all its values.
+     */
+    public double[] percentiles;
+
+    /** The window's sketch in DDSketch's protobuf encoding, when asked for; otherwise null. */
+    public byte[] sketch;
 
     public TelemetryAggregate() {}
 
@@ -38,6 +48,34 @@ public class TelemetryAggregate {
         return aggregate;
     }
 
+    /**
+     * The aggregate with its percentiles at {@code quantiles} (none if empty) and, if {@code
+     * withSketch}, its sketch, when the accumulator's sketch covers the whole window.
+     */
+    public static TelemetryAggregate of(
+            String deviceId,
+            String metric,
+            long windowStart,
+            long windowEnd,
+            TelemetryAccumulator accumulator,
+            double[] quantiles,
+            boolean withSketch) {
+        TelemetryAggregate aggregate =
+                of(deviceId, metric, windowStart, windowEnd, accumulator);
+        if (accumulator.hasCompleteSketch()) {
+            if (quantiles.length > 0) {
+                aggregate.percentiles = new double[quantiles.length];
+                for (int i = 0; i < quantiles.length; i++) {
+                    aggregate.percentiles[i] = accumulator.sketch.valueAtQuantile(quantiles[i]);
+                }
+            }
+            if (withSketch) {
+                aggregate.sketch = accumulator.sketch.toProtobuf();
+            }
+        }
+        return aggregate;
+    }
+
     @Override
     public boolean equals(Object o) {
         if (this == o) {
@@ -55,7 +93,9 @@ public class TelemetryAggregate {
                 && Double.compare(max, that.max) == 0
                 && Double.compare(avg, that.avg) == 0
                 && Objects.equals(deviceId, that.deviceId)
-                && Objects.equals(metric, that.metric);
+                && Objects.equals(metric, that.metric)
+                && Arrays.equals(percentiles, that.percentiles)
+                && Arrays.equals(sketch, that.sketch);
     }
 
     @Override
@@ -83,6 +123,8 @@ public class TelemetryAggregate {
                 + max
                 + ", avg="
                 + avg
+                + (percentiles == null ? "" : ", percentiles=" + Arrays.toString(percentiles))
+                + (sketch == null ? "" : ", sketch=" + sketch.length + " bytes")
                 + '}';
     }
 }

@@ -57,7 +57,7 @@ public final class AdminOptions {
     }
 
     /** The token's bytes, for a constant-time comparison; never log them. */
-    byte[] token() {
+    public byte[] token() {
         return token.clone();
     }
 

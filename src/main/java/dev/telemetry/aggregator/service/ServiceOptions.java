@@ -3,6 +3,7 @@ package dev.telemetry.aggregator.service;
 import dev.telemetry.aggregator.job.config.InvalidSettingException;
 import dev.telemetry.aggregator.job.config.JobOptions;
 import dev.telemetry.aggregator.job.config.Settings;
+import dev.telemetry.aggregator.service.checkpoint.CheckpointLocator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -40,17 +41,17 @@ public record ServiceOptions(
         Map<String, String> flinkConfiguration,
         AdminOptions admin) {
 
-    static final String CHECKPOINT_DIR = "telemetry.checkpoint.dir";
+    public static final String CHECKPOINT_DIR = "telemetry.checkpoint.dir";
     static final String CHECKPOINT_RETAINED = "telemetry.checkpoint.retained";
-    static final String TOPICS_CREATE = "telemetry.topics.create";
+    public static final String TOPICS_CREATE = "telemetry.topics.create";
     static final String TOPICS_PARTITIONS = "telemetry.topics.partitions";
     static final String TOPICS_REPLICATION_FACTOR = "telemetry.topics.replication-factor";
     static final String RESTART_MAX_ATTEMPTS = "telemetry.restart.max-attempts";
     static final String RESTART_INITIAL_BACKOFF = "telemetry.restart.initial-backoff";
     static final String RESTART_MAX_BACKOFF = "telemetry.restart.max-backoff";
     static final String SHUTDOWN_TIMEOUT = "telemetry.shutdown-timeout";
-    static final String KAFKA_STARTUP_TIMEOUT = "kafka.startup-timeout";
-    static final String RESTORE_FROM = "telemetry.restore-from";
+    public static final String KAFKA_STARTUP_TIMEOUT = "kafka.startup-timeout";
+    public static final String RESTORE_FROM = "telemetry.restore-from";
     static final String ALLOW_NON_RESTORED_STATE = "telemetry.allow-non-restored-state";
     static final String STOP_WITH_SAVEPOINT = "telemetry.stop-with-savepoint";
     static final String READINESS_CHECKPOINT_INTERVALS =
@@ -258,7 +259,7 @@ public record ServiceOptions(
      *
      * @throws InvalidSettingException naming the setting if it is not
      */
-    static CheckpointLocator.Snapshot requestedSnapshot(Path path) {
+    public static CheckpointLocator.Snapshot requestedSnapshot(Path path) {
         if (!Files.isDirectory(path)) {
             throw new InvalidSettingException(
                     RESTORE_FROM, "'" + path + "' does not exist or is not a directory");

@@ -2,13 +2,7 @@ package dev.telemetry.aggregator.service.checkpoint;
 
 import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.service.ServiceOptions;
-import java.io.BufferedInputStream;
-import java.io.DataInputStream;
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -20,10 +14,6 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.apache.flink.runtime.checkpoint.Checkpoints;
-import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
-import org.apache.flink.runtime.checkpoint.metadata.MetadataSerializer;
-import org.apache.flink.runtime.checkpoint.metadata.MetadataSerializers;
 
 /**
  * Finds the snapshot to resume from on the checkpoint volume and tidies what a crash left behind.
@@ -154,15 +144,6 @@ public final class CheckpointLocator {
     }
 
     /**
-     * The newest completed snapshot whose metadata reads back, skipping torn ones.
-     *
-     * @throws IllegalStateException if a snapshot's metadata cannot be read for another reason
-     */
-    public Optional<Snapshot> newestCompleted() throws IOException {
-        return scan().requireNoUnreadable().newest();
-    }
-
-    /**
      * The completed snapshots with readable metadata, newest first (torn and unreadable left out).
      */
     public List<Snapshot> completedNewestFirst() throws IOException {
@@ -221,59 +202,7 @@ public final class CheckpointLocator {
      * @throws UnusableSnapshotException saying whether it is torn or unreadable, and why
      */
     public static Snapshot read(Path snapshot) throws UnusableSnapshotException {
-        Path metadata = snapshot.resolve(METADATA);
-        FileTime completedAt;
-        CheckpointMetadata loaded;
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(metadata));
-                DataInputStream data = new DataInputStream(in)) {
-            completedAt = Files.getLastModifiedTime(metadata);
-            int magic;
-            try {
-                magic = data.readInt();
-            } catch (EOFException e) {
-                throw torn(snapshot, "its _metadata is empty or cut short");
-            }
-            if (magic != Checkpoints.HEADER_MAGIC_NUMBER) {
-                throw torn(
-                        snapshot,
-                        String.format(
-                                "its _metadata is not Flink checkpoint metadata (starts with"
-                                        + " 0x%08x, not Flink's magic number)",
-                                magic));
-            }
-            int version;
-            try {
-                version = data.readInt();
-            } catch (EOFException e) {
-                throw torn(snapshot, "its _metadata is cut short");
-            }
-            MetadataSerializer serializer;
-            try {
-                serializer = MetadataSerializers.getSerializer(version);
-            } catch (IllegalArgumentException e) {
-                throw unreadable(
-                        snapshot,
-                        "its _metadata has format version "
-                                + version
-                                + ", which this Flink cannot read (written by a newer Flink?)");
-            }
-            try {
-                loaded =
-                        serializer.deserialize(
-                                data,
-                                CheckpointLocator.class.getClassLoader(),
-                                snapshot.toString());
-            } catch (EOFException e) {
-                throw torn(snapshot, "its _metadata is cut short");
-            }
-        } catch (UnusableSnapshotException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            // Not clearly torn: a permission, an I/O error, a corrupt body. Skipping it could
-            // restore an older snapshot, so the caller stops and says so.
-            throw unreadable(snapshot, describe(e));
-        }
-        return new Snapshot(snapshot, loaded.getCheckpointId(), completedAt);
+        return SnapshotMetadata.read(snapshot);
     }
 
     /** The snapshot directories of the two places snapshots live; unreadable places reported. */
@@ -301,29 +230,10 @@ public final class CheckpointLocator {
                         .filter(Files::isDirectory)
                         .forEach(result::add);
             } catch (IOException e) {
-                unreadable.add(new Rejected(parent, false, describe(e)));
+                unreadable.add(new Rejected(parent, false, SnapshotMetadata.describe(e)));
             }
         }
         return result;
-    }
-
-    /** What went wrong, with the operating system's reason where there is one. */
-    private static String describe(Exception e) {
-        if (e instanceof AccessDeniedException denied) {
-            return "Permission denied (" + denied.getFile() + ")";
-        }
-        if (e instanceof FileSystemException fs && fs.getReason() != null) {
-            return e.getClass().getSimpleName() + ": " + fs.getReason() + " (" + fs.getFile() + ")";
-        }
-        return e.toString();
-    }
-
-    private static UnusableSnapshotException torn(Path snapshot, String problem) {
-        return new UnusableSnapshotException(new Rejected(snapshot, true, problem));
-    }
-
-    private static UnusableSnapshotException unreadable(Path snapshot, String problem) {
-        return new UnusableSnapshotException(new Rejected(snapshot, false, problem));
     }
 
     static String unreadableMessage(List<Rejected> unreadable) {

@@ -37,6 +37,13 @@ import org.apache.flink.streaming.api.graph.StreamGraph;
  * checkpoint volume, the restart strategy, loopback-only addresses, this run's scratch directory,
  * the pass-through {@code telemetry.flink.*} keys, and what restore-from-the-volume needs (the
  * fixed job id, the snapshot to restore and its claim mode); and the job's stream graph under it.
+ *
+ * <p>Two Flink internals are used here, and only here: {@code
+ * PipelineOptionsInternal.PIPELINE_FIXED_JOB_ID} (the fixed job id that keeps every run's
+ * checkpoints in one directory, {@link dev.telemetry.aggregator.service.checkpoint.FixedJobId}) and
+ * {@code PipelineExecutorUtils.getStreamGraph} (what Flink's own executors do to a stream graph
+ * before submitting it). {@code ServiceCrashIT} and {@code ServiceStopIT} guard them against a
+ * Flink upgrade: each restart must resume from the previous run's checkpoint or savepoint.
  */
 final class EmbeddedFlinkConfiguration {
     private EmbeddedFlinkConfiguration() {}

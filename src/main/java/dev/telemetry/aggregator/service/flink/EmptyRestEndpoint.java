@@ -32,6 +32,10 @@ import org.apache.flink.util.ConfigurationException;
  * one and uses its address. So this endpoint still binds an ephemeral port on 127.0.0.1 and takes
  * part in leader election (so {@code MiniCluster#getRestAddress} completes), but has no handlers:
  * no web UI, no REST API or client, no history-server archive.
+ *
+ * <p>Flink internals: it extends {@code WebMonitorEndpoint} and implements {@code
+ * RestEndpointFactory} ({@code org.apache.flink.runtime}), whose constructors and signatures may
+ * change in any Flink release. {@code ReportingMiniClusterTest} guards it against a Flink upgrade.
  */
 final class EmptyRestEndpoint extends WebMonitorEndpoint<DispatcherGateway> {
     static final RestEndpointFactory<DispatcherGateway> FACTORY =

@@ -23,6 +23,12 @@ import org.apache.flink.runtime.resourcemanager.StandaloneResourceManagerFactory
  * instantiating by name would also depend on which class loader Flink searches.
  *
  * <p>Its REST endpoint serves nothing ({@link EmptyRestEndpoint}).
+ *
+ * <p>Flink internals: both overrides are protected methods of {@link MiniCluster} built from {@code
+ * org.apache.flink.runtime} classes ({@code MetricRegistryImpl}, {@code ReporterSetup}, the
+ * dispatcher and resource-manager factories), which Flink may change in any release. They are kept
+ * in this class alone; {@code ReportingMiniClusterTest} guards them against a Flink upgrade (the
+ * reporter receives the cluster's metrics, the REST endpoint answers 404).
  */
 final class ReportingMiniCluster extends MiniCluster {
     private final MetricReporter reporter;

@@ -1,6 +1,7 @@
 package dev.telemetry.aggregator.service.flink;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
@@ -15,8 +16,10 @@ import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.junit.jupiter.api.Test;
 
 /**
- * The embedded cluster's REST endpoint serves nothing: whatever else runs on the host or in the pod
- * (which shares the service's loopback) cannot list, cancel or savepoint the job through it.
+ * Guards {@link ReportingMiniCluster} and {@link EmptyRestEndpoint}, which override Flink
+ * internals, against a Flink upgrade: the embedded cluster's REST endpoint serves nothing (whatever
+ * else runs on the host or in the pod, which shares the service's loopback, cannot list, cancel or
+ * savepoint the job through it), and its metrics reach the reporter the service hands it.
  */
 class ReportingMiniClusterTest {
 
@@ -38,7 +41,26 @@ class ReportingMiniClusterTest {
         }
     }
 
+    @Test
+    void flinksMetricsReachTheMeterRegistry() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (ReportingMiniCluster cluster = startedCluster(registry)) {
+            await().atMost(Duration.ofSeconds(30))
+                    .untilAsserted(
+                            () ->
+                                    assertThat(registry.getMeters())
+                                            .extracting(meter -> meter.getId().getName())
+                                            .contains(
+                                                    "flink.jobmanager.numRegisteredTaskManagers"));
+        }
+    }
+
     private static ReportingMiniCluster startedCluster() throws Exception {
+        return startedCluster(new SimpleMeterRegistry());
+    }
+
+    private static ReportingMiniCluster startedCluster(SimpleMeterRegistry registry)
+            throws Exception {
         Configuration configuration = new Configuration();
         EmbeddedFlinkConfiguration.bindToLoopback(configuration);
         ReportingMiniCluster cluster =
@@ -48,7 +70,7 @@ class ReportingMiniClusterTest {
                                 .setNumTaskManagers(1)
                                 .setNumSlotsPerTaskManager(1)
                                 .build(),
-                        new FlinkMicrometerReporter(new SimpleMeterRegistry()));
+                        new FlinkMicrometerReporter(registry));
         cluster.start();
         return cluster;
     }

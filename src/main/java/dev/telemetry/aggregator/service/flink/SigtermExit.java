@@ -14,6 +14,15 @@ import sun.misc.Signal;
  * Makes SIGTERM an orderly stop with exit status 0: the JVM's own handling runs the same shutdown
  * but exits 143, which Kubernetes reports as terminated with reason {@code Error} and systemd as a
  * failed unit, although nothing failed.
+ *
+ * <p>Why not Quarkus' own lifecycle: in JVM mode Quarkus ({@code ApplicationLifecycleManager})
+ * handles SIGTERM only through a JVM shutdown hook, which runs the same orderly stop ({@code
+ * ShutdownEvent}, so {@link EmbeddedFlinkJob}'s stop with savepoint) but cannot choose the status:
+ * the JVM exits 143. Its own signal handlers (native images only) exit with the signal number plus
+ * 128 as well, and no setting changes that. Calling {@code Quarkus.asyncExit(0)} from our own
+ * handler, as here, runs that same stop and exits 0. {@code sun.misc.Signal} is the JDK's
+ * unsupported but long-stable API ({@code jdk.unsupported}), and what Quarkus itself uses; {@code
+ * ServiceStopIT} guards the exit status 0 after SIGTERM.
  */
 @ApplicationScoped
 public class SigtermExit {

@@ -9,6 +9,7 @@ import dev.telemetry.aggregator.service.checkpoint.CheckpointLocator;
 import dev.telemetry.aggregator.service.checkpoint.FixedJobId;
 import dev.telemetry.aggregator.service.flink.EmbeddedFlinkJob;
 import dev.telemetry.aggregator.service.kafka.LingeringTransactions;
+import dev.telemetry.aggregator.service.kafka.TransactionAbort;
 import dev.telemetry.aggregator.service.observability.JobObserver;
 import dev.telemetry.aggregator.service.observability.ServiceAdminClient;
 import jakarta.inject.Inject;
@@ -158,14 +159,16 @@ public class AdminResource {
         if (prefix == null || prefix.isBlank()) {
             return problem(Response.Status.BAD_REQUEST, "Give the prefix: ?prefix=<prefix>");
         }
-        return withKafka(kafka -> Response.ok(kafka.find(prefix)).build());
+        return withKafka(
+                admin ->
+                        Response.ok(new LingeringTransactions(admin, KAFKA_TIMEOUT).find(prefix))
+                                .build());
     }
 
     /**
      * Aborts the open transactions of another deployment's prefix, if they are all older than any
-     * live deployment keeps one ({@link LingeringTransactions#ABORT_RULE}); refuses (409) prefixes
-     * whose ids overlap this service's own, and prefixes with a transaction that may still be
-     * committed.
+     * live deployment keeps one ({@link TransactionAbort#ABORT_RULE}); refuses (409) prefixes whose
+     * ids overlap this service's own, and prefixes with a transaction that may still be committed.
      *
      * @param olderThan a longer bound than this deployment's own, for an owner with longer
      *     checkpoint settings (a duration: 15m, PT15M)
@@ -211,9 +214,10 @@ public class AdminResource {
         }
         Duration bound = minimumAge;
         return withKafka(
-                kafka -> {
-                    LingeringTransactions.AbortOutcome outcome =
-                            kafka.abort(prefix, bound, own.transactionalIdPrefix());
+                admin -> {
+                    TransactionAbort.AbortOutcome outcome =
+                            new TransactionAbort(admin, KAFKA_TIMEOUT)
+                                    .abort(prefix, bound, own.transactionalIdPrefix());
                     if (outcome.refused()) {
                         return problem(
                                 Response.Status.CONFLICT,
@@ -222,7 +226,7 @@ public class AdminResource {
                                                 .map(k -> k.transactionalId() + " " + k.reason())
                                                 .toList()
                                         + ". Rule: "
-                                        + LingeringTransactions.ABORT_RULE
+                                        + TransactionAbort.ABORT_RULE
                                         + " minimumAge here: "
                                         + bound
                                         + ". Retry once they are older, or wait for the broker to"
@@ -234,13 +238,13 @@ public class AdminResource {
                     Map<String, Object> answer = new LinkedHashMap<>();
                     answer.put("aborted", outcome.aborted());
                     answer.put("minimumAge", bound.toString());
-                    answer.put("rule", LingeringTransactions.ABORT_RULE);
+                    answer.put("rule", TransactionAbort.ABORT_RULE);
                     return Response.ok(answer).build();
                 });
     }
 
     private interface KafkaCall {
-        Response call(LingeringTransactions transactions)
+        Response call(Admin admin)
                 throws ExecutionException, InterruptedException, TimeoutException;
     }
 
@@ -250,7 +254,7 @@ public class AdminResource {
             return problem(Response.Status.SERVICE_UNAVAILABLE, "Not started yet");
         }
         try {
-            return call.call(new LingeringTransactions(admin, KAFKA_TIMEOUT));
+            return call.call(admin);
         } catch (ExecutionException e) {
             return problem(
                     Response.Status.BAD_GATEWAY, "Kafka refused: " + e.getCause().getMessage());

@@ -45,8 +45,8 @@ class TransactionAbortRuleIT extends SharedBrokerTest {
             live.flush();
 
             // The bound by the service's default checkpoint settings (7 minutes).
-            LingeringTransactions.AbortOutcome outcome =
-                    new LingeringTransactions(admin, Duration.ofSeconds(30))
+            TransactionAbort.AbortOutcome outcome =
+                    new TransactionAbort(admin, Duration.ofSeconds(30))
                             .abort(prefix, DEFAULT_BOUND, "this-service");
             assertThat(outcome.refused()).isTrue();
             assertThat(outcome.aborted()).isEmpty();
@@ -92,12 +92,13 @@ class TransactionAbortRuleIT extends SharedBrokerTest {
             next.send(new ProducerRecord<>(topic, 0, bytes("b"), bytes("2"))).get();
             next.flush();
 
-            LingeringTransactions.AbortOutcome outcome =
-                    transactions.abort(prefix, Duration.ofSeconds(1), "this-service");
+            TransactionAbort.AbortOutcome outcome =
+                    new TransactionAbort(admin, Duration.ofSeconds(30))
+                            .abort(prefix, Duration.ofSeconds(1), "this-service");
 
             assertThat(outcome.aborted()).isEmpty();
             assertThat(outcome.kept())
-                    .extracting(LingeringTransactions.Kept::transactionalId)
+                    .extracting(TransactionAbort.Kept::transactionalId)
                     .containsExactly(prefix + "-aggregates-0-1");
             preCommitted.commitTransaction();
             next.commitTransaction();
@@ -120,16 +121,18 @@ class TransactionAbortRuleIT extends SharedBrokerTest {
                     new LingeringTransactions(admin, Duration.ofSeconds(30));
             Duration bound = Duration.ofSeconds(2);
 
-            LingeringTransactions.AbortOutcome outcome =
+            TransactionAbort.AbortOutcome outcome =
                     Awaitility.await()
                             .atMost(Duration.ofSeconds(20))
                             .pollInterval(Duration.ofMillis(500))
                             .until(
-                                    () -> transactions.abort(prefix, bound, "this-service"),
+                                    () ->
+                                            new TransactionAbort(admin, Duration.ofSeconds(30))
+                                                    .abort(prefix, bound, "this-service"),
                                     result -> !result.refused());
 
             assertThat(outcome.aborted())
-                    .extracting(LingeringTransactions.Aborted::transactionalId)
+                    .extracting(TransactionAbort.Aborted::transactionalId)
                     .containsExactly(prefix + "-dead-letters-1-0");
             assertThat(transactions.find(prefix)).isEmpty();
         } finally {

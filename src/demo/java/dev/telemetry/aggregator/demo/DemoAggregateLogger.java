@@ -3,7 +3,7 @@ package dev.telemetry.aggregator.demo;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import dev.telemetry.aggregator.service.ServiceOptions;
+import dev.telemetry.aggregator.service.config.ServiceOptions;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;

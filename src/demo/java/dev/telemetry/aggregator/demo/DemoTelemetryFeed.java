@@ -1,7 +1,7 @@
 package dev.telemetry.aggregator.demo;
 
 import dev.telemetry.aggregator.loadgen.TelemetryLoad;
-import dev.telemetry.aggregator.service.ServiceOptions;
+import dev.telemetry.aggregator.service.config.ServiceOptions;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;

@@ -1,6 +1,6 @@
 package dev.telemetry.aggregator.testing;
 
-import dev.telemetry.aggregator.service.CheckpointLocator;
+import dev.telemetry.aggregator.service.checkpoint.CheckpointLocator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;

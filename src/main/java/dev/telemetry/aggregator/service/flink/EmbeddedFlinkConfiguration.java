@@ -1,0 +1,172 @@
+package dev.telemetry.aggregator.service.flink;
+
+import static dev.telemetry.aggregator.service.checkpoint.FixedJobId.JOB_ID;
+
+import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.service.checkpoint.RestorePlan;
+import dev.telemetry.aggregator.service.config.ServiceOptions;
+import java.net.MalformedURLException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.security.CodeSource;
+import java.util.List;
+import java.util.Optional;
+import org.apache.flink.client.deployment.executors.PipelineExecutorUtils;
+import org.apache.flink.configuration.BlobServerOptions;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.JobManagerOptions;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.PipelineOptionsInternal;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.configuration.WebOptions;
+import org.apache.flink.core.execution.RecoveryClaimMode;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+
+/**
+ * The embedded cluster's and the job's Flink configuration, built from the validated settings: the
+ * checkpoint volume, the restart strategy, loopback-only addresses, this run's scratch directory,
+ * the pass-through {@code telemetry.flink.*} keys, and what restore-from-the-volume needs (the
+ * fixed job id, the snapshot to restore and its claim mode); and the job's stream graph under it.
+ *
+ * <p>Two Flink internals are used here, and only here: {@code
+ * PipelineOptionsInternal.PIPELINE_FIXED_JOB_ID} (the fixed job id that keeps every run's
+ * checkpoints in one directory, {@link dev.telemetry.aggregator.service.checkpoint.FixedJobId}) and
+ * {@code PipelineExecutorUtils.getStreamGraph} (what Flink's own executors do to a stream graph
+ * before submitting it). {@code ServiceCrashIT} and {@code ServiceStopIT} guard them against a
+ * Flink upgrade: each restart must resume from the previous run's checkpoint or savepoint.
+ */
+final class EmbeddedFlinkConfiguration {
+    private EmbeddedFlinkConfiguration() {}
+
+    /**
+     * The job's stream graph, built with the service's Kafka source and sinks under {@code
+     * configuration}, ready to submit.
+     */
+    static StreamGraph streamGraph(Configuration configuration, JobOptions job) throws Exception {
+        StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
+        TelemetryAggregationJob.configure(env, job);
+        TelemetryAggregationJob.withKafka(job).build(env);
+        StreamGraph graph = env.getStreamGraph();
+        graph.setJobName(TelemetryAggregationJob.JOB_NAME);
+        return PipelineExecutorUtils.getStreamGraph(graph, configuration);
+    }
+
+    static Configuration build(
+            ServiceOptions options, Path scratch, Optional<RestorePlan.Restore> restore) {
+        Configuration configuration = new Configuration();
+        configuration.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        configuration.set(
+                CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                options.checkpointDir().toUri().toString());
+        configuration.set(
+                CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, options.retainedCheckpoints());
+        configuration.set(
+                CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        // The checkpoint interval and timeout are the job's (TelemetryAggregationJob.configure),
+        // as on a Flink cluster: set there once.
+
+        configuration.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        configuration.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
+                options.restartInitialBackoff());
+        configuration.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
+                options.restartMaxBackoff());
+        configuration.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS,
+                options.restartAttempts());
+
+        bindToLoopback(configuration);
+        configuration.set(TaskManagerOptions.NUM_TASK_SLOTS, options.job().parallelism());
+
+        // Scratch files (blobs, spilling, uploads, RocksDB's native library and local state) go
+        // to this run's directory under the temp dir: in a read-only container it and the
+        // checkpoint volume are the only writable places.
+        String tmp = scratch.toString();
+        configuration.set(CoreOptions.TMP_DIRS, tmp);
+        configuration.set(BlobServerOptions.STORAGE_DIRECTORY, tmp);
+        configuration.set(WebOptions.TMP_DIR, tmp);
+
+        options.flinkConfiguration().forEach(configuration::setString);
+
+        // Not overridable: they are what makes restore-from-the-volume work.
+        configuration.set(PipelineOptionsInternal.PIPELINE_FIXED_JOB_ID, JOB_ID.toHexString());
+        configuration.set(PipelineOptions.CLASSPATHS, List.of(jobCodeLocation().toString()));
+        configuration.set(CoreOptions.CHECK_LEAKED_CLASSLOADER, false);
+        restore.ifPresent(
+                chosen -> {
+                    configuration.set(
+                            StateRecoveryOptions.SAVEPOINT_PATH,
+                            chosen.snapshot().path().toString());
+                    configuration.set(
+                            StateRecoveryOptions.RESTORE_MODE,
+                            chosen.explicit()
+                                    ? RecoveryClaimMode.NO_CLAIM
+                                    : RecoveryClaimMode.CLAIM);
+                    configuration.set(
+                            StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE,
+                            options.allowNonRestoredState());
+                });
+        return configuration;
+    }
+
+    /** The embedded cluster serves nobody outside this process. */
+    static void bindToLoopback(Configuration configuration) {
+        configuration.set(JobManagerOptions.BIND_HOST, "127.0.0.1");
+        configuration.set(JobManagerOptions.ADDRESS, "127.0.0.1");
+        configuration.set(TaskManagerOptions.BIND_HOST, "127.0.0.1");
+        configuration.set(TaskManagerOptions.HOST, "127.0.0.1");
+        configuration.set(RestOptions.ADDRESS, "127.0.0.1");
+        configuration.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+        configuration.set(RestOptions.BIND_PORT, "0");
+    }
+
+    /**
+     * Where the job's classes are (the application jar, or {@code target/classes} in dev and
+     * tests). Flink loads user code from {@code pipeline.classpaths}; without it Flink falls back
+     * to the system class loader, which under Quarkus cannot see the application's classes.
+     */
+    static URL jobCodeLocation() {
+        CodeSource source = TelemetryAggregationJob.class.getProtectionDomain().getCodeSource();
+        if (source == null || source.getLocation() == null) {
+            throw new IllegalStateException(
+                    "Cannot locate the job classes: " + TelemetryAggregationJob.class.getName());
+        }
+        URL location = source.getLocation();
+        try {
+            // Normalise so Flink gets a plain file URL even if the class loader adds decorations.
+            return Paths.get(location.toURI()).toUri().toURL();
+        } catch (URISyntaxException | MalformedURLException | RuntimeException e) {
+            return location;
+        }
+    }
+
+    /** What the job reads and writes, how it checkpoints, and where it starts: for the log. */
+    static String summary(ServiceOptions options, Optional<RestorePlan.Restore> restore) {
+        JobOptions job = options.job();
+        return String.format(
+                "%s -> %s (dead letters: %s), %s windows, %s, checkpoints every %s in %s, %s",
+                job.inputTopicPattern() != null
+                        ? "pattern " + job.inputTopicPattern()
+                        : job.inputTopics(),
+                job.outputTopic(),
+                job.deadLetterTopic(),
+                job.windowSize(),
+                job.deliveryGuarantee(),
+                job.checkpointInterval(),
+                options.checkpointDir(),
+                restore.map(r -> "restored from " + r.snapshot().path())
+                        .orElse("no checkpoint to restore: starting at " + job.startPosition()));
+    }
+}

@@ -1,0 +1,135 @@
+package dev.telemetry.aggregator.service.flink;
+
+import static dev.telemetry.aggregator.service.checkpoint.FixedJobId.JOB_ID;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+import org.apache.flink.core.execution.CheckpointType;
+import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.jboss.logging.Logger;
+
+/**
+ * The first snapshot of a run, polled for in the background on the job's executor: triggering the
+ * first checkpoint as soon as every task runs, and telling the restore bookkeeping when the run's
+ * first checkpoint (or savepoint) has completed. Neither blocks start-up; both end when the job
+ * ends or stops.
+ */
+final class FirstSnapshot {
+    private static final Logger LOG = Logger.getLogger(FirstSnapshot.class);
+
+    /** How often start-up looks whether every task runs, to trigger the first checkpoint. */
+    private static final Duration FIRST_CHECKPOINT_POLL = Duration.ofMillis(100);
+
+    /** How often the first completed snapshot of this run is looked for. */
+    private static final Duration SNAPSHOT_POLL = Duration.ofMillis(200);
+
+    /** How long one look at the job may wait for the cluster's answer. */
+    private static final Duration LOOK_TIMEOUT = Duration.ofSeconds(1);
+
+    private final ScheduledExecutorService executor;
+    private final Function<Duration, Optional<AccessExecutionGraph>> executionGraph;
+    private final BooleanSupplier stopping;
+
+    /**
+     * @param executor where the polls run
+     * @param executionGraph the job's execution graph, if the cluster answers within the timeout
+     * @param stopping whether the service is stopping (every poll then ends)
+     */
+    FirstSnapshot(
+            ScheduledExecutorService executor,
+            Function<Duration, Optional<AccessExecutionGraph>> executionGraph,
+            BooleanSupplier stopping) {
+        this.executor = executor;
+        this.executionGraph = executionGraph;
+        this.stopping = stopping;
+    }
+
+    /**
+     * Triggers the first checkpoint as soon as every task runs. Flink's first periodic checkpoint
+     * comes a random part of the interval after the job is scheduled and is declined while tasks
+     * still deploy, so up to two intervals (20 s by default) could pass after a start or a restart
+     * before the first output and offsets were committed. Gives up after {@code within}.
+     */
+    void checkpointOnceAllTasksRun(MiniCluster cluster, Duration within) {
+        long deadline = System.nanoTime() + within.toNanos();
+        repeat(
+                FIRST_CHECKPOINT_POLL,
+                () -> {
+                    if (stopping.getAsBoolean() || System.nanoTime() >= deadline) {
+                        return true;
+                    }
+                    Optional<AccessExecutionGraph> graph = executionGraph.apply(LOOK_TIMEOUT);
+                    if (graph.isPresent() && graph.get().getState().isGloballyTerminalState()) {
+                        return true;
+                    }
+                    if (graph.filter(JobQueries::allTasksRunning).isEmpty()) {
+                        return false;
+                    }
+                    LOG.info("Every task runs: triggering the first checkpoint");
+                    cluster.triggerCheckpoint(JOB_ID, CheckpointType.CONFIGURED)
+                            .whenComplete(
+                                    (id, failure) -> {
+                                        if (failure != null) {
+                                            LOG.debugf(
+                                                    "First checkpoint not taken: %s",
+                                                    failure.getMessage());
+                                        }
+                                    });
+                    return true;
+                });
+    }
+
+    /**
+     * Waits in the background for this run's first completed checkpoint (or savepoint), then calls
+     * {@code onCompleted}. Ends when {@code done} (the job ended, or the snapshot was seen by other
+     * means), when the job reaches a terminal state, or when the service stops.
+     */
+    void whenFirstSnapshotCompletes(BooleanSupplier done, Runnable onCompleted) {
+        repeat(
+                SNAPSHOT_POLL,
+                () -> {
+                    if (stopping.getAsBoolean() || done.getAsBoolean()) {
+                        return true;
+                    }
+                    Optional<AccessExecutionGraph> graph = executionGraph.apply(LOOK_TIMEOUT);
+                    if (graph.isPresent() && graph.get().getState().isGloballyTerminalState()) {
+                        return true;
+                    }
+                    if (graph.map(JobQueries::hasCompletedSnapshot).orElse(false)) {
+                        onCompleted.run();
+                        return true;
+                    }
+                    return false;
+                });
+    }
+
+    /** Runs {@code step} now and again {@code pause} after each run until it returns true. */
+    private void repeat(Duration pause, BooleanSupplier step) {
+        Runnable poll =
+                new Runnable() {
+                    @Override
+                    public void run() {
+                        if (step.getAsBoolean() || Thread.currentThread().isInterrupted()) {
+                            return;
+                        }
+                        schedule(this, pause);
+                    }
+                };
+        schedule(poll, Duration.ZERO);
+    }
+
+    private void schedule(Runnable poll, Duration delay) {
+        try {
+            executor.schedule(poll, delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // The executor is shut down: the service stops, and the poll with it.
+            LOG.debug("First-snapshot poll not scheduled: the service is stopping");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dev.telemetry.aggregator.service.flink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Guards {@link ReportingMiniCluster} and {@link EmptyRestEndpoint}, which override Flink
+ * internals, against a Flink upgrade: the embedded cluster's REST endpoint serves nothing (whatever
+ * else runs on the host or in the pod, which shares the service's loopback, cannot list, cancel or
+ * savepoint the job through it), and its metrics reach the reporter the service hands it.
+ */
+class ReportingMiniClusterTest {
+
+    @Test
+    void flinksRestApiAnswersNothing() throws Exception {
+        try (ReportingMiniCluster cluster = startedCluster()) {
+            URI rest = cluster.getRestAddress().get(30, TimeUnit.SECONDS);
+            assertThat(rest.getHost()).isEqualTo("127.0.0.1");
+            HttpClient client = HttpClient.newHttpClient();
+            for (String path : List.of("/", "/overview", "/config", "/jobs", "/jobs/overview")) {
+                HttpResponse<String> response =
+                        client.send(
+                                HttpRequest.newBuilder(rest.resolve(path))
+                                        .timeout(Duration.ofSeconds(10))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                assertThat(response.statusCode()).as("GET %s", path).isEqualTo(404);
+            }
+        }
+    }
+
+    @Test
+    void flinksMetricsReachTheMeterRegistry() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (ReportingMiniCluster cluster = startedCluster(registry)) {
+            await().atMost(Duration.ofSeconds(30))
+                    .untilAsserted(
+                            () ->
+                                    assertThat(registry.getMeters())
+                                            .extracting(meter -> meter.getId().getName())
+                                            .contains(
+                                                    "flink.jobmanager.numRegisteredTaskManagers"));
+        }
+    }
+
+    private static ReportingMiniCluster startedCluster() throws Exception {
+        return startedCluster(new SimpleMeterRegistry());
+    }
+
+    private static ReportingMiniCluster startedCluster(SimpleMeterRegistry registry)
+            throws Exception {
+        Configuration configuration = new Configuration();
+        EmbeddedFlinkConfiguration.bindToLoopback(configuration);
+        ReportingMiniCluster cluster =
+                new ReportingMiniCluster(
+                        new MiniClusterConfiguration.Builder()
+                                .setConfiguration(configuration)
+                                .setNumTaskManagers(1)
+                                .setNumSlotsPerTaskManager(1)
+                                .build(),
+                        new FlinkMicrometerReporter(registry));
+        cluster.start();
+        return cluster;
+    }
+}

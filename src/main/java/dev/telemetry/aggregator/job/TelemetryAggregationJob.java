@@ -57,6 +57,9 @@ import org.apache.flink.util.ParameterTool;
  * Flink cluster. Source and sinks come in through the constructor so tests plug in their own.
  * Operator uids are part of the state contract: changing one orphans that operator's state in
  * existing checkpoints and savepoints.
+ *
+ * <p>Long because the window operator is built through Flink's builder to keep its state layout
+ * ({@code windowOperator}); the topology itself is {@link #build}.
  */
 public class TelemetryAggregationJob {
     public static final String JOB_NAME = "telemetry-aggregator";

@@ -21,6 +21,9 @@ import java.util.Arrays;
  * cache), so the combiner's (device, metric) lookups compare by identity and reuse the string's
  * cached hash code. Strings are immutable and safely published, so concurrent use can at worst miss
  * the cache.
+ *
+ * <p>Long because it is a hand-written scanner kept whole, so the tests and the fuzzer hold one
+ * class to Jackson's results.
  */
 final class FlatEventScanner {
     private static final int CACHE_SLOTS = 1 << 14;

@@ -37,6 +37,9 @@ import java.util.Set;
  * Jackson's read constraints cap nesting depth and the length of strings, numbers and field names
  * (Jackson tracks depth with a counter, so deep nesting cannot overflow the stack). The limits are
  * generous for telemetry (a contract event is about 100 bytes).
+ *
+ * <p>Long because it is the reject-reason contract in one place: the checks in the order
+ * docs/data-contract.md lists them, each naming its reason.
  */
 public final class TelemetryEventParser implements Serializable {
     private static final long serialVersionUID = 1L;

@@ -14,6 +14,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * Everything the job needs to know, validated. Immutable and serializable: this (or parts of it) is
  * what crosses into Flink closures, never a CDI bean.
  *
+ * <p>Long because the checks across settings live with the options they constrain, among them the
+ * derivation of the minimum transaction timeout.
+ *
  * @param kafkaProperties extra Kafka client properties for every client (security included)
  * @param inputTopicPattern a regular expression; when set it replaces {@code inputTopics}
  * @param expectedRestartTime how long a crashed instance may take to come back; exactly-once

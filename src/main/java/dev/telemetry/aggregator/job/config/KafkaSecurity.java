@@ -19,6 +19,9 @@ import org.apache.kafka.common.config.SslConfigs;
  * settings, so every one has an unambiguous environment variable ({@code KAFKA_SASL_PASSWORD_FILE})
  * and secrets can come from mounted files. They become the Kafka client properties of every client
  * (source, sinks, admin), including the JAAS line that carries the SASL password.
+ *
+ * <p>Long because a third of it declares its fifteen settings; the rest turns them into client
+ * properties and refuses combinations that cannot work.
  */
 public final class KafkaSecurity {
     public static final Setting<String> SECURITY_PROTOCOL =

@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  * <p>Values are parsed here and not by Flink's or SmallRye's converters, so a bad value fails with
  * a message that names the setting, its environment variable, the value and what would do.
  *
+ * <p>Long because it holds each value type's parser with its error message.
+ *
  * @param <T> the parsed value's type
  */
 public final class Setting<T> {

@@ -52,7 +52,7 @@ import org.jboss.logging.Logger;
  * duplicates committed output, which is the operator's call.
  *
  * <p>Every record is written atomically (a temporary file in the same directory, fsync, atomic
- * rename), so a crash leaves either the old record or the new one. *
+ * rename), so a crash leaves either the old record or the new one.
  *
  * <p>About 300 lines, a quarter of them this comment: the decision and the records it reads and
  * writes are one protocol across restarts, which is easier to check kept together than split.

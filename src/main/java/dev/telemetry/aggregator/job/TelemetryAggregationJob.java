@@ -199,8 +199,7 @@ public class TelemetryAggregationJob {
      */
     public static SingleOutputStreamOperator<TelemetryAggregate> aggregatePartials(
             DataStream<PartialAggregate> partials, Duration windowSize, Duration allowedLateness) {
-        return aggregatePartials(
-                partials, windowSize, allowedLateness, new WindowResultFunction());
+        return aggregatePartials(partials, windowSize, allowedLateness, new WindowResultFunction());
     }
 
     /**

@@ -74,7 +74,11 @@ class NoKryoSerializationTest {
         StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
         JobOptions options =
                 JobOptions.fromSettings(
-                        new Settings(Map.of(Settings.BOOTSTRAP_SERVERS.key(), "127.0.0.1:9092")));
+                        new Settings(
+                                Map.of(
+                                        Settings.BOOTSTRAP_SERVERS.key(), "127.0.0.1:9092",
+                                        Settings.PERCENTILES.key(), "0.5,0.99",
+                                        Settings.OUTPUT_SKETCH.key(), "true")));
         TelemetryAggregationJob.configure(env, options);
         TelemetryAggregationJob.withKafka(options).build(env);
 

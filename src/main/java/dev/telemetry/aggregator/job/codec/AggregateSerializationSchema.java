@@ -29,7 +29,9 @@ public class AggregateSerializationSchema
         this(topic, new double[0]);
     }
 
-    /** @param quantiles the quantiles of the aggregates' percentiles, in their order */
+    /**
+     * @param quantiles the quantiles of the aggregates' percentiles, in their order
+     */
     public AggregateSerializationSchema(String topic, double[] quantiles) {
         this.topic = topic;
         this.percentileNames = percentileNames(quantiles);

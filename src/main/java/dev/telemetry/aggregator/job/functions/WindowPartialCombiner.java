@@ -163,8 +163,7 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
         long maxTimestamp = windowStart + windowSize - 1;
         if (maxTimestamp <= currentWatermark || passingThrough) {
             PartialAggregate single =
-                    new PartialAggregate(
-                            event.deviceId, event.metric, windowStart, sketchAccuracy);
+                    new PartialAggregate(event.deviceId, event.metric, windowStart, sketchAccuracy);
             single.add(event.value);
             // Handed on before this method returns and not kept, so object reuse is safe.
             single.event = event;

@@ -84,7 +84,9 @@ public final class TelemetryKafka {
 
     public static KafkaSink<TelemetryAggregate> aggregateSink(JobOptions options) {
         return sink(
-                options, new AggregateSerializationSchema(options.outputTopic(), options.quantiles()), AGGREGATES_SINK);
+                options,
+                new AggregateSerializationSchema(options.outputTopic(), options.quantiles()),
+                AGGREGATES_SINK);
     }
 
     public static KafkaSink<DeadLetter> deadLetterSink(JobOptions options) {

@@ -34,8 +34,8 @@ public class PartialAggregate extends TelemetryAccumulator {
     }
 
     /**
-     * An empty partial that also sketches its values, with this relative accuracy; without a
-     * sketch for 0.
+     * An empty partial that also sketches its values, with this relative accuracy; without a sketch
+     * for 0.
      */
     public PartialAggregate(
             String deviceId, String metric, long windowStart, double sketchAccuracy) {

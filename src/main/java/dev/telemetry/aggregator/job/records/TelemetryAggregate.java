@@ -60,8 +60,7 @@ public class TelemetryAggregate {
             TelemetryAccumulator accumulator,
             double[] quantiles,
             boolean withSketch) {
-        TelemetryAggregate aggregate =
-                of(deviceId, metric, windowStart, windowEnd, accumulator);
+        TelemetryAggregate aggregate = of(deviceId, metric, windowStart, windowEnd, accumulator);
         if (accumulator.hasCompleteSketch()) {
             if (quantiles.length > 0) {
                 aggregate.percentiles = new double[quantiles.length];

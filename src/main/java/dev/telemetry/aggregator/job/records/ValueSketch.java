@@ -20,8 +20,8 @@ import org.apache.flink.api.common.typeinfo.TypeInfo;
  * each quantile it reports is within its relative accuracy of the exact one, for values of any sign
  * and zero, as long as the values span fewer than {@link #MAX_BINS} bins (with 1% accuracy, a ratio
  * of about 10^17 between the smallest and largest magnitude of each sign; beyond that the smallest
- * magnitudes are merged, so only low quantiles lose accuracy). Magnitudes below about 10^-300
- * count as zero.
+ * magnitudes are merged, so only low quantiles lose accuracy). Magnitudes below about 10^-300 count
+ * as zero.
  *
  * <p>Kept in window state by {@link ValueSketchSerializer} in DDSketch's own binary encoding.
  */
@@ -79,8 +79,9 @@ public final class ValueSketch {
     }
 
     /**
-     * DDSketch's standard protobuf encoding (the {@code DDSketch} message of {@code ddsketch.proto}),
-     * which the DDSketch libraries of Java, Go, Python and JavaScript read and merge.
+     * DDSketch's standard protobuf encoding (the {@code DDSketch} message of {@code
+     * ddsketch.proto}), which the DDSketch libraries of Java, Go, Python and JavaScript read and
+     * merge.
      */
     public byte[] toProtobuf() {
         ByteBuffer buffer = sketch.serialize();

@@ -69,9 +69,10 @@ public final class ValueSketchSerializer extends TypeSerializerSingleton<ValueSk
 
     @Override
     public void copy(DataInputView source, DataOutputView target) throws IOException {
-        int length = source.readInt();
-        target.writeInt(length);
-        target.write(source, length);
+        byte[] encoded = new byte[source.readInt()];
+        source.readFully(encoded);
+        target.writeInt(encoded.length);
+        target.write(encoded);
     }
 
     @Override

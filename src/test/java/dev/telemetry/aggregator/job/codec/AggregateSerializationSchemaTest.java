@@ -1,13 +1,16 @@
 package dev.telemetry.aggregator.job.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
+import dev.telemetry.aggregator.job.records.ValueSketch;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -103,6 +106,70 @@ class AggregateSerializationSchemaTest {
                         facet ->
                                 assertThat(facet.getTopicIdentifier().getTopics())
                                         .containsExactly("telemetry-aggregates"));
+    }
+
+    @Test
+    void percentilesAndTheSketchFollowTheContractFieldsWhenAskedFor() throws Exception {
+        double[] quantiles = {0.5, 0.9, 0.99};
+        AggregateSerializationSchema withPercentiles =
+                new AggregateSerializationSchema("telemetry-aggregates", quantiles);
+        TelemetryAccumulator accumulator = new TelemetryAccumulator();
+        accumulator.sketch = ValueSketch.withRelativeAccuracy(0.01);
+        for (int value = 1; value <= 100; value++) {
+            accumulator.add(value);
+        }
+        TelemetryAggregate aggregate =
+                TelemetryAggregate.of(
+                        "sensor-1", "latency", 0L, 60_000L, accumulator, quantiles, true);
+
+        JsonNode json = MAPPER.readTree(withPercentiles.serialize(aggregate, null, 1L).value());
+
+        List<String> fields = new ArrayList<>();
+        json.fieldNames().forEachRemaining(fields::add);
+        assertThat(fields)
+                .containsExactly(
+                        "deviceId",
+                        "metric",
+                        "windowStart",
+                        "windowEnd",
+                        "count",
+                        "sum",
+                        "min",
+                        "max",
+                        "avg",
+                        "percentiles",
+                        "sketch");
+        List<String> names = new ArrayList<>();
+        json.get("percentiles").fieldNames().forEachRemaining(names::add);
+        assertThat(names).containsExactly("0.5", "0.9", "0.99");
+        // Ranks floor(q x 99) of 1..100: 50, 90 and 99, each within 1%.
+        assertThat(json.get("percentiles").get("0.5").asDouble()).isCloseTo(50, within(0.5));
+        assertThat(json.get("percentiles").get("0.9").asDouble()).isCloseTo(90, within(0.9));
+        assertThat(json.get("percentiles").get("0.99").asDouble()).isCloseTo(99, within(0.99));
+        assertThat(Base64.getDecoder().decode(json.get("sketch").asText()))
+                .isEqualTo(accumulator.sketch.toProtobuf());
+    }
+
+    @Test
+    void aWindowWhoseSketchMissesValuesHasNoPercentiles() throws Exception {
+        double[] quantiles = {0.5};
+        TelemetryAccumulator accumulator = new TelemetryAccumulator();
+        accumulator.add(1);
+        accumulator.sketch = ValueSketch.withRelativeAccuracy(0.01);
+        accumulator.add(2);
+        TelemetryAggregate aggregate =
+                TelemetryAggregate.of(
+                        "sensor-1", "latency", 0L, 60_000L, accumulator, quantiles, true);
+
+        JsonNode json =
+                MAPPER.readTree(
+                        new AggregateSerializationSchema("t", quantiles)
+                                .serialize(aggregate, null, 1L)
+                                .value());
+
+        assertThat(json.has("percentiles")).isFalse();
+        assertThat(json.has("sketch")).isFalse();
+        assertThat(json.get("count").asLong()).isEqualTo(2);
     }
 
     private static TelemetryAggregate aggregate(String deviceId, double... values) {

@@ -124,7 +124,31 @@ class JobOptionsTest {
                 Arguments.of(
                         "telemetry.dead-letter-max-record-bytes",
                         "1MB",
-                        "TELEMETRY_DEAD_LETTER_MAX_RECORD_BYTES"));
+                        "TELEMETRY_DEAD_LETTER_MAX_RECORD_BYTES"),
+                Arguments.of("telemetry.percentiles", "0.5,1", "TELEMETRY_PERCENTILES"),
+                Arguments.of("telemetry.percentiles", "p99", "TELEMETRY_PERCENTILES"),
+                Arguments.of("telemetry.percentiles", "0", "TELEMETRY_PERCENTILES"),
+                Arguments.of("telemetry.percentile-accuracy", "0", "TELEMETRY_PERCENTILE_ACCURACY"),
+                Arguments.of(
+                        "telemetry.percentile-accuracy", "1%", "TELEMETRY_PERCENTILE_ACCURACY"),
+                Arguments.of("telemetry.output-sketch", "yes", "TELEMETRY_OUTPUT_SKETCH"));
+    }
+
+    @Test
+    void percentilesAreOffByDefaultAndSortedWithoutDuplicatesWhenSet() {
+        JobOptions off = JobOptions.fromSettings(settings());
+        assertThat(off.percentiles()).isEmpty();
+        assertThat(off.sketchAccuracy()).isZero();
+
+        JobOptions on =
+                JobOptions.fromSettings(settings("telemetry.percentiles", "0.99, 0.5,0.9,0.5"));
+        assertThat(on.quantiles()).containsExactly(0.5, 0.9, 0.99);
+        assertThat(on.sketchAccuracy()).isEqualTo(0.01);
+
+        JobOptions sketchOnly =
+                JobOptions.fromSettings(settings("telemetry.output-sketch", "true"));
+        assertThat(sketchOnly.quantiles()).isEmpty();
+        assertThat(sketchOnly.sketchAccuracy()).isEqualTo(0.01);
     }
 
     @ParameterizedTest(name = "{0}={1}")

@@ -47,8 +47,26 @@ final class CombinedWindowHarness implements AutoCloseable {
 
     static CombinedWindowHarness create(Duration windowSize, Duration allowedLateness)
             throws Exception {
-        SingleOutputStreamOperator<TelemetryAggregate> aggregates =
-                windowStream(windowSize, allowedLateness);
+        return create(windowStream(windowSize, allowedLateness));
+    }
+
+    /** With sketches of this accuracy (none for 0), reporting these percentiles and the sketch. */
+    static CombinedWindowHarness create(
+            Duration windowSize, double sketchAccuracy, double[] quantiles, boolean withSketch)
+            throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        DataStream<TelemetryEvent> events = env.fromData(new TelemetryEvent("x", "y", 0.0, 0));
+        return create(
+                TelemetryAggregationJob.aggregatePartials(
+                        TelemetryAggregationJob.combinePerWindow(
+                                events, windowSize, sketchAccuracy),
+                        windowSize,
+                        Duration.ZERO,
+                        new WindowResultFunction(quantiles, withSketch)));
+    }
+
+    private static CombinedWindowHarness create(
+            SingleOutputStreamOperator<TelemetryAggregate> aggregates) throws Exception {
         OneInputTransformation<?, ?> windowTransformation =
                 (OneInputTransformation<?, ?>) aggregates.getTransformation();
         // Window <- keyBy (a partitioning, not an operator) <- combiner.

@@ -2,6 +2,8 @@ package dev.telemetry.aggregator.flink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.SharedBrokerTest;
@@ -21,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -79,7 +82,9 @@ class FlinkClusterIT extends SharedBrokerTest {
                         "--telemetry.checkpoint.interval",
                         "1s",
                         "--telemetry.parallelism",
-                        Integer.toString(PARALLELISM));
+                        Integer.toString(PARALLELISM),
+                        "--telemetry.percentiles",
+                        "0.5,0.99");
 
         AtomicReference<Throwable> producerFailure = new AtomicReference<>();
         Thread producer =
@@ -167,10 +172,16 @@ class FlinkClusterIT extends SharedBrokerTest {
             producer.interrupt();
         }
 
-        TelemetryFixtures.assertExactlyOnce(
-                TelemetryFixtures.parseAggregates(
-                        kafka.readCommittedToEnd(output, Duration.ofSeconds(30))),
-                expected);
+        List<ConsumerRecord<byte[], byte[]>> committed =
+                kafka.readCommittedToEnd(output, Duration.ofSeconds(30));
+        TelemetryFixtures.assertExactlyOnce(TelemetryFixtures.parseAggregates(committed), expected);
+        // The job jar carries the sketches (and their serializer) the cluster's TaskManagers use.
+        for (ConsumerRecord<byte[], byte[]> record : committed) {
+            JsonNode percentiles = new ObjectMapper().readTree(record.value()).get("percentiles");
+            assertThat(percentiles).as("percentiles of %s", record).isNotNull();
+            assertThat(percentiles.get("0.5").asDouble())
+                    .isLessThanOrEqualTo(percentiles.get("0.99").asDouble());
+        }
     }
 
     /** About 300 events/s in time order, so the kill lands in the middle of the input. */

@@ -1,12 +1,17 @@
 package dev.telemetry.aggregator.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.awaitility.Awaitility;
 
 /**
  * Test input for process-level tests: events plus numbered corrupt records, cut into chunks that
@@ -69,6 +74,30 @@ public final class PacedInput {
                         "paced-input-" + index);
         producer.start();
         return producer;
+    }
+
+    /**
+     * Sends the first {@code kills} chunks, one per run of the service: while each flows, kills the
+     * service with {@code kill -9} once this run has completed a checkpoint of its own (so every
+     * run makes progress), after a random pause, then starts it again and waits until it is ready.
+     */
+    public void sendKillingEachRun(
+            KafkaTestClient kafka, ServiceProcess service, Path checkpoints, int kills, long seed)
+            throws Exception {
+        Random random = new Random(seed);
+        for (int kill = 1; kill <= kills; kill++) {
+            Thread producer = sendInBackground(kafka, kill - 1);
+            long newestBefore = ServiceProcess.newestCheckpointId(checkpoints);
+            Awaitility.await()
+                    .atMost(Duration.ofMinutes(1))
+                    .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > newestBefore);
+            Thread.sleep(200 + random.nextInt(800));
+            service.kill();
+            producer.join(Duration.ofMinutes(1).toMillis());
+            assertThat(producer.isAlive()).as("producer of chunk %d finished", kill).isFalse();
+            service.start();
+            service.awaitReady(Duration.ofMinutes(2));
+        }
     }
 
     /**

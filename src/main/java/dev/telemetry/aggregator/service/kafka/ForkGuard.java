@@ -57,6 +57,14 @@ import org.apache.kafka.common.TopicPartitionInfo;
  * original is not detected, and has nothing to lose but its next commit.
  */
 public final class ForkGuard {
+    /** What a fork must change, for the messages that stop one. */
+    static final String OWN_IDS =
+            "A fork needs its own transactional-id prefix and consumer group id: set "
+                    + Settings.environmentVariable(Settings.TRANSACTIONAL_ID_PREFIX)
+                    + " and "
+                    + Settings.environmentVariable(Settings.GROUP_ID)
+                    + " to values of its own.";
+
     /** Clock differences between this host and the broker, and commits in flight at a stop. */
     public static final Duration DEFAULT_SLACK = Duration.ofSeconds(5);
 
@@ -120,12 +128,9 @@ public final class ForkGuard {
                         + " is a fork (a copied savepoint or volume, or "
                         + Settings.environmentVariable(ServiceOptions.RESTORE_FROM)
                         + "), and sharing the original's ids and consumer group would fence or"
-                        + " abort its transactions and move its offsets. A fork needs its own"
-                        + " transactional-id prefix and consumer group id: set "
-                        + Settings.environmentVariable(Settings.TRANSACTIONAL_ID_PREFIX)
-                        + " and "
-                        + Settings.environmentVariable(Settings.GROUP_ID)
-                        + " to values of its own. If this is the original's successor and the"
+                        + " abort its transactions and move its offsets. "
+                        + OWN_IDS
+                        + " If this is the original's successor and the"
                         + " original is stopped for good, start again after "
                         + activity.at().plus(job.transactionTimeout())
                         + " (its last activity plus the transaction timeout).");

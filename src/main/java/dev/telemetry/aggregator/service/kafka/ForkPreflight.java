@@ -102,12 +102,9 @@ final class ForkPreflight extends PreflightStep {
                                 open.stream()
                                         .map(LingeringTransactions.OpenTransaction::transactionalId)
                                         .toList())
-                        + "): another deployment (the original) is using this prefix. A fork needs"
-                        + " its own transactional-id prefix and consumer group id: set "
-                        + Settings.environmentVariable(Settings.TRANSACTIONAL_ID_PREFIX)
-                        + " and "
-                        + Settings.environmentVariable(Settings.GROUP_ID)
-                        + " to values of its own. If the original is gone for good, abort its"
+                        + "): another deployment (the original) is using this prefix. "
+                        + ForkGuard.OWN_IDS
+                        + " If the original is gone for good, abort its"
                         + " transactions first (docs/operations.md: Recovering from a lingering"
                         + " transaction).");
     }

@@ -20,9 +20,7 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -65,20 +63,7 @@ class PercentilesCrashIT extends SharedBrokerTest {
                         environment, Paths.get("target", "percentiles-crash-it", input))) {
             service.start();
             service.awaitReady(Duration.ofMinutes(2));
-            Random random = new Random(5);
-            for (int kill = 1; kill <= KILLS; kill++) {
-                Thread producer = paced.sendInBackground(kafka, kill - 1);
-                long newestBefore = ServiceProcess.newestCheckpointId(checkpoints);
-                Awaitility.await()
-                        .atMost(Duration.ofMinutes(1))
-                        .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > newestBefore);
-                Thread.sleep(200 + random.nextInt(800));
-                service.kill();
-                producer.join(Duration.ofMinutes(1).toMillis());
-                assertThat(producer.isAlive()).as("producer of chunk %d finished", kill).isFalse();
-                service.start();
-                service.awaitReady(Duration.ofMinutes(2));
-            }
+            paced.sendKillingEachRun(kafka, service, checkpoints, KILLS, 5);
             kafka.send(paced.chunk(KILLS));
             kafka.awaitCheckpointed(
                     environment.get("TELEMETRY_SOURCE_GROUP_ID"), input, Duration.ofMinutes(2));

@@ -16,10 +16,8 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -56,22 +54,7 @@ class ServiceCrashIT extends SharedBrokerTest {
             service.start();
             service.awaitReady(Duration.ofMinutes(2));
 
-            Random random = new Random(11);
-            for (int kill = 1; kill <= KILLS; kill++) {
-                Thread producer = paced.sendInBackground(kafka, kill - 1);
-                // Kill only once this run has completed a checkpoint of its own, so every run
-                // makes progress, and while this chunk is still flowing.
-                long newestBefore = ServiceProcess.newestCheckpointId(checkpoints);
-                Awaitility.await()
-                        .atMost(Duration.ofMinutes(1))
-                        .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > newestBefore);
-                Thread.sleep(200 + random.nextInt(800));
-                service.kill();
-                producer.join(Duration.ofMinutes(1).toMillis());
-                assertThat(producer.isAlive()).as("producer of chunk %d finished", kill).isFalse();
-                service.start();
-                service.awaitReady(Duration.ofMinutes(2));
-            }
+            paced.sendKillingEachRun(kafka, service, checkpoints, KILLS, 11);
             kafka.send(paced.chunk(KILLS));
             kafka.awaitCheckpointed(
                     environment.get("TELEMETRY_SOURCE_GROUP_ID"), input, Duration.ofMinutes(2));

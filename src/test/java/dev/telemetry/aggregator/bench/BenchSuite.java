@@ -240,14 +240,17 @@ public final class BenchSuite {
                         "%s: %,d input records, %,d aggregates expected",
                         shape.name(), inputRecords, aggregates));
 
-        // Contestants take turns, in reverse order every other round (EOS, Streams, ALO, ALO,
-        // Streams, EOS), and each is credited with its fastest run: whoever goes first pays for a
+        // Contestants take turns, in reverse order every other round (EOS, Streams, ALO, EOS with
+        // percentiles, then backwards), and each is credited with its fastest run: whoever goes
+        // first pays for a
         // cold broker and page cache, which cost the first run up to a quarter of its rate. The
         // floor is measured every round and credited with its fastest runs too: one short
         // ConsumerPerformance run read the same backlog at anything from 0.83 to 1.74 M records/s.
         List<Double> consumerRates = new ArrayList<>();
         List<Double> producerRates = new ArrayList<>();
-        List<List<Run>> runs = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        // 0: service EOS, 1: the twin, 2: service at-least-once, 3: service EOS with percentiles.
+        List<List<Run>> runs =
+                List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         for (int round = 0; round < options.rounds(); round++) {
             consumerRates.add(consumerPerformance(input, inputRecords));
             String perfOutput = KafkaTestClient.uniqueTopic("bench-producer-perf");
@@ -263,8 +266,9 @@ public final class BenchSuite {
                                         shape,
                                         input,
                                         aggregates,
-                                        contestant == 0,
-                                        contestant == 1));
+                                        contestant == 0 || contestant == 3,
+                                        contestant == 1,
+                                        contestant == 3));
             }
         }
         double consumerRate = Collections.max(consumerRates);
@@ -273,6 +277,7 @@ public final class BenchSuite {
         Run eos = fastest(runs.get(0), inputRecords);
         Run twin = fastest(runs.get(1), inputRecords);
         Run alo = fastest(runs.get(2), inputRecords);
+        Run percentiles = fastest(runs.get(3), inputRecords);
         capacity.put(shape.name(), eos.eventsPerSecond(inputRecords));
 
         int cores = Runtime.getRuntime().availableProcessors();
@@ -288,6 +293,9 @@ public final class BenchSuite {
         ratios.put(
                 "service EOS / service at-least-once",
                 eos.eventsPerSecond(inputRecords) / alo.eventsPerSecond(inputRecords));
+        ratios.put(
+                "service EOS with percentiles / service EOS",
+                percentiles.eventsPerSecond(inputRecords) / eos.eventsPerSecond(inputRecords));
         ratios.put(
                 "service EOS / ConsumerPerformance",
                 eos.eventsPerSecond(inputRecords) / consumerRate);
@@ -372,8 +380,16 @@ public final class BenchSuite {
         }
     }
 
+    /** What the percentiles contestant adds to the service's environment. */
+    static final Map<String, String> PERCENTILES = Map.of("TELEMETRY_PERCENTILES", "0.5,0.9,0.99");
+
     private Run timeToCommitted(
-            Shape shape, String input, long aggregates, boolean eos, boolean twin)
+            Shape shape,
+            String input,
+            long aggregates,
+            boolean eos,
+            boolean twin,
+            boolean percentiles)
             throws Exception {
         String output = KafkaTestClient.uniqueTopic("bench-out");
         kafka.createTopic(output, PARTITIONS);
@@ -381,7 +397,16 @@ public final class BenchSuite {
         AtomicLong seen = new AtomicLong();
         try (OutputReader reader =
                         new OutputReader(output, (record, millis) -> seen.incrementAndGet());
-                Engine engine = twin ? new Engine.Twin(setup) : new Engine.Service(setup, eos)) {
+                Engine engine =
+                        twin
+                                ? new Engine.Twin(setup)
+                                : percentiles
+                                        ? new Engine.Service(
+                                                "service EOS with percentiles",
+                                                setup,
+                                                true,
+                                                PERCENTILES)
+                                        : new Engine.Service(setup, eos)) {
             log("running " + engine.name + " over the backlog");
             long launched = System.nanoTime();
             engine.start();

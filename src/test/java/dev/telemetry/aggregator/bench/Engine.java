@@ -174,7 +174,16 @@ abstract class Engine implements AutoCloseable {
 
         /** With {@code overrides} on top of the benchmark's environment. */
         Service(Setup setup, boolean exactlyOnce, Map<String, String> overrides) {
-            super(exactlyOnce ? "service EOS" : "service at-least-once", setup);
+            this(
+                    exactlyOnce ? "service EOS" : "service at-least-once",
+                    setup,
+                    exactlyOnce,
+                    overrides);
+        }
+
+        /** Named: a variant of the service (e.g. with percentiles) among the contestants. */
+        Service(String name, Setup setup, boolean exactlyOnce, Map<String, String> overrides) {
+            super(name, setup);
             Map<String, String> environment =
                     ServiceProcess.environment(
                             setup.bootstrap(),

@@ -22,6 +22,9 @@ import org.apache.flink.runtime.state.filesystem.AbstractFsCheckpointStorageAcce
 /**
  * The validated settings of the service around the job: the checkpoint volume, topic creation,
  * restart policy and shutdown. The job's own settings are {@link JobOptions}.
+ *
+ * <p>Long because a third of it declares the service's settings and another third refuses, with
+ * what to do instead, the Flink keys the service sets itself.
  */
 public record ServiceOptions(
         JobOptions job,

@@ -212,10 +212,10 @@ public final class Settings {
     public static final Setting<Double> PERCENTILE_ACCURACY =
             Setting.of(
                     "telemetry.percentile-accuracy",
-                    "number in (0, 1)",
+                    "number in [0.005, 1)",
                     "0.01",
                     "The relative accuracy of the percentiles: of the DDSketch kept per window.",
-                    (setting, text) -> fraction(setting, text));
+                    Settings::accuracy);
     public static final Setting<Boolean> OUTPUT_SKETCH =
             Setting.bool(
                     "telemetry.output-sketch",
@@ -237,6 +237,28 @@ public final class Settings {
             }
         }
         return quantiles.stream().distinct().sorted().toList();
+    }
+
+    /**
+     * The finest accuracy allowed. A window's sketch has at most 2048 bins per sign, each (1 + a) /
+     * (1 - a) times the one before: at 0.005 they span magnitudes 10^8.9 apart (at the default
+     * 0.01, 10^17.8), and a finer sketch would merge the smallest values of all but narrow
+     * distributions, losing the accuracy it was asked for.
+     */
+    public static final double FINEST_ACCURACY = 0.005;
+
+    private static double accuracy(Setting<Double> setting, String text) {
+        double accuracy = fraction(setting, text);
+        if (accuracy < FINEST_ACCURACY) {
+            throw new InvalidSettingException(
+                    setting,
+                    "'"
+                            + text
+                            + "' is finer than "
+                            + FINEST_ACCURACY
+                            + ": a sketch's 2048 bins would span too narrow a range of values");
+        }
+        return accuracy;
     }
 
     /** A number strictly between 0 and 1. */

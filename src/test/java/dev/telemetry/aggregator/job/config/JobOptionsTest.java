@@ -131,6 +131,8 @@ class JobOptionsTest {
                 Arguments.of("telemetry.percentile-accuracy", "0", "TELEMETRY_PERCENTILE_ACCURACY"),
                 Arguments.of(
                         "telemetry.percentile-accuracy", "1%", "TELEMETRY_PERCENTILE_ACCURACY"),
+                Arguments.of(
+                        "telemetry.percentile-accuracy", "0.001", "TELEMETRY_PERCENTILE_ACCURACY"),
                 Arguments.of("telemetry.output-sketch", "yes", "TELEMETRY_OUTPUT_SKETCH"));
     }
 

@@ -2,6 +2,7 @@ package dev.telemetry.aggregator.job.records;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.telemetry.aggregator.job.config.Settings;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -58,6 +59,26 @@ class ValueSketchTest {
                                         ACCURACY * Math.abs(exact) * (1 + 1e-9)));
             }
         }
+    }
+
+    /**
+     * At every accuracy the setting allows, the sketch takes every value the parser lets through
+     * (up to 1e292 in magnitude, and the smallest doubles) without failing, and its extremes stay
+     * within the accuracy (values that span more than its bins are merged at the small end).
+     */
+    @ParameterizedTest(name = "accuracy {0}")
+    @ValueSource(doubles = {Settings.FINEST_ACCURACY, 0.01, 0.5, 0.99})
+    void everyAcceptedValueFitsAtEveryAllowedAccuracy(double accuracy) {
+        ValueSketch sketch = ValueSketch.withRelativeAccuracy(accuracy);
+        double[] extremes = {1e292, -1e292, Double.MIN_VALUE, -Double.MIN_VALUE, 0, 1e-300, 42};
+        for (double value : extremes) {
+            sketch.add(value);
+        }
+        assertThat(sketch.count()).isEqualTo(extremes.length);
+        assertThat(sketch.valueAtQuantile(1))
+                .isCloseTo(1e292, org.assertj.core.data.Offset.offset(1e292 * accuracy));
+        assertThat(sketch.valueAtQuantile(0))
+                .isCloseTo(-1e292, org.assertj.core.data.Offset.offset(1e292 * accuracy));
     }
 
     @Test

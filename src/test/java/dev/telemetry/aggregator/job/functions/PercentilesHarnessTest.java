@@ -10,7 +10,12 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
+import org.apache.flink.runtime.state.StateBackend;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Percentiles through the job's combiner and window operator: what the output reports, across a
@@ -49,8 +54,14 @@ class PercentilesHarnessTest {
 
     private static CombinedWindowHarness open(double accuracy, double[] quantiles, boolean sketch)
             throws Exception {
+        return open(accuracy, quantiles, sketch, "hashmap");
+    }
+
+    private static CombinedWindowHarness open(
+            double accuracy, double[] quantiles, boolean sketch, String backend) throws Exception {
         CombinedWindowHarness harness =
                 CombinedWindowHarness.create(MINUTE, accuracy, quantiles, sketch);
+        harness.window.setStateBackend(stateBackend(backend));
         harness.setup();
         harness.open();
         return harness;
@@ -62,8 +73,19 @@ class PercentilesHarnessTest {
             double[] quantiles,
             boolean sketch)
             throws Exception {
+        return restore(snapshot, accuracy, quantiles, sketch, "hashmap");
+    }
+
+    private static CombinedWindowHarness restore(
+            CombinedWindowHarness.Snapshot snapshot,
+            double accuracy,
+            double[] quantiles,
+            boolean sketch,
+            String backend)
+            throws Exception {
         CombinedWindowHarness harness =
                 CombinedWindowHarness.create(MINUTE, accuracy, quantiles, sketch);
+        harness.window.setStateBackend(stateBackend(backend));
         harness.setup();
         harness.initializeState(snapshot);
         harness.open();
@@ -103,12 +125,14 @@ class PercentilesHarnessTest {
         }
     }
 
-    @Test
-    void aRestoreMidWindowReportsWhatAnUninterruptedRunReports() throws Exception {
+    /** On the heap and in RocksDB, where every update reads and writes the sketch's bytes. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aRestoreMidWindowReportsWhatAnUninterruptedRunReports(String backend) throws Exception {
         List<TelemetryEvent> first = events(2, 300, 0, 30_000);
         List<TelemetryEvent> second = events(3, 300, 30_000, 60_000);
         List<TelemetryAggregate> uninterrupted;
-        try (CombinedWindowHarness harness = open(ACCURACY, QUANTILES, true)) {
+        try (CombinedWindowHarness harness = open(ACCURACY, QUANTILES, true, backend)) {
             feed(harness, first);
             feed(harness, second);
             harness.processWatermark(60_000);
@@ -116,11 +140,12 @@ class PercentilesHarnessTest {
         }
 
         CombinedWindowHarness.Snapshot snapshot;
-        try (CombinedWindowHarness harness = open(ACCURACY, QUANTILES, true)) {
+        try (CombinedWindowHarness harness = open(ACCURACY, QUANTILES, true, backend)) {
             feed(harness, first);
             snapshot = harness.snapshot(1L, 1L);
         }
-        try (CombinedWindowHarness restored = restore(snapshot, ACCURACY, QUANTILES, true)) {
+        try (CombinedWindowHarness restored =
+                restore(snapshot, ACCURACY, QUANTILES, true, backend)) {
             feed(restored, second);
             restored.processWatermark(60_000);
 
@@ -178,5 +203,11 @@ class PercentilesHarnessTest {
 
             assertThat(sorted(off.extractOutputValues())).isEqualTo(neverOn);
         }
+    }
+
+    private static StateBackend stateBackend(String name) {
+        return name.equals("rocksdb")
+                ? new EmbeddedRocksDBStateBackend()
+                : new HashMapStateBackend();
     }
 }

@@ -38,7 +38,7 @@ public class AggregateSerializationSchema
     }
 
     /** A quantile's name in the output: its shortest decimal ({@code 0.5}, {@code 0.99}). */
-    public static String[] percentileNames(double[] quantiles) {
+    private static String[] percentileNames(double[] quantiles) {
         String[] names = new String[quantiles.length];
         for (int i = 0; i < quantiles.length; i++) {
             names[i] = Double.toString(quantiles[i]);
@@ -74,8 +74,7 @@ public class AggregateSerializationSchema
                     json.writeNumberField("min", finite(aggregate.min));
                     json.writeNumberField("max", finite(aggregate.max));
                     json.writeNumberField("avg", finite(aggregate.avg));
-                    if (aggregate.percentiles != null
-                            && aggregate.percentiles.length == percentileNames.length) {
+                    if (aggregate.percentiles != null) {
                         json.writeObjectFieldStart("percentiles");
                         for (int i = 0; i < percentileNames.length; i++) {
                             json.writeNumberField(

@@ -12,6 +12,7 @@ import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
@@ -77,7 +78,10 @@ class PercentilesCrashIT extends SharedBrokerTest {
 
         List<ConsumerRecord<byte[], byte[]>> committed =
                 kafka.readCommittedToEnd(output, Duration.ofSeconds(30)).stream()
-                        .filter(r -> !new String(r.key()).startsWith("flush-"))
+                        .filter(
+                                r ->
+                                        !new String(r.key(), StandardCharsets.UTF_8)
+                                                .startsWith("flush-"))
                         .toList();
         TelemetryFixtures.assertExactlyOnce(TelemetryFixtures.parseAggregates(committed), expected);
         for (ConsumerRecord<byte[], byte[]> record : committed) {

@@ -6,6 +6,7 @@ import dev.telemetry.aggregator.job.functions.DeadLetterCounter;
 import dev.telemetry.aggregator.job.functions.DeviceMetricKey;
 import dev.telemetry.aggregator.job.functions.LatePartialDeadLetterMapper;
 import dev.telemetry.aggregator.job.functions.RejectedRecordSplitter;
+import dev.telemetry.aggregator.job.functions.RollupOperator;
 import dev.telemetry.aggregator.job.functions.TelemetryAggregator;
 import dev.telemetry.aggregator.job.functions.WatermarkKeepingWindowOperator;
 import dev.telemetry.aggregator.job.functions.WindowPartialCombiner;
@@ -35,6 +36,7 @@ import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -125,8 +127,14 @@ public class TelemetryAggregationJob {
                         partials,
                         options.windowSize(),
                         options.allowedLateness(),
-                        new WindowResultFunction(options.quantiles(), options.outputSketch()));
-        aggregates.sinkTo(aggregateSink).uid("kafka-aggregates-sink").name("Kafka aggregates sink");
+                        new WindowResultFunction(
+                                options.quantiles(),
+                                options.outputSketch(),
+                                !options.rollups().isEmpty()));
+        rollUp(aggregates, options)
+                .sinkTo(aggregateSink)
+                .uid("kafka-aggregates-sink")
+                .name("Kafka aggregates sink");
 
         DataStream<DeadLetter> late =
                 aggregates
@@ -142,6 +150,28 @@ public class TelemetryAggregationJob {
                 .sinkTo(deadLetterSink)
                 .uid("kafka-dead-letter-sink")
                 .name("Kafka dead-letter sink");
+    }
+
+    /**
+     * The window aggregates followed by each rollup level's ({@link RollupOperator}), for the one
+     * aggregates sink, which writes each level to its topic in the same transactions. Chained to
+     * the window operator (same keys, same parallelism), so the sketches it hands on are not
+     * serialized.
+     */
+    public static SingleOutputStreamOperator<TelemetryAggregate> rollUp(
+            DataStream<TelemetryAggregate> aggregates, JobOptions options) {
+        return DataStreamUtils.reinterpretAsKeyedStream(
+                        aggregates, new RollupOperator.AggregateKey())
+                .transform(
+                        "Roll up",
+                        TypeInformation.of(TelemetryAggregate.class),
+                        new RollupOperator(
+                                options.windowSize(),
+                                options.allowedLateness(),
+                                options.rollups(),
+                                options.quantiles(),
+                                options.outputSketch()))
+                .uid("rollups");
     }
 
     /**

@@ -30,6 +30,7 @@ class OperatorUidsTest {
                                         "Combine per device, metric and window",
                                         "combine-per-window"),
                                 Map.entry("Aggregate per device and metric", "window-aggregate"),
+                                Map.entry("Roll up", "rollups"),
                                 Map.entry(
                                         "Late events to dead letters",
                                         "late-events-to-dead-letters"),

@@ -1,9 +1,13 @@
 package dev.telemetry.aggregator.job.codec;
 
+import dev.telemetry.aggregator.job.config.RollupLevel;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
 import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
@@ -25,16 +29,25 @@ public class AggregateSerializationSchema
     /** The JSON names of the percentiles, in the order of the aggregates' values. */
     private final String[] percentileNames;
 
+    /** Each rollup level's topic by its window size in milliseconds. */
+    private final Map<Long, String> rollupTopics;
+
     public AggregateSerializationSchema(String topic) {
-        this(topic, new double[0]);
+        this(topic, new double[0], List.of());
     }
 
     /**
+     * @param topic the topic of the aggregates of {@code telemetry.window-size}
      * @param quantiles the quantiles of the aggregates' percentiles, in their order
+     * @param rollups the rollup levels, whose aggregates go to their own topics (told apart by
+     *     their window size: each level's is larger than the one below)
      */
-    public AggregateSerializationSchema(String topic, double[] quantiles) {
+    public AggregateSerializationSchema(
+            String topic, double[] quantiles, List<RollupLevel> rollups) {
         this.topic = topic;
         this.percentileNames = percentileNames(quantiles);
+        this.rollupTopics = new HashMap<>();
+        rollups.forEach(level -> rollupTopics.put(level.size().toMillis(), level.topic()));
     }
 
     /** A quantile's name in the output: its shortest decimal ({@code 0.5}, {@code 0.99}). */
@@ -50,11 +63,17 @@ public class AggregateSerializationSchema
     public ProducerRecord<byte[], byte[]> serialize(
             TelemetryAggregate aggregate, KafkaSinkContext context, Long timestamp) {
         return new ProducerRecord<>(
-                topic,
+                topicOf(aggregate),
                 null,
                 timestamp,
                 aggregate.deviceId.getBytes(StandardCharsets.UTF_8),
                 toJson(aggregate, percentileNames));
+    }
+
+    private String topicOf(TelemetryAggregate aggregate) {
+        return rollupTopics.isEmpty()
+                ? topic
+                : rollupTopics.getOrDefault(aggregate.windowEnd - aggregate.windowStart, topic);
     }
 
     static byte[] toJson(TelemetryAggregate aggregate) {
@@ -111,11 +130,15 @@ public class AggregateSerializationSchema
         return value;
     }
 
-    /** The target topic, which the POOLING transaction naming strategy needs to abort leftovers. */
+    /**
+     * The target topics, which the POOLING transaction naming strategy needs to abort leftovers.
+     */
     @Override
     public Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
+        List<String> topics = new ArrayList<>();
+        topics.add(topic);
+        topics.addAll(rollupTopics.values());
         return Optional.of(
-                new DefaultKafkaDatasetFacet(
-                        DefaultKafkaDatasetIdentifier.ofTopics(List.of(topic))));
+                new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(topics)));
     }
 }

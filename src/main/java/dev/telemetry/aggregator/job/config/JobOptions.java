@@ -2,9 +2,12 @@ package dev.telemetry.aggregator.job.config;
 
 import java.io.Serializable;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -32,6 +35,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param percentiles the quantiles reported per window, ascending; empty: none
  * @param percentileAccuracy the relative accuracy of the per-window sketches
  * @param outputSketch whether each output record carries its window's sketch
+ * @param rollups the coarser levels, finest first; empty: none
  * @param alignedCheckpointTimeout how long checkpoint barriers may queue behind in-flight records
  *     before the checkpoint goes unaligned (stores those records); zero: unaligned from the start;
  *     null: always aligned
@@ -66,7 +70,8 @@ public record JobOptions(
         Duration alignedCheckpointTimeout,
         List<Double> percentiles,
         double percentileAccuracy,
-        boolean outputSketch)
+        boolean outputSketch,
+        List<RollupLevel> rollups)
         implements Serializable {
 
     public static final String HASHMAP = "hashmap";
@@ -82,6 +87,15 @@ public record JobOptions(
         kafkaProperties = Map.copyOf(kafkaProperties);
         inputTopics = List.copyOf(inputTopics);
         percentiles = List.copyOf(percentiles);
+        rollups = List.copyOf(rollups);
+    }
+
+    /** Every topic the job writes aggregates to: the output topic, then each rollup level's. */
+    public List<String> aggregateTopics() {
+        List<String> topics = new ArrayList<>();
+        topics.add(outputTopic);
+        rollups.forEach(level -> topics.add(level.topic()));
+        return topics;
     }
 
     /** The quantiles of the percentiles, ascending; empty when percentiles are off. */
@@ -160,7 +174,8 @@ public record JobOptions(
                         settings.get(Settings.CHECKPOINT_ALIGNED_TIMEOUT).orElse(null),
                         settings.find(Settings.PERCENTILES).orElse(List.of()),
                         settings.get(Settings.PERCENTILE_ACCURACY),
-                        settings.get(Settings.OUTPUT_SKETCH));
+                        settings.get(Settings.OUTPUT_SKETCH),
+                        settings.find(Settings.ROLLUPS).orElse(List.of()));
         options.validate();
         return options;
     }
@@ -199,6 +214,8 @@ public record JobOptions(
                 + transactionalIdPrefix
                 + ", windowSize="
                 + windowSize
+                + ", rollups="
+                + rollups
                 + ", parallelism="
                 + parallelism
                 + "]";
@@ -227,16 +244,18 @@ public record JobOptions(
         if (inputTopicPattern != null) {
             // The source subscribes to every topic the pattern matches in full, now or later.
             Pattern subscribed = Pattern.compile(inputTopicPattern);
-            for (String own : List.of(outputTopic, deadLetterTopic)) {
-                if (subscribed.matcher(own).matches()) {
+            List<String> own = new ArrayList<>(aggregateTopics());
+            own.add(deadLetterTopic);
+            for (String topic : own) {
+                if (subscribed.matcher(topic).matches()) {
                     throw new InvalidSettingException(
                             Settings.INPUT_TOPIC_PATTERN,
                             "'"
                                     + inputTopicPattern
                                     + "' matches '"
-                                    + own
-                                    + "', the job's own output or dead-letter topic; the job"
-                                    + " would read its own output");
+                                    + topic
+                                    + "', one of the job's own output, rollup or dead-letter"
+                                    + " topics; the job would read its own output");
                 }
             }
         }
@@ -246,6 +265,7 @@ public record JobOptions(
                     "an input topic is also the output or dead-letter topic; the job would read"
                             + " its own output");
         }
+        validateRollups();
         if (deliveryGuarantee == DeliveryGuarantee.EXACTLY_ONCE) {
             if (transactionalIdPrefix.isEmpty()) {
                 throw new InvalidSettingException(
@@ -276,6 +296,51 @@ public record JobOptions(
                                 + Settings.environmentVariable(Settings.EXPECTED_RESTART_TIME)
                                 + ".");
             }
+        }
+    }
+
+    /**
+     * Each level a whole multiple of the one below, larger than it (so its windows are unions of
+     * whole windows of the level below: all windows are aligned to the epoch), each with a topic of
+     * its own.
+     */
+    private void validateRollups() {
+        Duration below = windowSize;
+        String belowName = Settings.WINDOW_SIZE.key() + " " + RollupLevel.label(windowSize);
+        Set<String> topics = new HashSet<>(List.of(outputTopic, deadLetterTopic));
+        for (RollupLevel level : rollups) {
+            long size = level.size().toMillis();
+            if (size <= below.toMillis() || size % below.toMillis() != 0) {
+                throw new InvalidSettingException(
+                        Settings.ROLLUPS,
+                        "level "
+                                + level.label()
+                                + " is not a whole multiple (2 or more) of the level below it, "
+                                + belowName
+                                + "; each level's windows must be made of whole windows of the"
+                                + " level below");
+            }
+            if (!topics.add(level.topic())) {
+                throw new InvalidSettingException(
+                        Settings.ROLLUPS,
+                        "topic '"
+                                + level.topic()
+                                + "' of level "
+                                + level.label()
+                                + " is already the output, dead-letter or another level's topic;"
+                                + " each level needs a topic of its own");
+            }
+            if (inputTopics.contains(level.topic())) {
+                throw new InvalidSettingException(
+                        Settings.ROLLUPS,
+                        "topic '"
+                                + level.topic()
+                                + "' of level "
+                                + level.label()
+                                + " is also an input topic; the job would read its own output");
+            }
+            below = level.size();
+            belowName = "rollup level " + level.label();
         }
     }
 
@@ -340,7 +405,8 @@ public record JobOptions(
                 alignedCheckpointTimeout,
                 percentiles,
                 percentileAccuracy,
-                outputSketch);
+                outputSketch,
+                rollups);
     }
 
     /**

@@ -224,6 +224,20 @@ public final class Settings {
                             + " base64, which a consumer merges across windows or devices and reads"
                             + " any quantile from.");
 
+    public static final Setting<List<RollupLevel>> ROLLUPS =
+            Setting.of(
+                    "telemetry.rollups",
+                    "comma-separated size=topic",
+                    null,
+                    "Coarser windows computed from the finer ones in the same job, e.g."
+                            + " 1m=telemetry-aggregates-1m,1h=telemetry-aggregates-1h: each level's"
+                            + " size a whole multiple of the level below (the first of"
+                            + " telemetry.window-size), each level merged from the summaries of the"
+                            + " level below (percentiles included) and written to its own topic, in"
+                            + " the same transactions, once its window has closed (plus allowed"
+                            + " lateness). Unset: none.",
+                    RollupLevel::parseAll);
+
     /** Every job setting declared above. */
     public static final List<Setting<?>> ALL = Setting.declaredIn(Settings.class);
 

@@ -15,19 +15,23 @@ public class WindowResultFunction
 
     private final double[] quantiles;
     private final boolean withSketch;
+    private final boolean withDistribution;
 
     /** Aggregates without percentiles or sketch. */
     public WindowResultFunction() {
-        this(new double[0], false);
+        this(new double[0], false, false);
     }
 
     /**
      * @param quantiles the percentiles to report (none if empty)
      * @param withSketch whether to add the window's sketch
+     * @param withDistribution whether to hand the window's sketch to the rollups ({@link
+     *     TelemetryAggregate#distribution})
      */
-    public WindowResultFunction(double[] quantiles, boolean withSketch) {
+    public WindowResultFunction(double[] quantiles, boolean withSketch, boolean withDistribution) {
         this.quantiles = quantiles.clone();
         this.withSketch = withSketch;
+        this.withDistribution = withDistribution;
     }
 
     @Override
@@ -38,7 +42,7 @@ public class WindowResultFunction
             Collector<TelemetryAggregate> out) {
         TimeWindow window = context.window();
         for (TelemetryAccumulator accumulator : accumulators) {
-            out.collect(
+            TelemetryAggregate aggregate =
                     TelemetryAggregate.of(
                             key.f0,
                             key.f1,
@@ -46,7 +50,11 @@ public class WindowResultFunction
                             window.getEnd(),
                             accumulator,
                             quantiles,
-                            withSketch));
+                            withSketch);
+            if (withDistribution) {
+                aggregate.distribution = accumulator.sketch;
+            }
+            out.collect(aggregate);
         }
     }
 }

@@ -85,7 +85,8 @@ public final class TelemetryKafka {
     public static KafkaSink<TelemetryAggregate> aggregateSink(JobOptions options) {
         return sink(
                 options,
-                new AggregateSerializationSchema(options.outputTopic(), options.quantiles()),
+                new AggregateSerializationSchema(
+                        options.outputTopic(), options.quantiles(), options.rollups()),
                 AGGREGATES_SINK);
     }
 

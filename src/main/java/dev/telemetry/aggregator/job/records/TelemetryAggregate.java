@@ -27,6 +27,13 @@ public class TelemetryAggregate {
     /** The window's sketch in DDSketch's protobuf encoding, when asked for; otherwise null. */
     public byte[] sketch;
 
+    /**
+     * The window's sketch itself, for the rollup level above to merge; null when there is none or
+     * no level above needs it. Never written to Kafka ({@link #sketch} is what is written). It may
+     * be the window's state: whoever keeps it must copy it.
+     */
+    public ValueSketch distribution;
+
     public TelemetryAggregate() {}
 
     public static TelemetryAggregate of(

@@ -14,6 +14,7 @@ import java.nio.file.Paths;
 import java.security.CodeSource;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import org.apache.flink.client.deployment.executors.PipelineExecutorUtils;
 import org.apache.flink.configuration.BlobServerOptions;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -156,13 +157,18 @@ final class EmbeddedFlinkConfiguration {
     static String summary(ServiceOptions options, Optional<RestorePlan.Restore> restore) {
         JobOptions job = options.job();
         return String.format(
-                "%s -> %s (dead letters: %s), %s windows, %s, checkpoints every %s in %s, %s",
+                "%s -> %s (dead letters: %s), %s windows%s, %s, checkpoints every %s in %s, %s",
                 job.inputTopicPattern() != null
                         ? "pattern " + job.inputTopicPattern()
                         : job.inputTopics(),
                 job.outputTopic(),
                 job.deadLetterTopic(),
                 job.windowSize(),
+                job.rollups().isEmpty()
+                        ? ""
+                        : job.rollups().stream()
+                                .map(level -> level.label() + " -> " + level.topic())
+                                .collect(Collectors.joining(", ", " rolled up to ", "")),
                 job.deliveryGuarantee(),
                 job.checkpointInterval(),
                 options.checkpointDir(),

@@ -34,14 +34,14 @@ final class AccessPreflight extends PreflightStep {
     }
 
     /**
-     * Read on every input topic, Write (and with exactly-once Read) on the output and dead-letter
-     * topics ({@link KafkaAccess#topicOperations}), as the broker's authorized operations for this
-     * principal say (describing a topic needs only Describe, which Read and Write imply). A topic
-     * that does not exist yet is left to {@link TopicPreflight#ensureTopics}.
+     * Read on every input topic, Write (and with exactly-once Read) on the output, rollup and
+     * dead-letter topics ({@link KafkaAccess#topicOperations}), as the broker's authorized
+     * operations for this principal say (describing a topic needs only Describe, which Read and
+     * Write imply). A topic that does not exist yet is left to {@link TopicPreflight#ensureTopics}.
      */
     void checkTopicAccess(JobOptions job) {
         List<String> topics = new ArrayList<>(job.inputTopics());
-        topics.add(job.outputTopic());
+        topics.addAll(job.aggregateTopics());
         topics.add(job.deadLetterTopic());
         Map<String, KafkaFuture<TopicDescription>> described =
                 admin.describeTopics(

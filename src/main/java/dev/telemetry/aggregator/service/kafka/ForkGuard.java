@@ -98,10 +98,7 @@ public final class ForkGuard {
         Instant threshold = after.plus(slack);
         Instant recent = now.minus(job.transactionTimeout());
         Optional<Activity> latest =
-                latestActivity(
-                        job.transactionalIdPrefix(),
-                        List.of(job.outputTopic(), job.deadLetterTopic()),
-                        now.plus(slack));
+                latestActivity(job.transactionalIdPrefix(), ownTopics(job), now.plus(slack));
         if (latest.isEmpty()
                 || !latest.get().at().isAfter(threshold)
                 || latest.get().at().isBefore(recent)) {
@@ -134,6 +131,13 @@ public final class ForkGuard {
                         + " original is stopped for good, start again after "
                         + activity.at().plus(job.transactionTimeout())
                         + " (its last activity plus the transaction timeout).");
+    }
+
+    /** The topics the job's sinks write: aggregates of every level, and dead letters. */
+    static List<String> ownTopics(JobOptions job) {
+        List<String> topics = new ArrayList<>(job.aggregateTopics());
+        topics.add(job.deadLetterTopic());
+        return topics;
     }
 
     /**

@@ -112,7 +112,7 @@ class AggregateSerializationSchemaTest {
     void percentilesAndTheSketchFollowTheContractFieldsWhenAskedFor() throws Exception {
         double[] quantiles = {0.5, 0.9, 0.99};
         AggregateSerializationSchema withPercentiles =
-                new AggregateSerializationSchema("telemetry-aggregates", quantiles);
+                new AggregateSerializationSchema("telemetry-aggregates", quantiles, List.of());
         TelemetryAccumulator accumulator = new TelemetryAccumulator();
         accumulator.sketch = ValueSketch.withRelativeAccuracy(0.01);
         for (int value = 1; value <= 100; value++) {
@@ -163,7 +163,7 @@ class AggregateSerializationSchemaTest {
 
         JsonNode json =
                 MAPPER.readTree(
-                        new AggregateSerializationSchema("t", quantiles)
+                        new AggregateSerializationSchema("t", quantiles, List.of())
                                 .serialize(aggregate, null, 1L)
                                 .value());
 

@@ -133,7 +133,78 @@ class JobOptionsTest {
                         "telemetry.percentile-accuracy", "1%", "TELEMETRY_PERCENTILE_ACCURACY"),
                 Arguments.of(
                         "telemetry.percentile-accuracy", "0.001", "TELEMETRY_PERCENTILE_ACCURACY"),
-                Arguments.of("telemetry.output-sketch", "yes", "TELEMETRY_OUTPUT_SKETCH"));
+                Arguments.of("telemetry.output-sketch", "yes", "TELEMETRY_OUTPUT_SKETCH"),
+                // Not a whole multiple of the window size (1m), or of the level below.
+                Arguments.of("telemetry.rollups", "90s=t-90s", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "1m=t-1m", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "30s=t-30s", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "5m=t-5m,12m=t-12m", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "1h=t-1h,5m=t-5m", "TELEMETRY_ROLLUPS"),
+                // A topic used twice, or the output, dead-letter or input topic.
+                Arguments.of("telemetry.rollups", "5m=t,1h=t", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "5m=telemetry-aggregates", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "5m=telemetry-dlq", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "5m=telemetry", "TELEMETRY_ROLLUPS"),
+                // Not size=topic.
+                Arguments.of("telemetry.rollups", "5m", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "five=t-5", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "5m=bad topic", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.rollups", "5m=", "TELEMETRY_ROLLUPS"));
+    }
+
+    @Test
+    void rollupsAreOffByDefaultAndKeepTheirOrder() {
+        assertThat(JobOptions.fromSettings(settings()).rollups()).isEmpty();
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings(
+                                "telemetry.window-size",
+                                "10s",
+                                "telemetry.rollups",
+                                " 1m=telemetry-aggregates-1m, 1h = telemetry-aggregates-1h,"));
+        assertThat(options.rollups())
+                .containsExactly(
+                        new RollupLevel(Duration.ofMinutes(1), "telemetry-aggregates-1m"),
+                        new RollupLevel(Duration.ofHours(1), "telemetry-aggregates-1h"));
+        assertThat(options.aggregateTopics())
+                .containsExactly(
+                        "telemetry-aggregates",
+                        "telemetry-aggregates-1m",
+                        "telemetry-aggregates-1h");
+        assertThat(options.rollups()).extracting(RollupLevel::label).containsExactly("1m", "1h");
+    }
+
+    @Test
+    void aRollupMessageNamesTheLevelAndTheOneBelow() {
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        settings(
+                                                "telemetry.window-size",
+                                                "10s",
+                                                "telemetry.rollups",
+                                                "1m=a,150s=b")))
+                .hasMessageContaining("level 150s is not a whole multiple")
+                .hasMessageContaining("rollup level 1m");
+    }
+
+    @Test
+    void anInputPatternMatchingARollupTopicIsRejected() {
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        settings(
+                                                "telemetry.input-topic-pattern",
+                                                "telemetry.*",
+                                                "telemetry.output-topic",
+                                                "out",
+                                                "telemetry.dead-letter-topic",
+                                                "dlq",
+                                                "telemetry.rollups",
+                                                "5m=telemetry-5m")))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("'telemetry-5m'")
+                .hasMessageContaining("TELEMETRY_INPUT_TOPIC_PATTERN");
     }
 
     @Test

@@ -62,7 +62,7 @@ final class CombinedWindowHarness implements AutoCloseable {
                                 events, windowSize, sketchAccuracy),
                         windowSize,
                         Duration.ZERO,
-                        new WindowResultFunction(quantiles, withSketch)));
+                        new WindowResultFunction(quantiles, withSketch, false)));
     }
 
     private static CombinedWindowHarness create(

@@ -25,43 +25,57 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 
 /**
- * Percentiles and sketches are window state like the rest: the packaged service with {@code
- * TELEMETRY_PERCENTILES} and {@code TELEMETRY_OUTPUT_SKETCH}, killed with {@code kill -9} twice
- * while input flows, commits exactly the records of a run without failures, percentiles and
- * sketches included, each percentile within the accuracy of the exact one.
+ * Percentiles, sketches and rollup levels are state like the rest: the packaged service with {@code
+ * TELEMETRY_PERCENTILES}, {@code TELEMETRY_OUTPUT_SKETCH} and two rollup levels ({@code
+ * TELEMETRY_ROLLUPS}), killed with {@code kill -9} three times while input flows, commits on every
+ * level exactly the records of a run without failures: count, sum, min and max those of the events
+ * each window covers, each percentile within the accuracy of the exact one (and equal to that of a
+ * sketch of the window's events: merging loses nothing), the sketch included.
  */
-class PercentilesCrashIT extends SharedBrokerTest {
+class RollupsCrashIT extends SharedBrokerTest {
     private static final int PARTITIONS = 4;
     private static final long WINDOW_MILLIS = 2_000;
+
+    /** The rollup levels: 6 s windows of three 2 s ones, 12 s windows of two 6 s ones. */
+    private static final long[] LEVEL_MILLIS = {6_000, 12_000};
+
+    /** A multiple of every level's size: the first window of each starts here. */
     private static final long START = 1_763_712_000_000L;
-    private static final int KILLS = 2;
+
+    private static final int KILLS = 3;
     private static final double ACCURACY = 0.01;
     private static final double[] QUANTILES = {0.5, 0.9, 0.99};
     private static final String[] NAMES = {"0.5", "0.9", "0.99"};
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
-    void killedTwiceWhileInputFlowsPercentilesAreExactlyOnce() throws Exception {
+    void killedThreeTimesWhileInputFlowsEveryLevelIsExactlyOnce() throws Exception {
         KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
         String input = topics.input();
-        String output = topics.output();
+        // Created by the service at start-up, as a user's would be.
+        List<String> levelTopics =
+                List.of(
+                        KafkaTestClient.uniqueTopic("aggregates-6s"),
+                        KafkaTestClient.uniqueTopic("aggregates-12s"));
+        List<String> outputs = new ArrayList<>(List.of(topics.output()));
+        outputs.addAll(levelTopics);
+        List<Long> sizes = List.of(WINDOW_MILLIS, LEVEL_MILLIS[0], LEVEL_MILLIS[1]);
 
-        // 10 devices x 2 metrics, an event every 100 ms of event time each: 20 per window.
-        List<Event> events = TelemetryFixtures.events("sensor-", 10, 2, 200, START, 100, 0, 13);
-        Map<AggregateKey, TelemetryFixtures.Aggregate> expected =
-                TelemetryFixtures.expectedAggregates(events, WINDOW_MILLIS);
-        Map<AggregateKey, List<Double>> values = valuesByWindow(events);
-        Path checkpoints = Paths.get("target", "percentiles-crash-it", input, "checkpoints");
+        // 10 devices x 2 metrics, an event every 100 ms of event time each: 20 per 2 s window,
+        // 25 s of event time.
+        List<Event> events = TelemetryFixtures.events("sensor-", 10, 2, 250, START, 100, 0, 13);
+        Path checkpoints = Paths.get("target", "rollups-crash-it", input, "checkpoints");
         PacedInput paced = new PacedInput(input, PARTITIONS, events, 0, KILLS + 1);
 
         Map<String, String> environment =
                 PacedInput.serviceEnvironment(
-                        kafka, input, output, topics.deadLetters(), checkpoints);
+                        kafka, input, topics.output(), topics.deadLetters(), checkpoints);
         environment.put("TELEMETRY_PERCENTILES", "0.99,0.5,0.9");
         environment.put("TELEMETRY_OUTPUT_SKETCH", "true");
+        environment.put(
+                "TELEMETRY_ROLLUPS", "6s=" + levelTopics.get(0) + ",12s=" + levelTopics.get(1));
         try (ServiceProcess service =
-                new ServiceProcess(
-                        environment, Paths.get("target", "percentiles-crash-it", input))) {
+                new ServiceProcess(environment, Paths.get("target", "rollups-crash-it", input))) {
             service.start();
             service.awaitReady(Duration.ofMinutes(2));
             paced.sendKillingEachRun(kafka, service, checkpoints, KILLS, 5);
@@ -69,21 +83,41 @@ class PercentilesCrashIT extends SharedBrokerTest {
             kafka.awaitCheckpointed(
                     environment.get("TELEMETRY_SOURCE_GROUP_ID"), input, Duration.ofMinutes(2));
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
-            kafka.readCommitted(
-                    output,
-                    Duration.ofMinutes(3),
-                    read -> TelemetryFixtures.parseAggregates(read).size() >= expected.size());
+            for (int level = 0; level < outputs.size(); level++) {
+                int expected =
+                        TelemetryFixtures.expectedAggregates(events, sizes.get(level)).size();
+                kafka.readCommitted(
+                        outputs.get(level),
+                        Duration.ofMinutes(3),
+                        read -> withoutFlush(read).size() >= expected);
+            }
             assertThat(service.stop(Duration.ofSeconds(60))).as("exit code after SIGTERM").isZero();
         }
 
-        List<ConsumerRecord<byte[], byte[]>> committed =
-                kafka.readCommittedToEnd(output, Duration.ofSeconds(30)).stream()
-                        .filter(
-                                r ->
-                                        !new String(r.key(), StandardCharsets.UTF_8)
-                                                .startsWith("flush-"))
-                        .toList();
-        TelemetryFixtures.assertExactlyOnce(TelemetryFixtures.parseAggregates(committed), expected);
+        for (int level = 0; level < outputs.size(); level++) {
+            assertLevel(
+                    events,
+                    sizes.get(level),
+                    withoutFlush(
+                            kafka.readCommittedToEnd(outputs.get(level), Duration.ofSeconds(30))));
+        }
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> withoutFlush(
+            List<ConsumerRecord<byte[], byte[]>> records) {
+        return records.stream()
+                .filter(r -> !new String(r.key(), StandardCharsets.UTF_8).startsWith("flush-"))
+                .toList();
+    }
+
+    /** One level's committed records are exactly those its window size gives, percentiles too. */
+    private static void assertLevel(
+            List<Event> events, long windowMillis, List<ConsumerRecord<byte[], byte[]>> committed)
+            throws Exception {
+        TelemetryFixtures.assertExactlyOnce(
+                TelemetryFixtures.parseAggregates(committed),
+                TelemetryFixtures.expectedAggregates(events, windowMillis));
+        Map<AggregateKey, List<Double>> values = valuesByWindow(events, windowMillis);
         for (ConsumerRecord<byte[], byte[]> record : committed) {
             JsonNode json = JSON.readTree(record.value());
             AggregateKey key =
@@ -100,7 +134,7 @@ class PercentilesCrashIT extends SharedBrokerTest {
                 double reported = json.get("percentiles").get(NAMES[i]).asDouble();
                 double exact = sorted[(int) Math.floor(QUANTILES[i] * (sorted.length - 1))];
                 assertThat(reported)
-                        .as("%s p%s", key, NAMES[i])
+                        .as("%d ms window %s p%s", windowMillis, key, NAMES[i])
                         .isEqualTo(sketch.valueAtQuantile(QUANTILES[i]))
                         .isCloseTo(
                                 exact,
@@ -113,10 +147,11 @@ class PercentilesCrashIT extends SharedBrokerTest {
         }
     }
 
-    private static Map<AggregateKey, List<Double>> valuesByWindow(List<Event> events) {
+    private static Map<AggregateKey, List<Double>> valuesByWindow(
+            List<Event> events, long windowMillis) {
         Map<AggregateKey, List<Double>> values = new HashMap<>();
         for (Event event : events) {
-            long windowStart = Math.floorDiv(event.timestamp(), WINDOW_MILLIS) * WINDOW_MILLIS;
+            long windowStart = Math.floorDiv(event.timestamp(), windowMillis) * windowMillis;
             values.computeIfAbsent(
                             new AggregateKey(event.deviceId(), event.metric(), windowStart),
                             key -> new ArrayList<>())

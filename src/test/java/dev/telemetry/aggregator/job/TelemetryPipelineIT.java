@@ -200,6 +200,124 @@ class TelemetryPipelineIT extends SharedBrokerTest {
         TelemetryFixtures.assertExactlyOnce(committed, expected);
     }
 
+    /**
+     * Two rollup levels (30 s, 1 min) over 10 s windows with percentiles and 10 s of allowed
+     * lateness: each level's committed records are exactly those computed from the events each
+     * window covers, percentiles within the accuracy; a 10 s window that fires again (an event
+     * within the lateness) is counted once, at its last firing; a late event is in no level.
+     */
+    @Test
+    void everyRollupLevelEqualsItsEventsAndALateEventIsInNone() throws Exception {
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        String input = topics.input();
+        List<String> outputs =
+                List.of(
+                        topics.output(),
+                        KafkaTestClient.uniqueTopic("aggregates-30s"),
+                        KafkaTestClient.uniqueTopic("aggregates-1m"));
+        outputs.subList(1, 3).forEach(topic -> kafka.createTopic(topic, 2));
+        List<Long> sizes = List.of(WINDOW_MILLIS, 30_000L, 60_000L);
+        double[] quantiles = {0.5, 0.99};
+
+        // 40 s of event time (one event per second and key, disorder within 2 s): afterwards the
+        // watermark is at most 38 s, so [20 s, 30 s) still takes events (until 39.999 s) and the
+        // 30 s window [0, 30 s) has not fired.
+        List<Event> events = TelemetryFixtures.events("sensor-", 6, 2, 40, START, 1_000, 2_000, 7);
+        kafka.send(events.stream().map(event -> event.toRecord(input, PARTITIONS)).toList());
+        String group = "pipeline-rollups-it-" + input;
+        JobOptions options =
+                options(
+                        kafka,
+                        Map.of(
+                                Settings.INPUT_TOPICS.key(),
+                                input,
+                                Settings.OUTPUT_TOPIC.key(),
+                                outputs.get(0),
+                                Settings.DEAD_LETTER_TOPIC.key(),
+                                topics.deadLetters(),
+                                Settings.TRANSACTIONAL_ID_PREFIX.key(),
+                                group,
+                                Settings.GROUP_ID.key(),
+                                group,
+                                Settings.ALLOWED_LATENESS.key(),
+                                "10s",
+                                Settings.PERCENTILES.key(),
+                                "0.5,0.99",
+                                Settings.ROLLUPS.key(),
+                                "30s=" + outputs.get(1) + ",1m=" + outputs.get(2)));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        TelemetryAggregationJob.configure(env, options);
+        TelemetryAggregationJob.withKafka(options).build(env);
+        JobClient job = env.executeAsync("pipeline-rollups-it");
+        List<Event> counted = new ArrayList<>(events);
+        Event withinLateness = new Event("sensor-0", "metric-0", 1_000.0, START + 25_000);
+        Event late = new Event("sensor-0", "metric-0", -1_000.0, START + 5_000);
+        try {
+            // Once [20 s, 30 s) is out, the watermark is past 30 s: [0, 10 s) is past its
+            // lateness, [20 s, 30 s) is not.
+            int before = TelemetryFixtures.expectedAggregates(events, WINDOW_MILLIS).size();
+            kafka.readCommitted(
+                    outputs.get(0),
+                    Duration.ofMinutes(2),
+                    read ->
+                            TelemetryFixtures.parseAggregates(read).stream()
+                                            .filter(a -> a.windowStart() == START + 20_000)
+                                            .count()
+                                    == 12);
+            kafka.send(
+                    List.of(
+                            withinLateness.toRecord(input, PARTITIONS),
+                            late.toRecord(input, PARTITIONS)));
+            counted.add(withinLateness);
+            kafka.readCommitted(
+                    topics.deadLetters(), Duration.ofMinutes(1), read -> read.size() >= 1);
+            kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
+            for (int level = 1; level < outputs.size(); level++) {
+                int expected =
+                        TelemetryFixtures.expectedAggregates(counted, sizes.get(level)).size();
+                kafka.readCommitted(
+                        outputs.get(level),
+                        Duration.ofMinutes(2),
+                        read -> TelemetryFixtures.withoutFlush(read).size() >= expected);
+            }
+            kafka.readCommitted(
+                    outputs.get(0),
+                    Duration.ofMinutes(2),
+                    read -> TelemetryFixtures.withoutFlush(read).size() >= before + 1);
+        } finally {
+            job.cancel().get();
+        }
+
+        for (int level = 1; level < outputs.size(); level++) {
+            List<ConsumerRecord<byte[], byte[]>> committed =
+                    TelemetryFixtures.withoutFlush(
+                            kafka.readCommittedToEnd(outputs.get(level), Duration.ofSeconds(30)));
+            TelemetryFixtures.assertExactlyOnce(
+                    TelemetryFixtures.parseAggregates(committed),
+                    TelemetryFixtures.expectedAggregates(counted, sizes.get(level)));
+            TelemetryFixtures.assertPercentiles(
+                    counted, sizes.get(level), committed, quantiles, 0.01);
+        }
+        // The 10 s level: the refired window twice (first without, then with the event within
+        // the lateness), every other window once; the last firing of each is what counts.
+        List<ConsumerRecord<byte[], byte[]>> windows =
+                TelemetryFixtures.withoutFlush(
+                        kafka.readCommittedToEnd(outputs.get(0), Duration.ofSeconds(30)));
+        Map<AggregateKey, Aggregate> last =
+                TelemetryFixtures.parseAggregates(windows).stream()
+                        .collect(
+                                Collectors.toMap(Aggregate::key, Function.identity(), (a, b) -> b));
+        assertThat(last).isEqualTo(TelemetryFixtures.expectedAggregates(counted, WINDOW_MILLIS));
+        assertThat(windows)
+                .hasSize(TelemetryFixtures.expectedAggregates(events, WINDOW_MILLIS).size() + 1);
+        assertThat(
+                        kafka
+                                .readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(10))
+                                .stream()
+                                .map(r -> header(r, DeadLetterSerializationSchema.REASON_HEADER)))
+                .containsExactly("late");
+    }
+
     /** Options for a test job: the defaults, with test-sized windows and checkpoints. */
     static JobOptions options(KafkaTestClient kafka, Map<String, String> overrides) {
         Map<String, String> values = new HashMap<>();

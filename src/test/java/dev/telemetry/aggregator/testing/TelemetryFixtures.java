@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.telemetry.aggregator.job.records.ValueSketch;
 import dev.telemetry.aggregator.loadgen.TelemetryLoad;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,6 +19,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.assertj.core.data.Offset;
 
 /**
  * Deterministic telemetry for tests and the oracle that says what the pipeline must output for it.
@@ -231,5 +233,54 @@ public final class TelemetryFixtures {
                 committed.stream().collect(Collectors.toMap(Aggregate::key, Function.identity()));
         assertThat(actual.keySet()).containsExactlyInAnyOrderElementsOf(expected.keySet());
         expected.forEach((key, aggregate) -> assertThat(actual.get(key)).isEqualTo(aggregate));
+    }
+
+    /** The records without those of the watermark flush ({@link #watermarkFlush}). */
+    public static List<ConsumerRecord<byte[], byte[]>> withoutFlush(
+            List<ConsumerRecord<byte[], byte[]>> records) {
+        return records.stream()
+                .filter(r -> !new String(r.key(), StandardCharsets.UTF_8).startsWith("flush-"))
+                .toList();
+    }
+
+    /**
+     * Each record's percentiles are those of a sketch of its window's events (merging sketches, in
+     * the combiner, the window or a rollup level, loses nothing) and within the relative accuracy
+     * of the exact value at rank floor(q x (n - 1)).
+     */
+    public static void assertPercentiles(
+            List<Event> events,
+            long windowMillis,
+            List<ConsumerRecord<byte[], byte[]>> records,
+            double[] quantiles,
+            double accuracy)
+            throws IOException {
+        Map<AggregateKey, List<Double>> values = new HashMap<>();
+        for (Event event : events) {
+            long windowStart = Math.floorDiv(event.timestamp(), windowMillis) * windowMillis;
+            values.computeIfAbsent(
+                            new AggregateKey(event.deviceId(), event.metric(), windowStart),
+                            key -> new ArrayList<>())
+                    .add(event.value());
+        }
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            JsonNode json = JSON.readTree(record.value());
+            AggregateKey key = parseAggregate(record).key();
+            List<Double> windowValues = values.get(key);
+            assertThat(windowValues).as("events of %d ms window %s", windowMillis, key).isNotNull();
+            ValueSketch sketch = ValueSketch.withRelativeAccuracy(accuracy);
+            windowValues.forEach(sketch::add);
+            double[] sorted =
+                    windowValues.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            for (double quantile : quantiles) {
+                String name = Double.toString(quantile);
+                double reported = json.get("percentiles").get(name).asDouble();
+                double exact = sorted[(int) Math.floor(quantile * (sorted.length - 1))];
+                assertThat(reported)
+                        .as("%d ms window %s p%s", windowMillis, key, name)
+                        .isEqualTo(sketch.valueAtQuantile(quantile))
+                        .isCloseTo(exact, Offset.offset(accuracy * Math.abs(exact) * (1 + 1e-9)));
+            }
+        }
     }
 }

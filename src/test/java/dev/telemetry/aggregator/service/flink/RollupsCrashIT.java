@@ -4,21 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.telemetry.aggregator.job.records.ValueSketch;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.PacedInput;
 import dev.telemetry.aggregator.testing.ServiceProcess;
 import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;
-import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -45,7 +41,6 @@ class RollupsCrashIT extends SharedBrokerTest {
     private static final int KILLS = 3;
     private static final double ACCURACY = 0.01;
     private static final double[] QUANTILES = {0.5, 0.9, 0.99};
-    private static final String[] NAMES = {"0.5", "0.9", "0.99"};
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
@@ -89,7 +84,7 @@ class RollupsCrashIT extends SharedBrokerTest {
                 kafka.readCommitted(
                         outputs.get(level),
                         Duration.ofMinutes(3),
-                        read -> withoutFlush(read).size() >= expected);
+                        read -> TelemetryFixtures.withoutFlush(read).size() >= expected);
             }
             assertThat(service.stop(Duration.ofSeconds(60))).as("exit code after SIGTERM").isZero();
         }
@@ -98,16 +93,9 @@ class RollupsCrashIT extends SharedBrokerTest {
             assertLevel(
                     events,
                     sizes.get(level),
-                    withoutFlush(
+                    TelemetryFixtures.withoutFlush(
                             kafka.readCommittedToEnd(outputs.get(level), Duration.ofSeconds(30))));
         }
-    }
-
-    private static List<ConsumerRecord<byte[], byte[]>> withoutFlush(
-            List<ConsumerRecord<byte[], byte[]>> records) {
-        return records.stream()
-                .filter(r -> !new String(r.key(), StandardCharsets.UTF_8).startsWith("flush-"))
-                .toList();
     }
 
     /** One level's committed records are exactly those its window size gives, percentiles too. */
@@ -117,46 +105,14 @@ class RollupsCrashIT extends SharedBrokerTest {
         TelemetryFixtures.assertExactlyOnce(
                 TelemetryFixtures.parseAggregates(committed),
                 TelemetryFixtures.expectedAggregates(events, windowMillis));
-        Map<AggregateKey, List<Double>> values = valuesByWindow(events, windowMillis);
+        TelemetryFixtures.assertPercentiles(events, windowMillis, committed, QUANTILES, ACCURACY);
         for (ConsumerRecord<byte[], byte[]> record : committed) {
             JsonNode json = JSON.readTree(record.value());
-            AggregateKey key =
-                    new AggregateKey(
-                            json.get("deviceId").asText(),
-                            json.get("metric").asText(),
-                            json.get("windowStart").asLong());
-            List<Double> windowValues = values.get(key);
-            ValueSketch sketch = ValueSketch.withRelativeAccuracy(ACCURACY);
-            windowValues.forEach(sketch::add);
-            double[] sorted =
-                    windowValues.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            for (int i = 0; i < QUANTILES.length; i++) {
-                double reported = json.get("percentiles").get(NAMES[i]).asDouble();
-                double exact = sorted[(int) Math.floor(QUANTILES[i] * (sorted.length - 1))];
-                assertThat(reported)
-                        .as("%d ms window %s p%s", windowMillis, key, NAMES[i])
-                        .isEqualTo(sketch.valueAtQuantile(QUANTILES[i]))
-                        .isCloseTo(
-                                exact,
-                                org.assertj.core.data.Offset.offset(
-                                        ACCURACY * Math.abs(exact) * (1 + 1e-9)));
-            }
             assertThat(Base64.getDecoder().decode(json.get("sketch").asText()))
-                    .as("%s sketch", key)
+                    .as(
+                            "%d ms window %s sketch",
+                            windowMillis, TelemetryFixtures.parseAggregate(record).key())
                     .isNotEmpty();
         }
-    }
-
-    private static Map<AggregateKey, List<Double>> valuesByWindow(
-            List<Event> events, long windowMillis) {
-        Map<AggregateKey, List<Double>> values = new HashMap<>();
-        for (Event event : events) {
-            long windowStart = Math.floorDiv(event.timestamp(), windowMillis) * windowMillis;
-            values.computeIfAbsent(
-                            new AggregateKey(event.deviceId(), event.metric(), windowStart),
-                            key -> new ArrayList<>())
-                    .add(event.value());
-        }
-        return values;
     }
 }

@@ -2,8 +2,6 @@ package dev.telemetry.aggregator.flink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.SharedBrokerTest;
@@ -31,7 +29,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The Flink job jar on a real standalone Flink cluster (a JobManager and two TaskManagers, each its
  * own JVM), submitted through Flink's REST API, with one TaskManager killed by {@code kill -9}
- * while input flows: a {@code read_committed} reader sees exactly the expected aggregates.
+ * while input flows: a {@code read_committed} reader sees exactly the expected aggregates, on the
+ * window level and on a 10 s rollup level, each with its percentiles.
  */
 class FlinkClusterIT extends SharedBrokerTest {
     private static final int PARTITIONS = 4;
@@ -48,9 +47,11 @@ class FlinkClusterIT extends SharedBrokerTest {
         String input = KafkaTestClient.uniqueTopic("telemetry");
         String output = KafkaTestClient.uniqueTopic("aggregates");
         String deadLetters = KafkaTestClient.uniqueTopic("dlq");
+        String rollup = KafkaTestClient.uniqueTopic("aggregates-10s");
         String group = "flink-cluster-it-" + input;
         kafka.createTopic(input, PARTITIONS);
         kafka.createTopic(output, 2);
+        kafka.createTopic(rollup, 2);
         kafka.createTopic(deadLetters, 1);
 
         // 20 devices x 2 metrics, an event every 250 ms of event time each: 30 s of event time.
@@ -84,7 +85,9 @@ class FlinkClusterIT extends SharedBrokerTest {
                         "--telemetry.parallelism",
                         Integer.toString(PARALLELISM),
                         "--telemetry.percentiles",
-                        "0.5,0.99");
+                        "0.5,0.99",
+                        "--telemetry.rollups",
+                        "10s=" + rollup);
 
         AtomicReference<Throwable> producerFailure = new AtomicReference<>();
         Thread producer =
@@ -163,6 +166,11 @@ class FlinkClusterIT extends SharedBrokerTest {
                     output,
                     Duration.ofMinutes(2),
                     read -> TelemetryFixtures.parseAggregates(read).size() >= expected.size());
+            int expectedRollups = TelemetryFixtures.expectedAggregates(events, 10_000).size();
+            kafka.readCommitted(
+                    rollup,
+                    Duration.ofMinutes(2),
+                    read -> TelemetryFixtures.parseAggregates(read).size() >= expectedRollups);
             long caughtUpMillis = millisSince(killed);
             System.out.printf(
                     "TaskManager tm-1 killed: job RUNNING again (restored checkpoint %d) after %d"
@@ -176,12 +184,14 @@ class FlinkClusterIT extends SharedBrokerTest {
                 kafka.readCommittedToEnd(output, Duration.ofSeconds(30));
         TelemetryFixtures.assertExactlyOnce(TelemetryFixtures.parseAggregates(committed), expected);
         // The job jar carries the sketches (and their serializer) the cluster's TaskManagers use.
-        for (ConsumerRecord<byte[], byte[]> record : committed) {
-            JsonNode percentiles = new ObjectMapper().readTree(record.value()).get("percentiles");
-            assertThat(percentiles).as("percentiles of %s", record).isNotNull();
-            assertThat(percentiles.get("0.5").asDouble())
-                    .isLessThanOrEqualTo(percentiles.get("0.99").asDouble());
-        }
+        double[] quantiles = {0.5, 0.99};
+        TelemetryFixtures.assertPercentiles(events, WINDOW_MILLIS, committed, quantiles, 0.01);
+        List<ConsumerRecord<byte[], byte[]>> rolledUp =
+                kafka.readCommittedToEnd(rollup, Duration.ofSeconds(30));
+        TelemetryFixtures.assertExactlyOnce(
+                TelemetryFixtures.parseAggregates(rolledUp),
+                TelemetryFixtures.expectedAggregates(events, 10_000));
+        TelemetryFixtures.assertPercentiles(events, 10_000, rolledUp, quantiles, 0.01);
     }
 
     /** About 300 events/s in time order, so the kill lands in the middle of the input. */

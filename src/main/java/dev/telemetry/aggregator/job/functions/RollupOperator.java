@@ -44,9 +44,11 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * only final windows (each is emitted once), so they merge at once too.
  *
  * <p>Always in the topology, with or without levels, so turning rollups on or off across a
- * savepoint needs no {@code allow-non-restored-state}. Each level's state is named after its size:
- * after a change of levels, a new level starts empty (its first window holds what closed after the
- * restore), and the state of a level no longer configured is not read.
+ * savepoint needs no {@code allow-non-restored-state}. Each level's state is named after its size
+ * and the size of the level below: after a change of levels, a level that is new or now made from
+ * another level starts empty (its first window holds only what closed after the restore), and the
+ * state of a level no longer configured is not read (it stays in snapshots, no larger than the
+ * windows that were open at the change).
  */
 public class RollupOperator extends AbstractStreamOperator<TelemetryAggregate>
         implements OneInputStreamOperator<TelemetryAggregate, TelemetryAggregate>,
@@ -113,7 +115,11 @@ public class RollupOperator extends AbstractStreamOperator<TelemetryAggregate>
                     getRuntimeContext()
                             .getMapState(
                                     new MapStateDescriptor<>(
-                                            "rollup-" + sizes[i] + "ms-windows",
+                                            "rollup-"
+                                                    + sizes[i]
+                                                    + "ms-from-"
+                                                    + (i == 0 ? windowSize : sizes[i - 1])
+                                                    + "ms-windows",
                                             Types.LONG,
                                             accumulator)));
         }

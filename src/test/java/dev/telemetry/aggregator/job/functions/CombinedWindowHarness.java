@@ -50,7 +50,10 @@ final class CombinedWindowHarness implements AutoCloseable {
         return create(windowStream(windowSize, allowedLateness));
     }
 
-    /** With sketches of this accuracy (none for 0), reporting these percentiles and the sketch. */
+    /**
+     * With sketches of this accuracy (none for 0), reporting these percentiles and the sketch, and
+     * handing the sketch on for rollups.
+     */
     static CombinedWindowHarness create(
             Duration windowSize, double sketchAccuracy, double[] quantiles, boolean withSketch)
             throws Exception {
@@ -62,7 +65,7 @@ final class CombinedWindowHarness implements AutoCloseable {
                                 events, windowSize, sketchAccuracy),
                         windowSize,
                         Duration.ZERO,
-                        new WindowResultFunction(quantiles, withSketch, false)));
+                        new WindowResultFunction(quantiles, withSketch, sketchAccuracy > 0)));
     }
 
     private static CombinedWindowHarness create(

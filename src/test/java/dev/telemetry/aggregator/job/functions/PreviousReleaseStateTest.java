@@ -2,13 +2,20 @@ package dev.telemetry.aggregator.job.functions;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.telemetry.aggregator.job.config.RollupLevel;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import dev.telemetry.aggregator.job.records.ValueSketch;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.OperatorSnapshotUtil;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -71,6 +78,71 @@ class PreviousReleaseStateTest {
             } else {
                 assertThat(next.percentiles).isNull();
             }
+        }
+    }
+
+    /**
+     * With rollups switched on at the upgrade, the restored window rolls up with the windows after
+     * it: a 2 min level counts all their values, reports percentiles only for windows whose
+     * sketches are complete (the restored one has none), and fires at its end.
+     */
+    @Test
+    void theRestoredWindowRollsUp() throws Exception {
+        CombinedWindowHarness.Snapshot previous =
+                new CombinedWindowHarness.Snapshot(
+                        OperatorSnapshotUtil.readStateHandle(STATE + "combiner.snapshot"),
+                        OperatorSnapshotUtil.readStateHandle(STATE + "window.snapshot"));
+        try (CombinedWindowHarness harness =
+                        CombinedWindowHarness.create(
+                                Duration.ofMinutes(1), 0.01, QUANTILES, false);
+                KeyedOneInputStreamOperatorTestHarness<
+                                Tuple2<String, String>, TelemetryAggregate, TelemetryAggregate>
+                        rollup =
+                                new KeyedOneInputStreamOperatorTestHarness<>(
+                                        new RollupOperator(
+                                                Duration.ofMinutes(1),
+                                                Duration.ZERO,
+                                                List.of(
+                                                        new RollupLevel(
+                                                                Duration.ofMinutes(2), "t-2m")),
+                                                QUANTILES,
+                                                false),
+                                        new RollupOperator.AggregateKey(),
+                                        Types.TUPLE(Types.STRING, Types.STRING))) {
+            harness.setup();
+            harness.initializeState(previous);
+            harness.open();
+            rollup.open();
+            process(harness, 7.0, T0 + 30_000);
+            process(harness, 5.0, T0 + MINUTE + 1);
+            process(harness, 9.0, T0 + MINUTE + 2);
+            process(harness, 1.0, T0 + 2 * MINUTE + 1);
+            process(harness, 3.0, T0 + 3 * MINUTE + 1);
+            harness.processWatermark(T0 + 4 * MINUTE);
+            for (Object emitted : harness.window.getOutput()) {
+                if (emitted instanceof Watermark watermark) {
+                    rollup.processWatermark(watermark);
+                } else if (emitted instanceof StreamRecord<?> record
+                        && record.getValue() instanceof TelemetryAggregate aggregate) {
+                    rollup.processElement(aggregate, record.getTimestamp());
+                }
+            }
+            List<TelemetryAggregate> coarse =
+                    rollup.extractOutputValues().stream()
+                            .filter(a -> a.windowEnd - a.windowStart == 2 * MINUTE)
+                            .sorted(Comparator.comparingLong(a -> a.windowStart))
+                            .toList();
+            assertThat(coarse).hasSize(2);
+            assertThat(coarse.get(0).windowStart).isEqualTo(T0);
+            assertThat(coarse.get(0).count).isEqualTo(8);
+            assertThat(coarse.get(0).sum).isEqualTo(36.0);
+            assertThat(coarse.get(0).percentiles).isNull();
+            ValueSketch expected = ValueSketch.withRelativeAccuracy(0.01);
+            expected.add(1.0);
+            expected.add(3.0);
+            assertThat(coarse.get(1).count).isEqualTo(2);
+            assertThat(coarse.get(1).percentiles)
+                    .containsExactly(expected.valueAtQuantile(0.5), expected.valueAtQuantile(0.99));
         }
     }
 

@@ -267,6 +267,59 @@ class RollupOperatorTest {
         }
     }
 
+    /**
+     * Rollups switched on across a snapshot: the levels start empty (the first coarse window holds
+     * only what closed after the restore); switched off: the aggregates pass on alone; the levels'
+     * state is neither needed nor in the way.
+     */
+    @Test
+    void rollupsSwitchOnAndOffAcrossASnapshot() throws Exception {
+        OperatorSubtaskState withoutLevels;
+        try (var off = harness(Duration.ZERO, List.of(), new HashMapStateBackend())) {
+            off.open();
+            off.processElement(window("d", 0, 1));
+            off.processWatermark(9_999);
+            withoutLevels = off.snapshot(1L, 1L);
+        }
+        OperatorSubtaskState withLevels;
+        try (var on = harness(Duration.ZERO, LEVELS, new HashMapStateBackend())) {
+            on.initializeState(withoutLevels);
+            on.open();
+            on.processElement(window("d", 10_000, 2));
+            on.processWatermark(19_999);
+            on.processElement(window("d", 20_000, 3));
+            on.processWatermark(29_999);
+            List<TelemetryAggregate> thirty = level(on.extractOutputValues(), 30_000);
+            assertThat(thirty).singleElement().satisfies(a -> assertThat(a.count).isEqualTo(2));
+            on.processElement(window("d", 30_000, 4));
+            on.processWatermark(39_999);
+            withLevels = on.snapshot(2L, 2L);
+        }
+        try (var offAgain = harness(Duration.ZERO, List.of(), new HashMapStateBackend())) {
+            offAgain.initializeState(withLevels);
+            offAgain.open();
+            offAgain.processElement(window("d", 40_000, 5));
+            offAgain.processWatermark(200_000);
+            assertThat(offAgain.extractOutputValues())
+                    .extracting(a -> a.windowEnd - a.windowStart)
+                    .containsExactly(10_000L);
+        }
+        // A level now made from another level below starts afresh, too.
+        try (var changed =
+                harness(
+                        Duration.ZERO,
+                        List.of(new RollupLevel(Duration.ofMinutes(1), "t-1m")),
+                        new HashMapStateBackend())) {
+            changed.initializeState(withLevels);
+            changed.open();
+            changed.processElement(window("d", 40_000, 5));
+            changed.processWatermark(59_999);
+            assertThat(level(changed.extractOutputValues(), 60_000))
+                    .singleElement()
+                    .satisfies(a -> assertThat(a.count).isEqualTo(1));
+        }
+    }
+
     @SuppressWarnings("unchecked")
     private static void feed(
             KeyedOneInputStreamOperatorTestHarness<

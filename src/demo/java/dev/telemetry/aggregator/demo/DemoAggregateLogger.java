@@ -3,6 +3,7 @@ package dev.telemetry.aggregator.demo;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.telemetry.aggregator.job.config.RollupLevel;
 import dev.telemetry.aggregator.service.config.ServiceOptions;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -15,9 +16,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -29,7 +33,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Dev-mode demo only: shows what the service produces by logging every committed aggregate from the
- * output topic, and every dead-letter record with its {@code dlq.reason} header.
+ * output topic and the rollup topics (with their percentiles), and every dead-letter record with
+ * its {@code dlq.reason} header.
  *
  * <p>Runs only when {@link DemoKafkaBroker} is active.
  */
@@ -87,22 +92,21 @@ public class DemoAggregateLogger {
         // A pattern subscription waits silently for topics that do not exist yet (a plain
         // subscribe() warns on every metadata refresh); refresh often so new topics show up fast.
         conf.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 2000);
+        List<String> aggregateTopics = options.job().aggregateTopics();
+        List<String> subscribed = new ArrayList<>(aggregateTopics);
+        subscribed.add(options.job().deadLetterTopic());
         Pattern topics =
                 Pattern.compile(
-                        Pattern.quote(options.job().outputTopic())
-                                + "|"
-                                + Pattern.quote(options.job().deadLetterTopic()));
+                        subscribed.stream().map(Pattern::quote).collect(Collectors.joining("|")));
         KafkaConsumer<String, String> c =
                 new KafkaConsumer<>(conf, new StringDeserializer(), new StringDeserializer());
         consumer = c;
         try {
             c.subscribe(topics);
-            LOG.infof(
-                    "demo logger: waiting for records on %s and %s",
-                    options.job().outputTopic(), options.job().deadLetterTopic());
+            LOG.infof("demo logger: waiting for records on %s", String.join(", ", subscribed));
             while (running) {
                 for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
-                    if (r.topic().equals(options.job().outputTopic())) {
+                    if (aggregateTopics.contains(r.topic())) {
                         LOG.info(describeAggregate(r.value()));
                     } else {
                         Header reason = r.headers().lastHeader("dlq.reason");
@@ -126,37 +130,50 @@ public class DemoAggregateLogger {
         }
     }
 
-    /** "aggregate sensor-3 temperature [12:00:00,12:01:00) count=20 avg=21.40 min=.. max=..". */
+    /**
+     * "aggregate 10s sensor-3 temperature [12:00:00,12:00:10) count=20 avg=21.40 min=.. max=..
+     * sum=.. p0.5=.. p0.99=..": the window's size first, so the levels tell apart.
+     */
     static String describeAggregate(String value) {
         Map<String, String> f = new HashMap<>();
+        StringBuilder percentiles = new StringBuilder();
         try (JsonParser p = JSON.createParser(value)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return "aggregate (unparsable) " + value;
             }
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
-                p.nextToken();
-                f.put(name, p.getValueAsString());
+                if (p.nextToken() == JsonToken.START_OBJECT) {
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String quantile = p.currentName();
+                        p.nextToken();
+                        percentiles.append(String.format(" p%s=%s", quantile, p.getText()));
+                    }
+                } else {
+                    f.put(name, p.getValueAsString());
+                }
             }
+            long start = Long.parseLong(f.get("windowStart"));
+            long end = Long.parseLong(f.get("windowEnd"));
             return String.format(
-                    "aggregate %s %s [%s,%s) count=%s avg=%.2f min=%s max=%s sum=%s",
+                    "aggregate %s %s %s [%s,%s) count=%s avg=%.2f min=%s max=%s sum=%s%s",
+                    RollupLevel.label(Duration.ofMillis(end - start)),
                     f.get("deviceId"),
                     f.get("metric"),
-                    time(f.get("windowStart")),
-                    time(f.get("windowEnd")),
+                    time(start),
+                    time(end),
                     f.get("count"),
                     Double.parseDouble(f.getOrDefault("avg", "NaN")),
                     f.get("min"),
                     f.get("max"),
-                    f.get("sum"));
+                    f.get("sum"),
+                    percentiles);
         } catch (Exception e) {
             return "aggregate (unparsable) " + value;
         }
     }
 
-    private static String time(String epochMillis) {
-        return epochMillis == null
-                ? "?"
-                : TIME.format(Instant.ofEpochMilli(Long.parseLong(epochMillis)));
+    private static String time(long epochMillis) {
+        return TIME.format(Instant.ofEpochMilli(epochMillis));
     }
 }

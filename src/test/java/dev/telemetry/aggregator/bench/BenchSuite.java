@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +51,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * the Markdown table and plots.
  *
  * <p>Arguments: {@code [--scenario throughput|latency|recovery|footprint|keyscale]... [--events N]
- * [--rounds N] [--shape high-cardinality|typical]... [--latency-seconds S] [--keys K,K,...]
+ * [--rounds N] [--shape high-cardinality|typical|rollups]... [--latency-seconds S] [--keys K,K,...]
  * [--keyscale-backends B,B] [--results DIR]}.
  */
 public final class BenchSuite {
@@ -107,6 +108,14 @@ public final class BenchSuite {
     /** 10 k devices x 3 metrics, one event per second each, 1 min windows. */
     static final Shape TYPICAL = new Shape("typical", 10_000, 3, 1000, 5000, 60_000, 1000);
 
+    /**
+     * The high-cardinality shape, whose fourth throughput contestant adds percentiles (p50, p90,
+     * p99) and two rollup levels (10 s and 1 min) to the service ({@link #withRollups}).
+     */
+    static final Shape ROLLUPS = new Shape("rollups", 1000, 5, 250, 500, 1000, 1000);
+
+    static final List<Shape> SHAPES = List.of(HIGH_CARDINALITY, TYPICAL, ROLLUPS);
+
     record Options(
             List<String> scenarios,
             long events,
@@ -137,7 +146,21 @@ public final class BenchSuite {
                     case "--events" -> events = Long.parseLong(value);
                     case "--rounds" -> rounds = Integer.parseInt(value);
                     case "--shape" ->
-                            shapes.add(value.equals(TYPICAL.name()) ? TYPICAL : HIGH_CARDINALITY);
+                            shapes.add(
+                                    SHAPES.stream()
+                                            .filter(shape -> shape.name().equals(value))
+                                            .findFirst()
+                                            .orElseThrow(
+                                                    () ->
+                                                            new IllegalArgumentException(
+                                                                    "unknown shape "
+                                                                            + value
+                                                                            + "; one of "
+                                                                            + SHAPES.stream()
+                                                                                    .map(
+                                                                                            Shape
+                                                                                                    ::name)
+                                                                                    .toList())));
                     case "--latency-seconds" -> latencySeconds = Integer.parseInt(value);
                     case "--keys" ->
                             keys = Arrays.stream(value.split(",")).map(Long::parseLong).toList();
@@ -162,7 +185,7 @@ public final class BenchSuite {
                     scenarios.isEmpty() ? SCENARIOS : scenarios,
                     events,
                     rounds,
-                    shapes.isEmpty() ? List.of(HIGH_CARDINALITY, TYPICAL) : shapes,
+                    shapes.isEmpty() ? SHAPES : shapes,
                     latencySeconds,
                     keys,
                     keyEvents,
@@ -212,8 +235,11 @@ public final class BenchSuite {
                 }
             }
             case "latency" -> {
+                // The rollups shape differs from high-cardinality only in a throughput contestant.
                 for (Shape shape : options.shapes()) {
-                    rows.add(latency(shape));
+                    if (shape != ROLLUPS) {
+                        rows.add(latency(shape));
+                    }
                 }
             }
             case "recovery" -> rows.add(recovery(HIGH_CARDINALITY));
@@ -248,7 +274,8 @@ public final class BenchSuite {
         // ConsumerPerformance run read the same backlog at anything from 0.83 to 1.74 M records/s.
         List<Double> consumerRates = new ArrayList<>();
         List<Double> producerRates = new ArrayList<>();
-        // 0: service EOS, 1: the twin, 2: service at-least-once, 3: service EOS with percentiles.
+        // 0: service EOS, 1: the twin, 2: service at-least-once, 3: service EOS with percentiles
+        // (and, on the rollups shape, rollups).
         List<List<Run>> runs =
                 List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         for (int round = 0; round < options.rounds(); round++) {
@@ -278,6 +305,8 @@ public final class BenchSuite {
         Run twin = fastest(runs.get(1), inputRecords);
         Run alo = fastest(runs.get(2), inputRecords);
         Run percentiles = fastest(runs.get(3), inputRecords);
+        double percentilesRatio =
+                percentiles.eventsPerSecond(inputRecords) / eos.eventsPerSecond(inputRecords);
         capacity.put(shape.name(), eos.eventsPerSecond(inputRecords));
 
         int cores = Runtime.getRuntime().availableProcessors();
@@ -293,9 +322,11 @@ public final class BenchSuite {
         ratios.put(
                 "service EOS / service at-least-once",
                 eos.eventsPerSecond(inputRecords) / alo.eventsPerSecond(inputRecords));
-        ratios.put(
-                "service EOS with percentiles / service EOS",
-                percentiles.eventsPerSecond(inputRecords) / eos.eventsPerSecond(inputRecords));
+        ratios.put(percentiles.name() + " / service EOS", percentilesRatio);
+        log(
+                String.format(
+                        "%s: %s / service EOS = %.2f",
+                        shape.name(), percentiles.name(), percentilesRatio));
         ratios.put(
                 "service EOS / ConsumerPerformance",
                 eos.eventsPerSecond(inputRecords) / consumerRate);
@@ -315,6 +346,14 @@ public final class BenchSuite {
                         ratios.get("service EOS / I/O floor"),
                         ">= 0.5",
                         (double) ratios.get("service EOS / I/O floor") >= 0.5));
+        if (shape == ROLLUPS) {
+            targets.add(
+                    target(
+                            "percentiles and two rollup levels >= 0.7x service EOS",
+                            percentilesRatio,
+                            ">= 0.7",
+                            percentilesRatio >= 0.7));
+        }
         targets.add(
                 target(
                         "EOS >= 0.9x at-least-once",
@@ -383,6 +422,13 @@ public final class BenchSuite {
     /** What the percentiles contestant adds to the service's environment. */
     static final Map<String, String> PERCENTILES = Map.of("TELEMETRY_PERCENTILES", "0.5,0.9,0.99");
 
+    /** What the rollups shape's fourth contestant adds: percentiles, 10 s and 1 min levels. */
+    static Map<String, String> withRollups(String output) {
+        Map<String, String> environment = new HashMap<>(PERCENTILES);
+        environment.put("TELEMETRY_ROLLUPS", "10s=" + output + "-10s,1m=" + output + "-1m");
+        return environment;
+    }
+
     private Run timeToCommitted(
             Shape shape,
             String input,
@@ -400,13 +446,19 @@ public final class BenchSuite {
                 Engine engine =
                         twin
                                 ? new Engine.Twin(setup)
-                                : percentiles
+                                : percentiles && shape == ROLLUPS
                                         ? new Engine.Service(
-                                                "service EOS with percentiles",
+                                                "service EOS with percentiles and rollups",
                                                 setup,
                                                 true,
-                                                PERCENTILES)
-                                        : new Engine.Service(setup, eos)) {
+                                                withRollups(output))
+                                        : percentiles
+                                                ? new Engine.Service(
+                                                        "service EOS with percentiles",
+                                                        setup,
+                                                        true,
+                                                        PERCENTILES)
+                                                : new Engine.Service(setup, eos)) {
             log("running " + engine.name + " over the backlog");
             long launched = System.nanoTime();
             engine.start();

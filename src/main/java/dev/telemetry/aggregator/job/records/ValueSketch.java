@@ -660,6 +660,10 @@ public final class ValueSketch {
         private static final Map<Double, Mapping> BY_ACCURACY = new ConcurrentHashMap<>();
         private static final Map<ByteBuffer, Mapping> BY_ENCODING = new ConcurrentHashMap<>();
 
+        private record Cached(double relativeAccuracy, Mapping mapping) {}
+
+        private static volatile Cached lastByAccuracy;
+
         /** The mapping decoded last: nearly always the one decoded next. */
         private static volatile Mapping lastDecoded;
 
@@ -693,6 +697,11 @@ public final class ValueSketch {
         }
 
         static Mapping withRelativeAccuracy(double relativeAccuracy) {
+            // Every partial asks: the last answer, without boxing the accuracy for the map.
+            Cached last = lastByAccuracy;
+            if (last != null && last.relativeAccuracy == relativeAccuracy) {
+                return last.mapping;
+            }
             Mapping mapping = BY_ACCURACY.get(relativeAccuracy);
             if (mapping == null) {
                 mapping = of(new LogarithmicMapping(relativeAccuracy));
@@ -700,6 +709,7 @@ public final class ValueSketch {
                     BY_ACCURACY.put(relativeAccuracy, mapping);
                 }
             }
+            lastByAccuracy = new Cached(relativeAccuracy, mapping);
             return mapping;
         }
 

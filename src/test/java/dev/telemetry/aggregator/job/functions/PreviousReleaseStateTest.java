@@ -74,43 +74,6 @@ class PreviousReleaseStateTest {
         }
     }
 
-    /**
-     * State written by the first release with percentiles, whose sketches were kept in DDSketch's
-     * own encoding (the first format): a window open with sensor-1's latency values -2.5, 0, 0, 1,
-     * 2, 3 and 1000 (accuracy 0.01). It restores, and the window reports the percentiles and the
-     * sketch of all its values. Written by that release's {@code CombinedWindowHarness} with {@code
-     * OperatorSnapshotUtil}; keep the files as they are.
-     */
-    @org.junit.jupiter.api.Test
-    void windowStateWithSketchesOfTheFirstFormatRestores() throws Exception {
-        String state = "src/test/resources/state/first-sketch-format/";
-        CombinedWindowHarness.Snapshot previous =
-                new CombinedWindowHarness.Snapshot(
-                        OperatorSnapshotUtil.readStateHandle(state + "combiner.snapshot"),
-                        OperatorSnapshotUtil.readStateHandle(state + "window.snapshot"));
-        try (CombinedWindowHarness harness =
-                CombinedWindowHarness.create(Duration.ofMinutes(1), 0.01, QUANTILES, true)) {
-            harness.setup();
-            harness.initializeState(previous);
-            harness.open();
-            process(harness, 7.0, T0 + 30_000);
-            process(harness, -40.0, T0 + 31_000);
-            harness.processWatermark(T0 + MINUTE);
-
-            List<TelemetryAggregate> output = harness.extractOutputValues();
-            assertThat(output).hasSize(1);
-            TelemetryAggregate window = output.get(0);
-            assertThat(window.count).isEqualTo(9);
-            ValueSketch expected = ValueSketch.withRelativeAccuracy(0.01);
-            for (double value : new double[] {-2.5, 0, 0, 1, 2, 3, 1000, 7, -40}) {
-                expected.add(value);
-            }
-            assertThat(window.percentiles)
-                    .containsExactly(expected.valueAtQuantile(0.5), expected.valueAtQuantile(0.99));
-            assertThat(window.sketch).isEqualTo(expected.toProtobuf());
-        }
-    }
-
     private static void process(CombinedWindowHarness harness, double value, long time)
             throws Exception {
         harness.processElement(

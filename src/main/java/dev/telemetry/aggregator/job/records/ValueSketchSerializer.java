@@ -6,17 +6,19 @@ import java.util.Map;
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
- * Flink's serializer of a {@link ValueSketch} in window state and on the wire: a length and
- * DDSketch's binary encoding, which carries the index mapping (so the accuracy) and the bins. Its
- * format is pinned by {@code ValueSketchTest}; a change needs a new snapshot version.
+ * Flink's serializer of a {@link ValueSketch} in window state and on the wire. It writes the second
+ * format ({@link ValueSketch#writeTo}: the index mapping, so the accuracy, and the non-empty bins,
+ * in one pass) and reads that and the first (a length and DDSketch's binary encoding, which the
+ * first release with percentiles kept in state). Both are pinned by {@code ValueSketchTest}; a
+ * change needs a new snapshot version.
  */
 public final class ValueSketchSerializer extends TypeSerializerSingleton<ValueSketch> {
     private static final long serialVersionUID = 1L;
@@ -50,16 +52,24 @@ public final class ValueSketchSerializer extends TypeSerializerSingleton<ValueSk
 
     @Override
     public void serialize(ValueSketch record, DataOutputView target) throws IOException {
-        byte[] encoded = record.encode();
-        target.writeInt(encoded.length);
-        target.write(encoded);
+        record.writeTo(target);
     }
 
     @Override
     public ValueSketch deserialize(DataInputView source) throws IOException {
-        byte[] encoded = new byte[source.readInt()];
+        byte first = source.readByte();
+        if (first == ValueSketch.SECOND_FORMAT) {
+            return ValueSketch.readSecondFormat(source);
+        }
+        if (first != 0) {
+            throw new IOException("Not a ValueSketch: the first byte is " + first);
+        }
+        // The first format: an int length (a sketch's is far below 2^24, so its high byte is the
+        // 0 just read) and DDSketch's binary encoding.
+        int length = (source.readUnsignedByte() << 16) | source.readUnsignedShort();
+        byte[] encoded = new byte[length];
         source.readFully(encoded);
-        return ValueSketch.decode(encoded);
+        return ValueSketch.decodeFirstFormat(encoded);
     }
 
     @Override
@@ -69,10 +79,8 @@ public final class ValueSketchSerializer extends TypeSerializerSingleton<ValueSk
 
     @Override
     public void copy(DataInputView source, DataOutputView target) throws IOException {
-        byte[] encoded = new byte[source.readInt()];
-        source.readFully(encoded);
-        target.writeInt(encoded.length);
-        target.write(encoded);
+        // The second format has no length to copy by; either format is written as the second.
+        serialize(deserialize(source), target);
     }
 
     @Override
@@ -80,10 +88,68 @@ public final class ValueSketchSerializer extends TypeSerializerSingleton<ValueSk
         return new Snapshot();
     }
 
-    /** The serializer's identity in checkpoints and savepoints. */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<ValueSketch> {
-        public Snapshot() {
-            super(() -> INSTANCE);
+    /**
+     * The serializer's identity in checkpoints and savepoints. Version 3 (written when this was a
+     * {@code SimpleTypeSerializerSnapshot}, with no payload) stands for the first format, version 4
+     * for the second; this serializer reads both, so state of either restores as it is (RocksDB
+     * rewrites each sketch in the second format when it next changes). A release that knows only
+     * version 3 refuses state written in the second format rather than misread it.
+     */
+    public static final class Snapshot implements TypeSerializerSnapshot<ValueSketch> {
+        /** The first format's version: SimpleTypeSerializerSnapshot's. */
+        static final int FIRST_FORMAT_VERSION = 3;
+
+        static final int SECOND_FORMAT_VERSION = 4;
+
+        private int readVersion = SECOND_FORMAT_VERSION;
+
+        public Snapshot() {}
+
+        @Override
+        public int getCurrentVersion() {
+            return SECOND_FORMAT_VERSION;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) {
+            // Nothing but the version, as before.
+        }
+
+        @Override
+        public void readSnapshot(int version, DataInputView in, ClassLoader classLoader)
+                throws IOException {
+            if (version != FIRST_FORMAT_VERSION && version != SECOND_FORMAT_VERSION) {
+                throw new IOException("Unrecognized ValueSketchSerializer version: " + version);
+            }
+            readVersion = version;
+        }
+
+        /** The version this snapshot was read as, for tests. */
+        int readVersion() {
+            return readVersion;
+        }
+
+        @Override
+        public TypeSerializer<ValueSketch> restoreSerializer() {
+            return INSTANCE;
+        }
+
+        @Override
+        public TypeSerializerSchemaCompatibility<ValueSketch> resolveSchemaCompatibility(
+                TypeSerializerSnapshot<ValueSketch> oldSerializerSnapshot) {
+            return oldSerializerSnapshot instanceof Snapshot
+                    ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+                    : TypeSerializerSchemaCompatibility.incompatible();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o != null && o.getClass() == getClass();
+        }
+
+        @Override
+        public int hashCode() {
+            return getClass().hashCode();
         }
     }
 

@@ -142,9 +142,8 @@ class ValueSketchTest {
     }
 
     /**
-     * The state format: a sketch written by this release must be read by every later one. These
-     * bytes were written by the first release with percentiles; a change of the encoding fails here
-     * and needs a new serializer snapshot version that still reads them.
+     * The first release's state format: a sketch written by it must be read by every later one.
+     * These bytes were written by that release (a length and DDSketch's binary encoding).
      */
     @Test
     void readsTheStateFormatOfTheFirstReleaseWithPercentiles() throws Exception {
@@ -152,13 +151,11 @@ class ValueSketchTest {
         for (double value : new double[] {-2.5, 0, 0, 1, 2, 3, 1000}) {
             sketch.add(value);
         }
-        DataOutputSerializer out = new DataOutputSerializer(64);
-        ValueSketchSerializer.INSTANCE.serialize(sketch, out);
-        assertThat(toHex(out.getCopyOfBuffer())).isEqualTo(FIRST_FORMAT);
 
         ValueSketch read =
                 ValueSketchSerializer.INSTANCE.deserialize(
                         new DataInputDeserializer(fromHex(FIRST_FORMAT)));
+        assertThat(read).isEqualTo(sketch);
         assertThat(read.count()).isEqualTo(7);
         assertThat(read.valueAtQuantile(0.5))
                 .isCloseTo(1, org.assertj.core.data.Offset.offset(0.01));
@@ -167,10 +164,41 @@ class ValueSketchTest {
                 .isCloseTo(3, org.assertj.core.data.Offset.offset(0.03));
         assertThat(read.valueAtQuantile(0.01))
                 .isCloseTo(-2.5, org.assertj.core.data.Offset.offset(0.025));
+        for (double q : QUANTILES) {
+            assertThat(read.valueAtQuantile(q)).isEqualTo(sketch.valueAtQuantile(q));
+        }
+        assertThat(read.toProtobuf()).isEqualTo(sketch.toProtobuf());
     }
 
     static final String FIRST_FORMAT =
             "0000002202fd4a815abf52f03f000000000000000004030504000244022802c6040207015a02";
+
+    /**
+     * The second state format, written since: a change fails here and needs a new serializer
+     * snapshot version that still reads these bytes and the first format's.
+     */
+    @Test
+    void writesAndReadsTheSecondStateFormat() throws Exception {
+        ValueSketch sketch = ValueSketch.withRelativeAccuracy(ACCURACY);
+        for (double value : new double[] {-2.5, 0, 0, 1, 2, 3, 1000}) {
+            sketch.add(value);
+        }
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        ValueSketchSerializer.INSTANCE.serialize(sketch, out);
+        assertThat(toHex(out.getCopyOfBuffer())).isEqualTo(SECOND_FORMAT);
+
+        ValueSketch read =
+                ValueSketchSerializer.INSTANCE.deserialize(
+                        new DataInputDeserializer(fromHex(SECOND_FORMAT)));
+        assertThat(read).isEqualTo(sketch);
+        assertThat(read.count()).isEqualTo(7);
+        for (double q : QUANTILES) {
+            assertThat(read.valueAtQuantile(q)).isEqualTo(sketch.valueAtQuantile(q));
+        }
+    }
+
+    static final String SECOND_FORMAT =
+            "0202fd4a815abf52f03f00000000000000000401045a02000244022802c60402";
 
     @Test
     void theProtobufEncodingStartsWithTheIndexMappingMessage() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # State size and checkpoint duration of the window operator with N distinct (device, metric) keys
 # in one window: hashmap vs rocksdb with incremental checkpoints.
-# Usage: bench/state-figures.sh [keys ..., default 100000 1000000]
+# Usage: bench/state-figures.sh [--percentiles] [--values-per-key N] [keys ..., default 100000 1000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -eq 0 ]; then set -- 100000 1000000; fi

@@ -3,12 +3,14 @@ package dev.telemetry.aggregator.bench;
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import dev.telemetry.aggregator.job.config.JobOptions;
 import dev.telemetry.aggregator.job.config.Settings;
+import dev.telemetry.aggregator.job.functions.WindowResultFunction;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -49,7 +51,12 @@ import org.apache.flink.streaming.api.graph.StreamGraph;
  * size from its checkpoint statistics, checkpoint end-to-end duration, and heap in use after a GC.
  * One run each; absolute figures depend on the machine.
  *
- * <p>Run with {@code bench/state-figures.sh [keys...]}.
+ * <p>With {@code --percentiles}, each window also keeps the sketch of its values (as with {@code
+ * TELEMETRY_PERCENTILES}, 1% accuracy), and {@code --values-per-key N} gives every key N values
+ * (spread over three decades, as latencies are) before checkpoint 1: the state per key and window
+ * with a sketch of N values.
+ *
+ * <p>Run with {@code bench/state-figures.sh [--percentiles] [--values-per-key N] [keys...]}.
  */
 public final class StateFiguresBenchmark {
     private static final long WINDOW_START = 1_763_683_200_000L;
@@ -60,27 +67,39 @@ public final class StateFiguresBenchmark {
     private StateFiguresBenchmark() {}
 
     public static void main(String[] args) throws Exception {
-        List<Long> keyCounts =
-                args.length > 0
-                        ? Stream.of(args).map(Long::parseLong).toList()
-                        : List.of(100_000L, 1_000_000L);
+        List<Long> keyCounts = new ArrayList<>();
+        boolean percentiles = false;
+        int valuesPerKey = 1;
+        for (int a = 0; a < args.length; a++) {
+            switch (args[a]) {
+                case "--percentiles" -> percentiles = true;
+                case "--values-per-key" -> valuesPerKey = Integer.parseInt(args[++a]);
+                default -> keyCounts.add(Long.parseLong(args[a]));
+            }
+        }
+        if (keyCounts.isEmpty()) {
+            keyCounts = List.of(100_000L, 1_000_000L);
+        }
         System.out.printf(
                 Locale.ROOT,
-                "%-22s %9s %12s %12s %12s %9s %10s%n",
+                "%-22s %9s %6s %12s %12s %12s %9s %10s%n",
                 "backend",
                 "keys",
+                "values",
                 "checkpoint",
                 "on disk",
                 "state size",
                 "uploaded",
                 "duration");
         for (long keys : keyCounts) {
-            measure("hashmap", false, keys);
-            measure("rocksdb", true, keys);
+            measure("hashmap", false, keys, percentiles, valuesPerKey);
+            measure("rocksdb", true, keys, percentiles, valuesPerKey);
         }
     }
 
-    private static void measure(String backend, boolean incremental, long keys) throws Exception {
+    private static void measure(
+            String backend, boolean incremental, long keys, boolean percentiles, int valuesPerKey)
+            throws Exception {
         Path dir =
                 Files.createTempDirectory(
                         Files.createDirectories(Paths.get("target", "state-figures"))
@@ -112,19 +131,30 @@ public final class StateFiguresBenchmark {
         StreamExecutionEnvironment env = new StreamExecutionEnvironment(configuration);
         TelemetryAggregationJob.configure(env, options);
         GENERATED.set(0);
-        TelemetryAggregationJob.aggregateWindows(
-                        env.fromSource(
-                                        new DataGeneratorSource<>(
-                                                new DistinctKeysThenUpdates(keys),
-                                                Long.MAX_VALUE,
-                                                TypeInformation.of(TelemetryEvent.class)),
-                                        WatermarkStrategy.<TelemetryEvent>forMonotonousTimestamps()
-                                                .withTimestampAssigner(
-                                                        (event, ignored) -> event.timestamp),
-                                        "generator")
-                                .uid("generator"),
+        double accuracy = percentiles ? 0.01 : 0;
+        TelemetryAggregationJob.aggregatePartials(
+                        TelemetryAggregationJob.combinePerWindow(
+                                env.fromSource(
+                                                new DataGeneratorSource<>(
+                                                        new DistinctKeysThenUpdates(
+                                                                keys, valuesPerKey),
+                                                        Long.MAX_VALUE,
+                                                        TypeInformation.of(TelemetryEvent.class)),
+                                                WatermarkStrategy
+                                                        .<TelemetryEvent>forMonotonousTimestamps()
+                                                        .withTimestampAssigner(
+                                                                (event, ignored) ->
+                                                                        event.timestamp),
+                                                "generator")
+                                        .uid("generator"),
+                                options.windowSize(),
+                                accuracy),
                         options.windowSize(),
-                        options.allowedLateness())
+                        options.allowedLateness(),
+                        new WindowResultFunction(
+                                percentiles ? new double[] {0.5, 0.9, 0.99} : new double[0],
+                                false,
+                                false))
                 .sinkTo(new DiscardingSink<>());
         StreamGraph graph = env.getStreamGraph();
         graph.setJobName("state-figures");
@@ -143,10 +173,14 @@ public final class StateFiguresBenchmark {
                             .get(1, TimeUnit.MINUTES)
                             .getJobID();
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
-            while (GENERATED.get() < keys) {
+            while (GENERATED.get() < keys * valuesPerKey) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException(
-                            "only " + GENERATED.get() + " of " + keys + " events in 10 minutes");
+                            "only "
+                                    + GENERATED.get()
+                                    + " of "
+                                    + keys * valuesPerKey
+                                    + " events in 10 minutes");
                 }
                 Thread.sleep(100);
             }
@@ -166,15 +200,17 @@ public final class StateFiguresBenchmark {
                 long heap = heapAfterGc() - heapBefore;
                 System.out.printf(
                         Locale.ROOT,
-                        "%-22s %9d %12s %12s %12s %9s %8d ms   heap +%s%n",
+                        "%-22s %9d %6d %12s %12s %12s %9s %8d ms   heap +%s, %d B/key%n",
                         backend + (incremental ? " (incremental)" : ""),
                         keys,
+                        percentiles ? valuesPerKey : 0,
                         checkpoint == 1 ? "1 (all keys)" : "2 (steady)",
                         mebibytes(directorySize(dir)),
                         mebibytes(stats.getStateSize()),
                         mebibytes(stats.getCheckpointedSize()),
                         stats.getEndToEndDuration(),
-                        mebibytes(heap));
+                        mebibytes(heap),
+                        stats.getStateSize() / keys);
                 Thread.sleep(2_000);
             }
             cluster.cancelJob(job).get(1, TimeUnit.MINUTES);
@@ -182,29 +218,34 @@ public final class StateFiguresBenchmark {
     }
 
     /**
-     * Event {@code i < keys} is the first of key {@code i}; later ones update existing keys at
+     * Events {@code i < keys x valuesPerKey} give every key its first {@code valuesPerKey} values
+     * (key {@code i % keys}, values spread over three decades); later ones update existing keys at
      * about 10,000 events/s, all within one window (no watermark passes its end).
      */
     static final class DistinctKeysThenUpdates implements GeneratorFunction<Long, TelemetryEvent> {
         private static final long serialVersionUID = 1L;
 
         private final long keys;
+        private final long first;
 
-        DistinctKeysThenUpdates(long keys) {
+        DistinctKeysThenUpdates(long keys, int valuesPerKey) {
             this.keys = keys;
+            this.first = keys * valuesPerKey;
         }
 
         @Override
         public TelemetryEvent map(Long index) throws Exception {
-            if (index >= keys && index % 10 == 0) {
+            if (index >= first && index % 10 == 0) {
                 Thread.sleep(1);
             }
             long key = index % keys;
+            // 0.1 to 1000 on a log scale, scattered by a multiplicative hash of the index.
+            double spread = ((index * 0x9E3779B97F4A7C15L) >>> 11) / (double) (1L << 53);
             TelemetryEvent event =
                     new TelemetryEvent(
                             "device-" + key / 5,
                             "metric-" + key % 5,
-                            index % 400 / 4.0,
+                            Math.round(Math.pow(10, 4 * spread - 1) * 10) / 10.0,
                             WINDOW_START + index % 1_000_000);
             GENERATED.incrementAndGet();
             return event.withSource("generated", 0, index);

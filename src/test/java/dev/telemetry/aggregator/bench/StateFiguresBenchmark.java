@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -185,9 +186,7 @@ public final class StateFiguresBenchmark {
                 Thread.sleep(100);
             }
             for (int checkpoint = 1; checkpoint <= 2; checkpoint++) {
-                long id =
-                        cluster.triggerCheckpoint(job, CheckpointType.CONFIGURED)
-                                .get(10, TimeUnit.MINUTES);
+                long id = triggerCheckpoint(cluster, job);
                 CompletedCheckpointStats stats =
                         cluster.getExecutionGraph(job)
                                 .get(1, TimeUnit.MINUTES)
@@ -252,13 +251,46 @@ public final class StateFiguresBenchmark {
         }
     }
 
+    /**
+     * Triggers a checkpoint once every task runs: the generator can fill the network buffers with
+     * all N events before the window task has started (RocksDB takes a while to open), and a
+     * checkpoint triggered then is declined.
+     */
+    private static long triggerCheckpoint(MiniCluster cluster, JobID job) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (true) {
+            try {
+                return cluster.triggerCheckpoint(job, CheckpointType.CONFIGURED)
+                        .get(10, TimeUnit.MINUTES);
+            } catch (ExecutionException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(200);
+            }
+        }
+    }
+
     /** Heap in use after a full GC; its growth while the job runs is mostly the heap state. */
     private static long heapAfterGc() {
         System.gc();
         return Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
     }
 
+    /** The bytes under {@code dir}, walked again if retention deleted a directory meanwhile. */
     private static long directorySize(Path dir) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return walkedSize(dir);
+            } catch (UncheckedIOException e) {
+                if (attempt == 3) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static long walkedSize(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
             return files.filter(Files::isRegularFile)
                     .mapToLong(

@@ -307,7 +307,9 @@ public record JobOptions(
     private void validateRollups() {
         Duration below = windowSize;
         String belowName = Settings.WINDOW_SIZE.key() + " " + RollupLevel.label(windowSize);
-        Set<String> topics = new HashSet<>(List.of(outputTopic, deadLetterTopic));
+        Set<String> topics = new HashSet<>(inputTopics);
+        topics.add(outputTopic);
+        topics.add(deadLetterTopic);
         for (RollupLevel level : rollups) {
             long size = level.size().toMillis();
             if (size <= below.toMillis() || size % below.toMillis() != 0) {
@@ -327,17 +329,8 @@ public record JobOptions(
                                 + level.topic()
                                 + "' of level "
                                 + level.label()
-                                + " is already the output, dead-letter or another level's topic;"
-                                + " each level needs a topic of its own");
-            }
-            if (inputTopics.contains(level.topic())) {
-                throw new InvalidSettingException(
-                        Settings.ROLLUPS,
-                        "topic '"
-                                + level.topic()
-                                + "' of level "
-                                + level.label()
-                                + " is also an input topic; the job would read its own output");
+                                + " is already an input, the output, the dead-letter or another"
+                                + " level's topic; each level needs a topic of its own");
             }
             below = level.size();
             belowName = "rollup level " + level.label();

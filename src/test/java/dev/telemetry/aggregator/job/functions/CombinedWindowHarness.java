@@ -20,6 +20,7 @@ import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.OperatorSnapshotUtil;
 
 /**
  * The job's combiner and window operator ({@link TelemetryAggregationJob#aggregateWindows}), each
@@ -102,7 +103,17 @@ final class CombinedWindowHarness implements AutoCloseable {
     }
 
     /** The state of both operators at a checkpoint. */
-    record Snapshot(OperatorSubtaskState combiner, OperatorSubtaskState window) {}
+    record Snapshot(OperatorSubtaskState combiner, OperatorSubtaskState window) {
+        /**
+         * The state files an earlier build wrote with Flink's {@code OperatorSnapshotUtil} into
+         * {@code directory}: {@code combiner.snapshot} and {@code window.snapshot}.
+         */
+        static Snapshot read(String directory) throws Exception {
+            return new Snapshot(
+                    OperatorSnapshotUtil.readStateHandle(directory + "combiner.snapshot"),
+                    OperatorSnapshotUtil.readStateHandle(directory + "window.snapshot"));
+        }
+    }
 
     /** Restores both operators, as after a process restart. */
     void initializeState(Snapshot snapshot) throws Exception {

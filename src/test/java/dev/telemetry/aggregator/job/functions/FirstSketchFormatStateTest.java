@@ -7,7 +7,6 @@ import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import dev.telemetry.aggregator.job.records.ValueSketch;
 import java.time.Duration;
 import java.util.List;
-import org.apache.flink.streaming.util.OperatorSnapshotUtil;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,10 +25,7 @@ class FirstSketchFormatStateTest {
 
     @Test
     void windowStateWithSketchesOfTheFirstFormatRestores() throws Exception {
-        CombinedWindowHarness.Snapshot previous =
-                new CombinedWindowHarness.Snapshot(
-                        OperatorSnapshotUtil.readStateHandle(STATE + "combiner.snapshot"),
-                        OperatorSnapshotUtil.readStateHandle(STATE + "window.snapshot"));
+        CombinedWindowHarness.Snapshot previous = CombinedWindowHarness.Snapshot.read(STATE);
         try (CombinedWindowHarness harness =
                 CombinedWindowHarness.create(Duration.ofMinutes(1), 0.01, QUANTILES, true)) {
             harness.setup();

@@ -14,7 +14,6 @@ import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.apache.flink.streaming.util.OperatorSnapshotUtil;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,10 +34,7 @@ class PreviousReleaseStateTest {
     @ParameterizedTest(name = "percentiles on: {0}")
     @ValueSource(booleans = {false, true})
     void windowStateOfTheReleaseBeforePercentilesRestores(boolean percentilesOn) throws Exception {
-        CombinedWindowHarness.Snapshot previous =
-                new CombinedWindowHarness.Snapshot(
-                        OperatorSnapshotUtil.readStateHandle(STATE + "combiner.snapshot"),
-                        OperatorSnapshotUtil.readStateHandle(STATE + "window.snapshot"));
+        CombinedWindowHarness.Snapshot previous = CombinedWindowHarness.Snapshot.read(STATE);
         try (CombinedWindowHarness harness =
                 CombinedWindowHarness.create(
                         Duration.ofMinutes(1),
@@ -88,10 +84,7 @@ class PreviousReleaseStateTest {
      */
     @Test
     void theRestoredWindowRollsUp() throws Exception {
-        CombinedWindowHarness.Snapshot previous =
-                new CombinedWindowHarness.Snapshot(
-                        OperatorSnapshotUtil.readStateHandle(STATE + "combiner.snapshot"),
-                        OperatorSnapshotUtil.readStateHandle(STATE + "window.snapshot"));
+        CombinedWindowHarness.Snapshot previous = CombinedWindowHarness.Snapshot.read(STATE);
         try (CombinedWindowHarness harness =
                         CombinedWindowHarness.create(
                                 Duration.ofMinutes(1), 0.01, QUANTILES, false);

@@ -4,6 +4,7 @@ import dev.telemetry.aggregator.job.config.JobOptions;
 import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.job.functions.DeadLetterCounter;
 import dev.telemetry.aggregator.job.functions.DeviceMetricKey;
+import dev.telemetry.aggregator.job.functions.IdleAdvancingWatermarks;
 import dev.telemetry.aggregator.job.functions.LatePartialDeadLetterMapper;
 import dev.telemetry.aggregator.job.functions.RejectedRecordSplitter;
 import dev.telemetry.aggregator.job.functions.RollupOperator;
@@ -46,6 +47,7 @@ import org.apache.flink.streaming.runtime.operators.windowing.WindowOperator;
 import org.apache.flink.streaming.runtime.operators.windowing.WindowOperatorBuilder;
 import org.apache.flink.util.OutputTag;
 import org.apache.flink.util.ParameterTool;
+import org.apache.flink.util.clock.SystemClock;
 
 /**
  * The telemetry aggregation topology: Kafka telemetry in, per-(device, metric) tumbling event-time
@@ -177,9 +179,23 @@ public class TelemetryAggregationJob {
     /**
      * Per-partition bounded out-of-orderness watermarks (applied in the source, so each Kafka
      * partition is tracked separately), with idleness so a quiet partition does not hold every
-     * window open.
+     * window open, and, if asked for, advancing with the wall clock after a quiet spell ({@link
+     * IdleAdvancingWatermarks}).
      */
     static WatermarkStrategy<IngestedRecord> watermarkStrategy(JobOptions options) {
+        if (options.idleAdvance() != null) {
+            long outOfOrderness = options.maxOutOfOrderness().toMillis();
+            long idleness = options.idleness().toMillis();
+            long idleAdvance = options.idleAdvance().toMillis();
+            return WatermarkStrategy.<IngestedRecord>forGenerator(
+                            context ->
+                                    new IdleAdvancingWatermarks<>(
+                                            outOfOrderness,
+                                            idleness,
+                                            idleAdvance,
+                                            SystemClock.getInstance()))
+                    .withTimestampAssigner(new EventTimestampAssigner());
+        }
         WatermarkStrategy<IngestedRecord> strategy =
                 WatermarkStrategy.<IngestedRecord>forBoundedOutOfOrderness(
                                 options.maxOutOfOrderness())

@@ -318,6 +318,61 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                 .containsExactly("late");
     }
 
+    /**
+     * With {@code telemetry.watermark.idle-advance}, the last windows close when input stops: no
+     * event after them, no flush, yet every window of the input is committed, exactly.
+     */
+    @Test
+    void theLastWindowsCloseWhenInputStopsWithIdleAdvance() throws Exception {
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        String input = topics.input();
+        long windowMillis = 2_000;
+        // Six seconds of recent events, the newest a second old.
+        long start = System.currentTimeMillis() - 7_000;
+        List<Event> events = TelemetryFixtures.events("sensor-", 6, 2, 40, start, 150, 0, 3);
+        kafka.send(events.stream().map(event -> event.toRecord(input, PARTITIONS)).toList());
+        Map<AggregateKey, Aggregate> expected =
+                TelemetryFixtures.expectedAggregates(events, windowMillis);
+        String group = "pipeline-idle-advance-it-" + input;
+        JobOptions options =
+                options(
+                        kafka,
+                        Map.of(
+                                Settings.INPUT_TOPICS.key(),
+                                input,
+                                Settings.OUTPUT_TOPIC.key(),
+                                topics.output(),
+                                Settings.DEAD_LETTER_TOPIC.key(),
+                                topics.deadLetters(),
+                                Settings.TRANSACTIONAL_ID_PREFIX.key(),
+                                group,
+                                Settings.GROUP_ID.key(),
+                                group,
+                                Settings.WINDOW_SIZE.key(),
+                                windowMillis + "ms",
+                                Settings.MAX_OUT_OF_ORDERNESS.key(),
+                                "1s",
+                                Settings.IDLE_ADVANCE.key(),
+                                "3s"));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        TelemetryAggregationJob.configure(env, options);
+        TelemetryAggregationJob.withKafka(options).build(env);
+        JobClient job = env.executeAsync("pipeline-idle-advance-it");
+        try {
+            kafka.readCommitted(
+                    topics.output(),
+                    Duration.ofMinutes(1),
+                    read -> TelemetryFixtures.parseAggregates(read).size() >= expected.size());
+        } finally {
+            job.cancel().get();
+        }
+        TelemetryFixtures.assertExactlyOnce(
+                TelemetryFixtures.parseAggregates(
+                        kafka.readCommittedToEnd(topics.output(), Duration.ofSeconds(30))),
+                expected);
+        assertThat(kafka.readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(5))).isEmpty();
+    }
+
     /** Options for a test job: the defaults, with test-sized windows and checkpoints. */
     static JobOptions options(KafkaTestClient kafka, Map<String, String> overrides) {
         Map<String, String> values = new HashMap<>();

@@ -36,6 +36,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param percentileAccuracy the relative accuracy of the per-window sketches
  * @param outputSketch whether each output record carries its window's sketch
  * @param rollups the coarser levels, finest first; empty: none
+ * @param idleAdvance quiet time after which a partition's event time follows the wall clock; null:
+ *     never
  * @param alignedCheckpointTimeout how long checkpoint barriers may queue behind in-flight records
  *     before the checkpoint goes unaligned (stores those records); zero: unaligned from the start;
  *     null: always aligned
@@ -71,7 +73,8 @@ public record JobOptions(
         List<Double> percentiles,
         double percentileAccuracy,
         boolean outputSketch,
-        List<RollupLevel> rollups)
+        List<RollupLevel> rollups,
+        Duration idleAdvance)
         implements Serializable {
 
     public static final String HASHMAP = "hashmap";
@@ -175,7 +178,8 @@ public record JobOptions(
                         settings.find(Settings.PERCENTILES).orElse(List.of()),
                         settings.get(Settings.PERCENTILE_ACCURACY),
                         settings.get(Settings.OUTPUT_SKETCH),
-                        settings.find(Settings.ROLLUPS).orElse(List.of()));
+                        settings.find(Settings.ROLLUPS).orElse(List.of()),
+                        settings.get(Settings.IDLE_ADVANCE).orElse(null));
         options.validate();
         return options;
     }
@@ -223,6 +227,9 @@ public record JobOptions(
 
     private void validate() {
         requirePositive(Settings.WINDOW_SIZE, windowSize);
+        if (idleAdvance != null) {
+            requirePositive(Settings.IDLE_ADVANCE, idleAdvance);
+        }
         requirePositive(Settings.CHECKPOINT_INTERVAL, checkpointInterval);
         requirePositive(Settings.CHECKPOINT_TIMEOUT, checkpointTimeout);
         if (incrementalCheckpoints && !stateBackend.equals(ROCKSDB)) {
@@ -399,7 +406,8 @@ public record JobOptions(
                 percentiles,
                 percentileAccuracy,
                 outputSketch,
-                rollups);
+                rollups,
+                idleAdvance);
     }
 
     /**

@@ -98,6 +98,15 @@ public final class Settings {
                     "telemetry.watermark.idleness",
                     "30s",
                     "A partition without events for this long stops holding back the watermark.");
+    public static final Setting<Optional<Duration>> IDLE_ADVANCE =
+            Setting.durationOrOff(
+                    "telemetry.watermark.idle-advance",
+                    "off",
+                    "When a partition has had no events for this long, its event time advances"
+                            + " with the wall clock minus max-out-of-orderness, so once all input"
+                            + " stops the last windows are emitted without new data. Events older"
+                            + " than that arriving later are late: keep it off for backfills that"
+                            + " pause.");
     public static final Setting<Duration> ALLOWED_LATENESS =
             Setting.duration(
                     "telemetry.allowed-lateness",

@@ -149,7 +149,15 @@ class JobOptionsTest {
                 Arguments.of("telemetry.rollups", "5m", "TELEMETRY_ROLLUPS"),
                 Arguments.of("telemetry.rollups", "five=t-5", "TELEMETRY_ROLLUPS"),
                 Arguments.of("telemetry.rollups", "5m=bad topic", "TELEMETRY_ROLLUPS"),
-                Arguments.of("telemetry.rollups", "5m=", "TELEMETRY_ROLLUPS"));
+                Arguments.of("telemetry.rollups", "5m=", "TELEMETRY_ROLLUPS"),
+                Arguments.of(
+                        "telemetry.watermark.idle-advance",
+                        "soon",
+                        "TELEMETRY_WATERMARK_IDLE_ADVANCE"),
+                Arguments.of(
+                        "telemetry.watermark.idle-advance",
+                        "0s",
+                        "TELEMETRY_WATERMARK_IDLE_ADVANCE"));
     }
 
     @Test

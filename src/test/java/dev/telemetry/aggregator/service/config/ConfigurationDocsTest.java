@@ -213,8 +213,15 @@ class ConfigurationDocsTest {
         node.children.forEach((child, next) -> render(yaml, child, next, depth + 1, off));
     }
 
+    /**
+     * A default as YAML reads it back unchanged: quoted when YAML would take it for something else
+     * (a date; {@code off}, {@code on}, {@code yes}, {@code no}, which YAML 1.1 reads as booleans
+     * and SmallRye then hands over as {@code false} or {@code true}).
+     */
     private static String yamlValue(String value) {
-        return value.matches("[A-Za-z0-9./_-]+(:[0-9]+)?") && !value.matches("\\d{4}-.*")
+        return value.matches("[A-Za-z0-9./_-]+(:[0-9]+)?")
+                        && !value.matches("\\d{4}-.*")
+                        && !value.matches("(?i)y|n|yes|no|on|off|null")
                 ? value
                 : "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }

@@ -93,19 +93,8 @@ class TelemetryPipelineIT extends SharedBrokerTest {
         kafka.send(records);
         String group = "pipeline-it-" + input;
 
-        JobOptions options =
-                options(
-                        kafka,
-                        Map.of(
-                                Settings.INPUT_TOPICS.key(), input,
-                                Settings.OUTPUT_TOPIC.key(), output,
-                                Settings.DEAD_LETTER_TOPIC.key(), deadLetters,
-                                Settings.TRANSACTIONAL_ID_PREFIX.key(), "pipeline-it-" + input,
-                                Settings.GROUP_ID.key(), group));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        TelemetryAggregationJob.configure(env, options);
-        TelemetryAggregationJob.withKafka(options).build(env);
-        JobClient job = env.executeAsync("pipeline-it");
+        JobOptions options = options(kafka, input, output, deadLetters, group, Map.of());
+        JobClient job = start(options, "pipeline-it");
         try {
             kafka.awaitCheckpointed(group, input, Duration.ofMinutes(2));
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
@@ -228,27 +217,18 @@ class TelemetryPipelineIT extends SharedBrokerTest {
         JobOptions options =
                 options(
                         kafka,
+                        input,
+                        outputs.get(0),
+                        topics.deadLetters(),
+                        group,
                         Map.of(
-                                Settings.INPUT_TOPICS.key(),
-                                input,
-                                Settings.OUTPUT_TOPIC.key(),
-                                outputs.get(0),
-                                Settings.DEAD_LETTER_TOPIC.key(),
-                                topics.deadLetters(),
-                                Settings.TRANSACTIONAL_ID_PREFIX.key(),
-                                group,
-                                Settings.GROUP_ID.key(),
-                                group,
                                 Settings.ALLOWED_LATENESS.key(),
                                 "10s",
                                 Settings.PERCENTILES.key(),
                                 "0.5,0.99",
                                 Settings.ROLLUPS.key(),
                                 "30s=" + outputs.get(1) + ",1m=" + outputs.get(2)));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        TelemetryAggregationJob.configure(env, options);
-        TelemetryAggregationJob.withKafka(options).build(env);
-        JobClient job = env.executeAsync("pipeline-rollups-it");
+        JobClient job = start(options, "pipeline-rollups-it");
         List<Event> counted = new ArrayList<>(events);
         Event withinLateness = new Event("sensor-0", "metric-0", 1_000.0, START + 25_000);
         Event late = new Event("sensor-0", "metric-0", -1_000.0, START + 5_000);
@@ -337,27 +317,18 @@ class TelemetryPipelineIT extends SharedBrokerTest {
         JobOptions options =
                 options(
                         kafka,
+                        input,
+                        topics.output(),
+                        topics.deadLetters(),
+                        group,
                         Map.of(
-                                Settings.INPUT_TOPICS.key(),
-                                input,
-                                Settings.OUTPUT_TOPIC.key(),
-                                topics.output(),
-                                Settings.DEAD_LETTER_TOPIC.key(),
-                                topics.deadLetters(),
-                                Settings.TRANSACTIONAL_ID_PREFIX.key(),
-                                group,
-                                Settings.GROUP_ID.key(),
-                                group,
                                 Settings.WINDOW_SIZE.key(),
                                 windowMillis + "ms",
                                 Settings.MAX_OUT_OF_ORDERNESS.key(),
                                 "1s",
                                 Settings.IDLE_ADVANCE.key(),
                                 "3s"));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        TelemetryAggregationJob.configure(env, options);
-        TelemetryAggregationJob.withKafka(options).build(env);
-        JobClient job = env.executeAsync("pipeline-idle-advance-it");
+        JobClient job = start(options, "pipeline-idle-advance-it");
         try {
             kafka.readCommitted(
                     topics.output(),
@@ -371,6 +342,34 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                         kafka.readCommittedToEnd(topics.output(), Duration.ofSeconds(30))),
                 expected);
         assertThat(kafka.readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(5))).isEmpty();
+    }
+
+    /**
+     * Options for a test job reading {@code input}, writing {@code output} and {@code deadLetters},
+     * with {@code group} as its consumer group and transactional-id prefix.
+     */
+    private static JobOptions options(
+            KafkaTestClient kafka,
+            String input,
+            String output,
+            String deadLetters,
+            String group,
+            Map<String, String> overrides) {
+        Map<String, String> values = new HashMap<>(overrides);
+        values.put(Settings.INPUT_TOPICS.key(), input);
+        values.put(Settings.OUTPUT_TOPIC.key(), output);
+        values.put(Settings.DEAD_LETTER_TOPIC.key(), deadLetters);
+        values.put(Settings.TRANSACTIONAL_ID_PREFIX.key(), group);
+        values.put(Settings.GROUP_ID.key(), group);
+        return options(kafka, values);
+    }
+
+    /** The job with its Kafka source and sinks, submitted to the MiniCluster. */
+    private static JobClient start(JobOptions options, String name) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        TelemetryAggregationJob.configure(env, options);
+        TelemetryAggregationJob.withKafka(options).build(env);
+        return env.executeAsync(name);
     }
 
     /** Options for a test job: the defaults, with test-sized windows and checkpoints. */

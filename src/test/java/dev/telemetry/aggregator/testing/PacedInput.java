@@ -87,17 +87,26 @@ public final class PacedInput {
         Random random = new Random(seed);
         for (int kill = 1; kill <= kills; kill++) {
             Thread producer = sendInBackground(kafka, kill - 1);
-            long newestBefore = ServiceProcess.newestCheckpointId(checkpoints);
-            Awaitility.await()
-                    .atMost(Duration.ofMinutes(1))
-                    .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > newestBefore);
-            Thread.sleep(200 + random.nextInt(800));
-            service.kill();
+            killOnceCheckpointed(service, checkpoints, random);
             producer.join(Duration.ofMinutes(1).toMillis());
             assertThat(producer.isAlive()).as("producer of chunk %d finished", kill).isFalse();
             service.start();
             service.awaitReady(Duration.ofMinutes(2));
         }
+    }
+
+    /**
+     * Kills the service with {@code kill -9} once it has completed a checkpoint of its own (so the
+     * run made progress), after a random pause of 0.2 to 1 s.
+     */
+    public static void killOnceCheckpointed(ServiceProcess service, Path checkpoints, Random random)
+            throws Exception {
+        long newestBefore = ServiceProcess.newestCheckpointId(checkpoints);
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > newestBefore);
+        Thread.sleep(200 + random.nextInt(800));
+        service.kill();
     }
 
     /**

@@ -18,7 +18,6 @@ import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -64,12 +63,7 @@ class IdleAdvanceCrashIT extends SharedBrokerTest {
             producer.start();
             Random random = new Random(11);
             for (int kill = 1; kill <= KILLS; kill++) {
-                long newestBefore = ServiceProcess.newestCheckpointId(checkpoints);
-                Awaitility.await()
-                        .atMost(Duration.ofMinutes(1))
-                        .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > newestBefore);
-                Thread.sleep(200 + random.nextInt(800));
-                service.kill();
+                PacedInput.killOnceCheckpointed(service, checkpoints, random);
                 service.start();
                 service.awaitReady(Duration.ofMinutes(2));
             }

@@ -253,12 +253,12 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                     topics.deadLetters(), Duration.ofMinutes(1), read -> read.size() >= 1);
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
             for (int level = 1; level < outputs.size(); level++) {
-                int expected =
-                        TelemetryFixtures.expectedAggregates(counted, sizes.get(level)).size();
-                kafka.readCommitted(
+                TelemetryFixtures.awaitAggregates(
+                        kafka,
                         outputs.get(level),
-                        Duration.ofMinutes(2),
-                        read -> TelemetryFixtures.withoutFlush(read).size() >= expected);
+                        counted,
+                        sizes.get(level),
+                        Duration.ofMinutes(2));
             }
             kafka.readCommitted(
                     outputs.get(0),

@@ -283,4 +283,18 @@ public final class TelemetryFixtures {
             }
         }
     }
+
+    /**
+     * Waits until {@code topic} holds, committed, as many aggregates (watermark flush aside) as
+     * {@code events} give with {@code windowMillis} windows.
+     */
+    public static void awaitAggregates(
+            KafkaTestClient kafka,
+            String topic,
+            List<Event> events,
+            long windowMillis,
+            Duration timeout) {
+        int expected = expectedAggregates(events, windowMillis).size();
+        kafka.readCommitted(topic, timeout, read -> withoutFlush(read).size() >= expected);
+    }
 }

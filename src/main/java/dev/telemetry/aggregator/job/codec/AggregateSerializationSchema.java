@@ -5,9 +5,7 @@ import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet;
 import org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier;
@@ -29,8 +27,10 @@ public class AggregateSerializationSchema
     /** The JSON names of the percentiles, in the order of the aggregates' values. */
     private final String[] percentileNames;
 
-    /** Each rollup level's topic by its window size in milliseconds. */
-    private final Map<Long, String> rollupTopics;
+    /** Each rollup level's window size in milliseconds, and its topic at the same index. */
+    private final long[] rollupSizes;
+
+    private final String[] rollupTopics;
 
     public AggregateSerializationSchema(String topic) {
         this(topic, new double[0], List.of());
@@ -46,8 +46,8 @@ public class AggregateSerializationSchema
             String topic, double[] quantiles, List<RollupLevel> rollups) {
         this.topic = topic;
         this.percentileNames = percentileNames(quantiles);
-        this.rollupTopics = new HashMap<>();
-        rollups.forEach(level -> rollupTopics.put(level.size().toMillis(), level.topic()));
+        this.rollupSizes = rollups.stream().mapToLong(level -> level.size().toMillis()).toArray();
+        this.rollupTopics = rollups.stream().map(RollupLevel::topic).toArray(String[]::new);
     }
 
     /** A quantile's name in the output: its shortest decimal ({@code 0.5}, {@code 0.99}). */
@@ -70,10 +70,15 @@ public class AggregateSerializationSchema
                 toJson(aggregate, percentileNames));
     }
 
+    /** Per record, so a scan of the few levels rather than a map lookup that boxes the size. */
     private String topicOf(TelemetryAggregate aggregate) {
-        return rollupTopics.isEmpty()
-                ? topic
-                : rollupTopics.getOrDefault(aggregate.windowEnd - aggregate.windowStart, topic);
+        long size = aggregate.windowEnd - aggregate.windowStart;
+        for (int i = 0; i < rollupSizes.length; i++) {
+            if (rollupSizes[i] == size) {
+                return rollupTopics[i];
+            }
+        }
+        return topic;
     }
 
     static byte[] toJson(TelemetryAggregate aggregate) {
@@ -137,7 +142,7 @@ public class AggregateSerializationSchema
     public Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
         List<String> topics = new ArrayList<>();
         topics.add(topic);
-        topics.addAll(rollupTopics.values());
+        topics.addAll(List.of(rollupTopics));
         return Optional.of(
                 new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(topics)));
     }

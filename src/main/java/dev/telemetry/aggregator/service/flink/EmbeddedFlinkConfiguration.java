@@ -4,6 +4,7 @@ import static dev.telemetry.aggregator.service.checkpoint.FixedJobId.JOB_ID;
 
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.config.RollupLevel;
 import dev.telemetry.aggregator.service.checkpoint.RestorePlan;
 import dev.telemetry.aggregator.service.config.ServiceOptions;
 import java.net.MalformedURLException;
@@ -163,7 +164,7 @@ final class EmbeddedFlinkConfiguration {
                         : job.inputTopics(),
                 job.outputTopic(),
                 job.deadLetterTopic(),
-                job.windowSize(),
+                RollupLevel.label(job.windowSize()),
                 job.rollups().isEmpty()
                         ? ""
                         : job.rollups().stream()

@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.telemetry.aggregator.job.config.RollupLevel;
 import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.job.records.ValueSketch;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -37,19 +39,7 @@ class AggregateSerializationSchemaTest {
                 schema.serialize(aggregate("sensor-17", 20.9, 22.0, 21.625), null, 1L);
 
         JsonNode json = MAPPER.readTree(record.value());
-        List<String> fields = new ArrayList<>();
-        json.fieldNames().forEachRemaining(fields::add);
-        assertThat(fields)
-                .containsExactly(
-                        "deviceId",
-                        "metric",
-                        "windowStart",
-                        "windowEnd",
-                        "count",
-                        "sum",
-                        "min",
-                        "max",
-                        "avg");
+        assertThat(fieldNames(json)).containsExactlyElementsOf(CONTRACT_FIELDS);
         assertThat(json.get("deviceId").asText()).isEqualTo("sensor-17");
         assertThat(json.get("metric").asText()).isEqualTo("temperature");
         assertThat(json.get("windowStart").isIntegralNumber()).isTrue();
@@ -124,21 +114,9 @@ class AggregateSerializationSchemaTest {
 
         JsonNode json = MAPPER.readTree(withPercentiles.serialize(aggregate, null, 1L).value());
 
-        List<String> fields = new ArrayList<>();
-        json.fieldNames().forEachRemaining(fields::add);
-        assertThat(fields)
-                .containsExactly(
-                        "deviceId",
-                        "metric",
-                        "windowStart",
-                        "windowEnd",
-                        "count",
-                        "sum",
-                        "min",
-                        "max",
-                        "avg",
-                        "percentiles",
-                        "sketch");
+        List<String> expectedFields = new ArrayList<>(CONTRACT_FIELDS);
+        expectedFields.addAll(List.of("percentiles", "sketch"));
+        assertThat(fieldNames(json)).containsExactlyElementsOf(expectedFields);
         List<String> names = new ArrayList<>();
         json.get("percentiles").fieldNames().forEachRemaining(names::add);
         assertThat(names).containsExactly("0.5", "0.9", "0.99");
@@ -179,5 +157,53 @@ class AggregateSerializationSchemaTest {
         }
         return TelemetryAggregate.of(
                 deviceId, "temperature", 1763683200000L, 1763683260000L, accumulator);
+    }
+
+    /** Each level's records go to its topic, told apart by window size; the rest to the output. */
+    @Test
+    void rollupLevelsGoToTheirOwnTopics() {
+        AggregateSerializationSchema levels =
+                new AggregateSerializationSchema(
+                        "out",
+                        new double[0],
+                        List.of(
+                                new RollupLevel(Duration.ofMinutes(1), "out-1m"),
+                                new RollupLevel(Duration.ofHours(1), "out-1h")));
+        TelemetryAccumulator accumulator = new TelemetryAccumulator();
+        accumulator.add(1.0);
+        assertThat(
+                        List.of(10_000L, 60_000L, 3_600_000L).stream()
+                                .map(
+                                        size ->
+                                                levels.serialize(
+                                                                TelemetryAggregate.of(
+                                                                        "d",
+                                                                        "m",
+                                                                        0L,
+                                                                        size,
+                                                                        accumulator),
+                                                                null,
+                                                                size - 1)
+                                                        .topic()))
+                .containsExactly("out", "out-1m", "out-1h");
+    }
+
+    /** The fields of every output record, in the data contract's order. */
+    private static final List<String> CONTRACT_FIELDS =
+            List.of(
+                    "deviceId",
+                    "metric",
+                    "windowStart",
+                    "windowEnd",
+                    "count",
+                    "sum",
+                    "min",
+                    "max",
+                    "avg");
+
+    private static List<String> fieldNames(JsonNode json) {
+        List<String> fields = new ArrayList<>();
+        json.fieldNames().forEachRemaining(fields::add);
+        return fields;
     }
 }

@@ -79,12 +79,8 @@ class RollupsCrashIT extends SharedBrokerTest {
                     environment.get("TELEMETRY_SOURCE_GROUP_ID"), input, Duration.ofMinutes(2));
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
             for (int level = 0; level < outputs.size(); level++) {
-                int expected =
-                        TelemetryFixtures.expectedAggregates(events, sizes.get(level)).size();
-                kafka.readCommitted(
-                        outputs.get(level),
-                        Duration.ofMinutes(3),
-                        read -> TelemetryFixtures.withoutFlush(read).size() >= expected);
+                TelemetryFixtures.awaitAggregates(
+                        kafka, outputs.get(level), events, sizes.get(level), Duration.ofMinutes(3));
             }
             assertThat(service.stop(Duration.ofSeconds(60))).as("exit code after SIGTERM").isZero();
         }

@@ -2,6 +2,7 @@ package dev.telemetry.aggregator.job.codec;
 
 import dev.telemetry.aggregator.job.config.EventTimeBounds;
 import dev.telemetry.aggregator.job.config.EventTimeSource;
+import dev.telemetry.aggregator.job.config.TagLimits;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
@@ -23,7 +24,12 @@ public class TelemetryDeserializationSchema
 
     public TelemetryDeserializationSchema(
             EventTimeSource eventTimeSource, EventTimeBounds eventTimeBounds) {
-        this.parser = new TelemetryEventParser(eventTimeSource, eventTimeBounds);
+        this(eventTimeSource, eventTimeBounds, TagLimits.DEFAULT);
+    }
+
+    public TelemetryDeserializationSchema(
+            EventTimeSource eventTimeSource, EventTimeBounds eventTimeBounds, TagLimits tagLimits) {
+        this.parser = new TelemetryEventParser(eventTimeSource, eventTimeBounds, tagLimits);
     }
 
     @Override

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.telemetry.aggregator.job.config.EventTimeBounds;
 import dev.telemetry.aggregator.job.config.EventTimeSource;
+import dev.telemetry.aggregator.job.config.TagLimits;
 import dev.telemetry.aggregator.job.records.RejectReason;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.io.IOException;
@@ -25,7 +26,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Parses one UTF-8 JSON telemetry value into a {@link TelemetryEvent}, or says precisely why it
@@ -105,6 +108,7 @@ public final class TelemetryEventParser implements Serializable {
     private static final int METRIC = 2;
     private static final int VALUE = 4;
     private static final int TIMESTAMP = 8;
+    private static final int TAGS = 16;
 
     /** How Jackson words a duplicate field (pinned by a test: Jackson has no subtype for it). */
     private static final String DUPLICATE_FIELD_MESSAGE = "Duplicate field";
@@ -114,6 +118,8 @@ public final class TelemetryEventParser implements Serializable {
 
     /** The processing clock that "future" is measured against; serializable (system or fixed). */
     private final Clock clock;
+
+    private final TagLimits tagLimits;
 
     /** Whether {@link FlatEventScanner} reads plain events before Jackson (false: tests only). */
     private final boolean fastPath;
@@ -126,25 +132,32 @@ public final class TelemetryEventParser implements Serializable {
     }
 
     public TelemetryEventParser(
-            EventTimeSource eventTimeSource, EventTimeBounds bounds, Clock clock) {
-        this(eventTimeSource, bounds, clock, true);
+            EventTimeSource eventTimeSource, EventTimeBounds bounds, TagLimits tagLimits) {
+        this(eventTimeSource, bounds, Clock.systemUTC(), tagLimits, true);
     }
 
-    private TelemetryEventParser(
+    public TelemetryEventParser(
+            EventTimeSource eventTimeSource, EventTimeBounds bounds, Clock clock) {
+        this(eventTimeSource, bounds, clock, TagLimits.DEFAULT, true);
+    }
+
+    TelemetryEventParser(
             EventTimeSource eventTimeSource,
             EventTimeBounds bounds,
             Clock clock,
+            TagLimits tagLimits,
             boolean fastPath) {
         this.eventTimeSource = eventTimeSource;
         this.bounds = bounds;
         this.clock = clock;
+        this.tagLimits = tagLimits;
         this.fastPath = fastPath;
     }
 
     /** Jackson's path for every value; the tests hold the fast path to its results. */
     static TelemetryEventParser withoutFastPath(
             EventTimeSource eventTimeSource, EventTimeBounds bounds, Clock clock) {
-        return new TelemetryEventParser(eventTimeSource, bounds, clock, false);
+        return new TelemetryEventParser(eventTimeSource, bounds, clock, TagLimits.DEFAULT, false);
     }
 
     /**
@@ -288,6 +301,7 @@ public final class TelemetryEventParser implements Serializable {
         String metric = null;
         Double value = null;
         Long timestamp = null;
+        String[] tags = null;
         int seen = 0;
         Set<String> unknownFields = null;
         boolean nestedUnknown = false;
@@ -306,6 +320,10 @@ public final class TelemetryEventParser implements Serializable {
                 case "value" -> {
                     seen = markSeen(seen, VALUE, field);
                     value = readValue(parser, token);
+                }
+                case "tags" -> {
+                    seen = markSeen(seen, TAGS, field);
+                    tags = readTags(parser, token);
                 }
                 case "timestamp" -> {
                     seen = markSeen(seen, TIMESTAMP, field);
@@ -332,6 +350,8 @@ public final class TelemetryEventParser implements Serializable {
         }
         requirePresent(deviceId, "deviceId");
         requirePresent(metric, "metric");
+        requireNoNul(deviceId, "field 'deviceId'");
+        requireNoNul(metric, "field 'metric'");
         if (value == null) {
             throw new InvalidEventException(RejectReason.MISSING_FIELD, "missing field 'value'");
         }
@@ -349,7 +369,88 @@ public final class TelemetryEventParser implements Serializable {
         } else {
             eventTime = timestamp;
         }
-        return new TelemetryEvent(deviceId, metric, value, eventTime);
+        TelemetryEvent event = new TelemetryEvent(deviceId, metric, value, eventTime);
+        event.tags = tags;
+        return event;
+    }
+
+    /**
+     * A flat object of string values, within the limits, as sorted name-value pairs; null for
+     * {@code null} or {@code {}}. Duplicate names are checked here, since the fast Jackson factory
+     * does not.
+     */
+    private String[] readTags(JsonParser parser, JsonToken token)
+            throws IOException, InvalidEventException {
+        if (token == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (token != JsonToken.START_OBJECT) {
+            parser.skipChildren();
+            throw new InvalidEventException(
+                    RejectReason.INVALID_FIELD, "field 'tags' must be an object of string values");
+        }
+        TreeMap<String, String> tags = new TreeMap<>();
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String name = parser.currentName();
+            JsonToken valueToken = parser.nextToken();
+            if (valueToken != JsonToken.VALUE_STRING) {
+                parser.skipChildren();
+                throw new InvalidEventException(
+                        RejectReason.INVALID_FIELD,
+                        "tag '" + abbreviate(name) + "' must have a string value");
+            }
+            String value = parser.getText();
+            if (name.isEmpty()) {
+                throw new InvalidEventException(
+                        RejectReason.INVALID_FIELD, "a tag name must not be empty");
+            }
+            requireNoNul(name, "a tag name");
+            requireNoNul(value, "tag '" + abbreviate(name) + "'");
+            if (name.length() > tagLimits.maxNameLength()) {
+                throw new InvalidEventException(
+                        RejectReason.TAGS_LIMIT_EXCEEDED,
+                        "tag name '"
+                                + abbreviate(name)
+                                + "' is longer than "
+                                + tagLimits.maxNameLength()
+                                + " characters");
+            }
+            if (value.length() > tagLimits.maxValueLength()) {
+                throw new InvalidEventException(
+                        RejectReason.TAGS_LIMIT_EXCEEDED,
+                        "the value of tag '"
+                                + abbreviate(name)
+                                + "' is longer than "
+                                + tagLimits.maxValueLength()
+                                + " characters");
+            }
+            if (tags.put(name, value) != null) {
+                throw duplicate("tags." + name);
+            }
+            if (tags.size() > tagLimits.maxCount()) {
+                throw new InvalidEventException(
+                        RejectReason.TAGS_LIMIT_EXCEEDED,
+                        "more than " + tagLimits.maxCount() + " tags");
+            }
+        }
+        if (tags.isEmpty()) {
+            return null;
+        }
+        String[] pairs = new String[2 * tags.size()];
+        int i = 0;
+        for (Map.Entry<String, String> tag : tags.entrySet()) {
+            pairs[i++] = tag.getKey();
+            pairs[i++] = tag.getValue();
+        }
+        return pairs;
+    }
+
+    /** NUL separates the values of a grouped output's series key, so no name may contain it. */
+    private static void requireNoNul(String text, String what) throws InvalidEventException {
+        if (text.indexOf('\0') >= 0) {
+            throw new InvalidEventException(
+                    RejectReason.INVALID_FIELD, what + " must not contain NUL (U+0000)");
+        }
     }
 
     /** Parses again with duplicate detection at every depth (see {@link #STRICT}). */

@@ -27,6 +27,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param tolerableCheckpointFailures consecutive failed checkpoints the job rides out before it
  *     fails and restarts; each one keeps the open transactions open for another checkpoint
  * @param eventTimeBounds the plausible event-time range; events outside it are dead letters
+ * @param tagLimits how many tags an event may carry, and how long; events beyond are dead letters
  * @param deadLetterMaxRecordBytes the largest record the dead-letter sink writes; larger dead
  *     letters are truncated to fit (the service lowers it to the topic's {@code max.message.bytes})
  * @param stateBackend {@code hashmap} (state on the heap) or {@code rocksdb} (state on local disk)
@@ -66,6 +67,7 @@ public record JobOptions(
         int parallelism,
         int tolerableCheckpointFailures,
         EventTimeBounds eventTimeBounds,
+        TagLimits tagLimits,
         int deadLetterMaxRecordBytes,
         String stateBackend,
         boolean incrementalCheckpoints,
@@ -171,6 +173,10 @@ public record JobOptions(
                         new EventTimeBounds(
                                 settings.get(Settings.EVENT_TIME_EARLIEST),
                                 settings.get(Settings.EVENT_TIME_MAX_FUTURE)),
+                        new TagLimits(
+                                settings.get(Settings.TAGS_MAX_COUNT),
+                                settings.get(Settings.TAGS_MAX_NAME_LENGTH),
+                                settings.get(Settings.TAGS_MAX_VALUE_LENGTH)),
                         deadLetterMaxRecordBytes(settings),
                         settings.get(Settings.STATE_BACKEND),
                         settings.get(Settings.CHECKPOINT_INCREMENTAL),
@@ -399,6 +405,7 @@ public record JobOptions(
                 parallelism,
                 tolerableCheckpointFailures,
                 eventTimeBounds,
+                tagLimits,
                 maxRecordBytes,
                 stateBackend,
                 incrementalCheckpoints,

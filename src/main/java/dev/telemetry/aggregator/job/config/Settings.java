@@ -200,6 +200,24 @@ public final class Settings {
                     "1d",
                     "Event times further ahead of this process's clock (when the record is read)"
                             + " are dead letters (timestamp-out-of-range).");
+    public static final Setting<Integer> TAGS_MAX_COUNT =
+            Setting.positiveInt(
+                    "telemetry.tags.max-count",
+                    "16",
+                    "The most tags an event may carry (\"tags\":{\"name\":\"value\",...});"
+                            + " an event with more is a dead letter (tags-limit-exceeded).");
+    public static final Setting<Integer> TAGS_MAX_NAME_LENGTH =
+            Setting.positiveInt(
+                    "telemetry.tags.max-name-length",
+                    "64",
+                    "The longest tag name, in characters; a longer one makes the event a dead"
+                            + " letter (tags-limit-exceeded).");
+    public static final Setting<Integer> TAGS_MAX_VALUE_LENGTH =
+            Setting.positiveInt(
+                    "telemetry.tags.max-value-length",
+                    "256",
+                    "The longest tag value, in characters; a longer one makes the event a dead"
+                            + " letter (tags-limit-exceeded).");
     public static final Setting<Integer> DEAD_LETTER_MAX_RECORD_BYTES =
             Setting.positiveInt(
                     "telemetry.dead-letter-max-record-bytes",

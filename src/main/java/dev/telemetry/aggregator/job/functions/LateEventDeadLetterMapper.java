@@ -40,6 +40,13 @@ public class LateEventDeadLetterMapper implements MapFunction<TelemetryEvent, De
                     json.writeStringField("metric", event.metric);
                     json.writeNumberField("value", event.value);
                     json.writeNumberField("timestamp", event.timestamp);
+                    if (event.tags != null) {
+                        json.writeObjectFieldStart("tags");
+                        for (int i = 0; i < event.tags.length; i += 2) {
+                            json.writeStringField(event.tags[i], event.tags[i + 1]);
+                        }
+                        json.writeEndObject();
+                    }
                     json.writeEndObject();
                 });
     }

@@ -43,7 +43,8 @@ public final class TelemetryKafka {
     public static KafkaSource<IngestedRecord> source(JobOptions options) {
         return source(
                 options,
-                new TelemetryDeserializationSchema(options.eventTime(), options.eventTimeBounds()));
+                new TelemetryDeserializationSchema(
+                        options.eventTime(), options.eventTimeBounds(), options.tagLimits()));
     }
 
     /** The source with another deserializer, e.g. one that injects a failure in a test. */

@@ -25,7 +25,11 @@ public enum RejectReason {
      * absent, null or empty.
      */
     MISSING_FIELD("missing-field"),
-    /** A known field has the wrong JSON type, e.g. {@code "value":"high"}. */
+    /**
+     * A known field has the wrong JSON type, e.g. {@code "value":"high"}; {@code tags} is not an
+     * object of string values or has an empty name; {@code deviceId}, {@code metric} or a tag
+     * contains NUL (U+0000), which the grouped outputs use as a separator.
+     */
     INVALID_FIELD("invalid-field"),
     /** {@code value} is NaN, infinite or too large for a double. */
     NON_FINITE_VALUE("non-finite-value"),
@@ -47,7 +51,12 @@ public enum RejectReason {
      * window's sum of such values could overflow the double range, and the output never carries a
      * non-number. (Last, so the constants that checkpoints may hold keep their positions.)
      */
-    VALUE_OUT_OF_RANGE("value-out-of-range");
+    VALUE_OUT_OF_RANGE("value-out-of-range"),
+    /**
+     * {@code tags} has more tags, or a longer tag name or value, than {@code telemetry.tags.*}
+     * allow: tags become series keys, so they are bounded like every other read limit.
+     */
+    TAGS_LIMIT_EXCEEDED("tags-limit-exceeded");
 
     private final String code;
 

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.job.records;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -22,6 +23,13 @@ public class TelemetryEvent {
     public int sourcePartition;
     public long sourceOffset;
 
+    /**
+     * The event's tags as names and values alternating, sorted by name ({@code [name1, value1,
+     * name2, value2, ...]}); null when it has none. An array of strings so Flink serializes it
+     * natively.
+     */
+    public String[] tags;
+
     public TelemetryEvent() {}
 
     public TelemetryEvent(String deviceId, String metric, double value, long timestamp) {
@@ -29,6 +37,18 @@ public class TelemetryEvent {
         this.metric = metric;
         this.value = value;
         this.timestamp = timestamp;
+    }
+
+    /** The value of tag {@code name}, or null if the event does not carry it. */
+    public String tag(String name) {
+        if (tags != null) {
+            for (int i = 0; i < tags.length; i += 2) {
+                if (tags[i].equals(name)) {
+                    return tags[i + 1];
+                }
+            }
+        }
+        return null;
     }
 
     public TelemetryEvent withSource(String topic, int partition, long offset) {
@@ -53,7 +73,8 @@ public class TelemetryEvent {
                 && sourceOffset == that.sourceOffset
                 && Objects.equals(deviceId, that.deviceId)
                 && Objects.equals(metric, that.metric)
-                && Objects.equals(sourceTopic, that.sourceTopic);
+                && Objects.equals(sourceTopic, that.sourceTopic)
+                && Arrays.equals(tags, that.tags);
     }
 
     @Override
@@ -77,6 +98,7 @@ public class TelemetryEvent {
                 + sourcePartition
                 + "@"
                 + sourceOffset
+                + (tags == null ? "" : ", tags=" + Arrays.toString(tags))
                 + '}';
     }
 }

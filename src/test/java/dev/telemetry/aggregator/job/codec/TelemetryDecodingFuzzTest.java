@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.telemetry.aggregator.job.config.EventTimeBounds;
 import dev.telemetry.aggregator.job.config.EventTimeSource;
+import dev.telemetry.aggregator.job.config.TagLimits;
 import dev.telemetry.aggregator.job.records.DeadLetter;
 import dev.telemetry.aggregator.job.records.IngestedRecord;
 import dev.telemetry.aggregator.job.records.RejectReason;
@@ -73,6 +74,21 @@ class TelemetryDecodingFuzzTest {
         assertThat(Math.abs(event.value) <= TelemetryEventParser.MAX_ABS_VALUE)
                 .as("value %s within +/-%s", event.value, TelemetryEventParser.MAX_ABS_VALUE)
                 .isTrue();
+        assertThat(event.deviceId).doesNotContain("\0");
+        assertThat(event.metric).doesNotContain("\0");
+        if (event.tags != null) {
+            TagLimits limits = TagLimits.DEFAULT;
+            assertThat(event.tags.length).isEven().isBetween(2, 2 * limits.maxCount());
+            for (int i = 0; i < event.tags.length; i += 2) {
+                assertThat(event.tags[i]).isNotEmpty().doesNotContain("\0");
+                assertThat(event.tags[i].length()).isLessThanOrEqualTo(limits.maxNameLength());
+                assertThat(event.tags[i + 1]).doesNotContain("\0");
+                assertThat(event.tags[i + 1].length()).isLessThanOrEqualTo(limits.maxValueLength());
+                if (i > 0) {
+                    assertThat(event.tags[i]).as("sorted by name").isGreaterThan(event.tags[i - 2]);
+                }
+            }
+        }
         assertThat(EventTimeBounds.DEFAULT.contains(event.timestamp, System.currentTimeMillis()))
                 .as("plausible event time %s", event.timestamp)
                 .isTrue();

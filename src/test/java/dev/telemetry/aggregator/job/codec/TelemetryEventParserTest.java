@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.telemetry.aggregator.job.config.EventTimeBounds;
 import dev.telemetry.aggregator.job.config.EventTimeSource;
+import dev.telemetry.aggregator.job.config.TagLimits;
 import dev.telemetry.aggregator.job.records.RejectReason;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.io.ByteArrayOutputStream;
@@ -14,6 +15,8 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -96,7 +99,7 @@ class TelemetryEventParserTest {
                                         + "\"location\":{\"deviceId\":\"wrong\",\"value\":99,"
                                         + "\"inner\":{\"metric\":\"wrong\"}},"
                                         + "\"deviceId\":\"sensor-17\","
-                                        + "\"tags\":[\"a\",{\"value\":-1},[1,2,[3]]],"
+                                        + "\"labels\":[\"a\",{\"value\":-1},[1,2,[3]]],"
                                         + "\"metric\":\"humidity\",\"value\":40.25,"
                                         + "\"ok\":true,\"nothing\":null,"
                                         + "\"timestamp\":1763683200000,\"trailing\":{}}"),
@@ -474,6 +477,119 @@ class TelemetryEventParserTest {
         assertThat(rejection(payloadTime, utf8("{\"a\":1,\"a\":2}"))).hasMessageContaining("'a'");
         assertThat(rejection(payloadTime, utf8("{\"x\":" + "[".repeat(100))))
                 .hasMessageContaining("nesting depth");
+    }
+
+    @Test
+    void readsTagsAsNameValuePairsSortedByName() throws Exception {
+        TelemetryEvent event =
+                payloadTime.parse(
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":2,"
+                                        + "\"tags\":{\"service\":\"checkout\",\"region\":\"eu-1\"},"
+                                        + "\"timestamp\":1763683200000}"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event.tags).containsExactly("region", "eu-1", "service", "checkout");
+        assertThat(event.tag("region")).isEqualTo("eu-1");
+        assertThat(event.tag("zone")).isNull();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"null", "{}"})
+    void anEventWithoutTagsHasNone(String tags) throws Exception {
+        TelemetryEvent event =
+                payloadTime.parse(
+                        utf8(
+                                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":2,"
+                                        + "\"timestamp\":1763683200000,\"tags\":"
+                                        + tags
+                                        + "}"),
+                        KAFKA_TIMESTAMP);
+
+        assertThat(event).isEqualTo(new TelemetryEvent("d", "m", 2, CONTRACT_MILLIS));
+        assertThat(event.tags).isNull();
+    }
+
+    static Stream<Arguments> badTags() {
+        return Stream.of(
+                bad("tags as a string", "\"eu-1\"", RejectReason.INVALID_FIELD),
+                bad("tags as an array", "[\"eu-1\"]", RejectReason.INVALID_FIELD),
+                bad("a number value", "{\"region\":1}", RejectReason.INVALID_FIELD),
+                bad(
+                        "a nested object",
+                        "{\"region\":{\"name\":\"eu\"}}",
+                        RejectReason.INVALID_FIELD),
+                bad("a null value", "{\"region\":null}", RejectReason.INVALID_FIELD),
+                bad("an empty name", "{\"\":\"x\"}", RejectReason.INVALID_FIELD),
+                bad("NUL in a value", "{\"region\":\"eu\\u0000\"}", RejectReason.INVALID_FIELD),
+                bad("NUL in a name", "{\"re\\u0000gion\":\"eu\"}", RejectReason.INVALID_FIELD),
+                bad(
+                        "a duplicate name",
+                        "{\"region\":\"eu\",\"region\":\"us\"}",
+                        RejectReason.DUPLICATE_FIELD),
+                bad(
+                        "17 tags (16 allowed)",
+                        IntStream.range(0, 17)
+                                .mapToObj(i -> "\"t" + i + "\":\"v\"")
+                                .collect(Collectors.joining(",", "{", "}")),
+                        RejectReason.TAGS_LIMIT_EXCEEDED),
+                bad(
+                        "a 65-character name (64 allowed)",
+                        "{\"" + "n".repeat(65) + "\":\"v\"}",
+                        RejectReason.TAGS_LIMIT_EXCEEDED),
+                bad(
+                        "a 257-character value (256 allowed)",
+                        "{\"n\":\"" + "v".repeat(257) + "\"}",
+                        RejectReason.TAGS_LIMIT_EXCEEDED));
+    }
+
+    @ParameterizedTest(name = "{0} -> {2}")
+    @MethodSource("badTags")
+    void rejectsBadTagsWithTheirReason(String what, byte[] tags, RejectReason reason) {
+        byte[] value =
+                utf8(
+                        "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                                + "\"timestamp\":1763683200000,\"tags\":"
+                                + new String(tags, StandardCharsets.UTF_8)
+                                + "}");
+        assertRejected(payloadTime, value, reason);
+        assertRejected(kafkaTime, value, reason);
+    }
+
+    @Test
+    void tagLimitsAreSettings() throws Exception {
+        TelemetryEventParser oneShortTag =
+                new TelemetryEventParser(
+                        EventTimeSource.PAYLOAD,
+                        EventTimeBounds.DEFAULT,
+                        NOW,
+                        new TagLimits(1, 3, 4),
+                        true);
+        String event =
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,"
+                        + "\"timestamp\":1763683200000,\"tags\":";
+
+        assertThat(oneShortTag.parse(utf8(event + "{\"abc\":\"1234\"}}"), 0).tags)
+                .containsExactly("abc", "1234");
+        assertThat(rejection(oneShortTag, utf8(event + "{\"a\":\"1\",\"b\":\"2\"}}")))
+                .hasMessage("more than 1 tags");
+        assertThat(rejection(oneShortTag, utf8(event + "{\"abcd\":\"1\"}}")))
+                .hasMessage("tag name 'abcd' is longer than 3 characters");
+        assertThat(rejection(oneShortTag, utf8(event + "{\"a\":\"12345\"}}")))
+                .hasMessage("the value of tag 'a' is longer than 4 characters");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"deviceId", "metric"})
+    void rejectsNulInADeviceOrMetric(String field) {
+        String json =
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000}"
+                        .replace(
+                                "\"" + field + "\":\"" + field.charAt(0) + "\"",
+                                "\"" + field + "\":\"x\\u0000y\"");
+        assertThat(rejection(payloadTime, utf8(json)))
+                .hasMessage("field '" + field + "' must not contain NUL (U+0000)")
+                .satisfies(e -> assertThat(e.reason()).isEqualTo(RejectReason.INVALID_FIELD));
     }
 
     @Test

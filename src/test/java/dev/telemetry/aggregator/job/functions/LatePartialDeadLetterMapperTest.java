@@ -48,4 +48,18 @@ class LatePartialDeadLetterMapperTest {
         assertThat(deadLetter.sourcePartition).isEqualTo(3);
         assertThat(deadLetter.sourceOffset).isEqualTo(42);
     }
+
+    @Test
+    void aLateEventsDeadLetterKeepsItsTags() {
+        TelemetryEvent event = new TelemetryEvent("sensor-17", "latency", 12.5, 1_000);
+        event.tags = new String[] {"region", "eu-1", "service", "checkout"};
+
+        DeadLetter deadLetter = new LateEventDeadLetterMapper().map(event);
+
+        assertThat(new String(deadLetter.value, StandardCharsets.UTF_8))
+                .isEqualTo(
+                        "{\"deviceId\":\"sensor-17\",\"metric\":\"latency\",\"value\":12.5,"
+                                + "\"timestamp\":1000,"
+                                + "\"tags\":{\"region\":\"eu-1\",\"service\":\"checkout\"}}");
+    }
 }

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.job;
 
+import dev.telemetry.aggregator.job.config.Grouping;
 import dev.telemetry.aggregator.job.config.JobOptions;
 import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.job.functions.DeadLetterCounter;
@@ -24,6 +25,7 @@ import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.FilterFunction;
 import org.apache.flink.api.common.state.AppendingState;
 import org.apache.flink.api.common.state.StateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -50,8 +52,10 @@ import org.apache.flink.util.ParameterTool;
 import org.apache.flink.util.clock.SystemClock;
 
 /**
- * The telemetry aggregation topology: Kafka telemetry in, per-(device, metric) tumbling event-time
- * window aggregates out, rejected and late records to the dead-letter sink.
+ * The telemetry aggregation topology: Kafka telemetry in, tumbling event-time window aggregates per
+ * (device, metric) or per each configured grouping out, rejected and late records to the
+ * dead-letter sink. Every grouping goes through the same operators, keyed by (series, metric) (see
+ * {@link Grouping}), and the same sink, so all are written in the same transactions.
  *
  * <p>Events are combined per (device, metric, window) before the shuffle (local/global
  * aggregation), so the keyed window operator merges a few partials per window instead of adding
@@ -122,8 +126,17 @@ public class TelemetryAggregationJob {
                         .name("Split off rejected records");
 
         SingleOutputStreamOperator<PartialAggregate> partials =
-                combinePerWindow(
-                        eventStage.apply(events), options.windowSize(), options.sketchAccuracy());
+                eventStage
+                        .apply(events)
+                        .transform(
+                                "Combine per device, metric and window",
+                                TypeInformation.of(PartialAggregate.class),
+                                new WindowPartialCombiner(
+                                        options.windowSize(),
+                                        WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
+                                        options.sketchAccuracy(),
+                                        options.groupings()))
+                        .uid("combine-per-window");
         SingleOutputStreamOperator<TelemetryAggregate> aggregates =
                 aggregatePartials(
                         partials,
@@ -141,6 +154,9 @@ public class TelemetryAggregationJob {
         DataStream<DeadLetter> late =
                 aggregates
                         .getSideOutput(LATE_PARTIALS)
+                        .filter(new OfGrouping(options.groupBy()))
+                        .uid("late-events-once")
+                        .name("Late events once (the output topic's grouping)")
                         .map(new LatePartialDeadLetterMapper(options.windowSize()))
                         .uid("late-events-to-dead-letters")
                         .name("Late events to dead letters");
@@ -333,6 +349,27 @@ public class TelemetryAggregationJob {
                 built.getTrigger(),
                 allowedLateness.toMillis(),
                 LATE_PARTIALS);
+    }
+
+    /**
+     * Keeps what belongs to one grouping. A late event reaches the window once per grouping; only
+     * the copy of the output topic's grouping becomes its dead letter, so each late event has one.
+     */
+    static final class OfGrouping implements FilterFunction<PartialAggregate> {
+        private static final long serialVersionUID = 1L;
+
+        private final Grouping grouping;
+        private final String prefix;
+
+        OfGrouping(Grouping grouping) {
+            this.grouping = grouping;
+            this.prefix = grouping.seriesPrefix();
+        }
+
+        @Override
+        public boolean filter(PartialAggregate partial) {
+            return grouping.owns(partial.deviceId, prefix);
+        }
     }
 
     /** Reads event time from parsed events; rejected records never advance the watermark. */

@@ -32,6 +32,9 @@ class OperatorUidsTest {
                                 Map.entry("Aggregate per device and metric", "window-aggregate"),
                                 Map.entry("Roll up", "rollups"),
                                 Map.entry(
+                                        "Late events once (the output topic's grouping)",
+                                        "late-events-once"),
+                                Map.entry(
                                         "Late events to dead letters",
                                         "late-events-to-dead-letters"),
                                 Map.entry("Count dead letters", "count-dead-letters"),

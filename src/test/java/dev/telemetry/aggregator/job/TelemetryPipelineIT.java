@@ -299,6 +299,135 @@ class TelemetryPipelineIT extends SharedBrokerTest {
     }
 
     /**
+     * Two more groupings (by metric and region, by metric) beside the per-device output, with a 30
+     * s rollup level and percentiles: every grouping's records on every level are exactly those
+     * computed from the events each covers (an event without the region tag counts under the empty
+     * region), keyed by their dimensions; the per-device output is as without groupings; a late
+     * event is one dead letter, not one per grouping.
+     */
+    @Test
+    void everyGroupingOnEveryLevelEqualsItsEvents() throws Exception {
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        String input = topics.input();
+        String byRegion = KafkaTestClient.uniqueTopic("by-region");
+        String byMetric = KafkaTestClient.uniqueTopic("by-metric");
+        // Output, grouping and level topics, with the tag each grouping is by (null: metric only).
+        Map<String, String> tagOf = new HashMap<>();
+        tagOf.put(byRegion, "region");
+        tagOf.put(byRegion + "-30s", "region");
+        tagOf.put(byMetric, null);
+        tagOf.put(byMetric + "-30s", null);
+        String perDevice30s = KafkaTestClient.uniqueTopic("aggregates-30s");
+        for (String topic : List.of(byRegion, byMetric, perDevice30s)) {
+            kafka.createTopic(topic, 2);
+            if (!topic.equals(perDevice30s)) {
+                kafka.createTopic(topic + "-30s", 2);
+            }
+        }
+        double[] quantiles = {0.5, 0.99};
+        List<Event> events =
+                TelemetryFixtures.events("sensor-", 6, 2, 40, START, 1_000, 2_000, 11).stream()
+                        .map(
+                                e -> {
+                                    int device =
+                                            Integer.parseInt(
+                                                    e.deviceId().substring("sensor-".length()));
+                                    return device == 5
+                                            ? e
+                                            : e.withTags(
+                                                    Map.of(
+                                                            "region", "eu-" + device % 2,
+                                                            "service", "s" + device));
+                                })
+                        .toList();
+        kafka.send(events.stream().map(event -> event.toRecord(input, PARTITIONS)).toList());
+        String group = "pipeline-groupings-it-" + input;
+        JobOptions options =
+                options(
+                        kafka,
+                        input,
+                        topics.output(),
+                        topics.deadLetters(),
+                        group,
+                        Map.of(
+                                Settings.PERCENTILES.key(),
+                                "0.5,0.99",
+                                Settings.ROLLUPS.key(),
+                                "30s=" + perDevice30s,
+                                Settings.GROUPINGS.key(),
+                                "metric,tags.region=" + byRegion + "; metric=" + byMetric));
+        JobClient job = start(options, "pipeline-groupings-it");
+        Event late = new Event("sensor-0", "metric-0", -1.0, START + 5_000);
+        try {
+            kafka.awaitCheckpointed(group, input, Duration.ofMinutes(2));
+            kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
+            for (Map.Entry<String, String> output : tagOf.entrySet()) {
+                long size = output.getKey().endsWith("-30s") ? 30_000 : WINDOW_MILLIS;
+                int expected =
+                        TelemetryFixtures.expectedAggregates(
+                                        TelemetryFixtures.asSeries(events, output.getValue()), size)
+                                .size();
+                kafka.readCommitted(
+                        output.getKey(),
+                        Duration.ofMinutes(2),
+                        read ->
+                                TelemetryFixtures.parseGrouped(read, output.getValue()).size()
+                                        >= expected);
+            }
+            kafka.send(List.of(late.toRecord(input, PARTITIONS)));
+            kafka.readCommitted(
+                    topics.deadLetters(), Duration.ofMinutes(1), read -> read.size() >= 1);
+        } finally {
+            job.cancel().get();
+        }
+
+        for (Map.Entry<String, String> output : tagOf.entrySet()) {
+            long size = output.getKey().endsWith("-30s") ? 30_000 : WINDOW_MILLIS;
+            List<Event> series = TelemetryFixtures.asSeries(events, output.getValue());
+            List<ConsumerRecord<byte[], byte[]>> committed =
+                    kafka.readCommittedToEnd(output.getKey(), Duration.ofSeconds(30)).stream()
+                            .filter(
+                                    r ->
+                                            !TelemetryFixtures.parseGrouped(r, output.getValue())
+                                                    .metric()
+                                                    .equals("flush"))
+                            .toList();
+            TelemetryFixtures.assertExactlyOnce(
+                    TelemetryFixtures.parseGrouped(committed, output.getValue()),
+                    TelemetryFixtures.expectedAggregates(series, size));
+            TelemetryFixtures.assertPercentiles(
+                    series,
+                    size,
+                    committed,
+                    r -> TelemetryFixtures.parseGrouped(r, output.getValue()),
+                    quantiles,
+                    0.01);
+        }
+        assertThat(
+                        TelemetryFixtures.parseGrouped(
+                                        kafka.readCommittedToEnd(byRegion, Duration.ofSeconds(5)),
+                                        "region")
+                                .stream()
+                                .map(TelemetryFixtures.Aggregate::deviceId)
+                                .distinct())
+                .containsExactlyInAnyOrder("eu-0", "eu-1", "");
+        TelemetryFixtures.assertExactlyOnce(
+                TelemetryFixtures.parseAggregates(
+                        kafka.readCommittedToEnd(topics.output(), Duration.ofSeconds(30))),
+                TelemetryFixtures.expectedAggregates(events, WINDOW_MILLIS));
+        TelemetryFixtures.assertExactlyOnce(
+                TelemetryFixtures.parseAggregates(
+                        kafka.readCommittedToEnd(perDevice30s, Duration.ofSeconds(30))),
+                TelemetryFixtures.expectedAggregates(events, 30_000));
+        assertThat(
+                        kafka
+                                .readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(10))
+                                .stream()
+                                .map(r -> header(r, DeadLetterSerializationSchema.REASON_HEADER)))
+                .containsExactly("late");
+    }
+
+    /**
      * With {@code telemetry.watermark.idle-advance}, the last windows close when input stops: no
      * event after them, no flush, yet every window of the input is committed, exactly.
      */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.telemetry.aggregator.job.records.ValueSketch;
 import dev.telemetry.aggregator.loadgen.TelemetryLoad;
 import java.io.IOException;
@@ -30,16 +31,38 @@ public final class TelemetryFixtures {
 
     private TelemetryFixtures() {}
 
-    /** One input event. */
-    public record Event(String deviceId, String metric, double value, long timestamp) {
+    /** One input event, with tags when {@code tags} is not empty. */
+    public record Event(
+            String deviceId,
+            String metric,
+            double value,
+            long timestamp,
+            Map<String, String> tags) {
+        public Event(String deviceId, String metric, double value, long timestamp) {
+            this(deviceId, metric, value, timestamp, Map.of());
+        }
+
+        public Event withTags(Map<String, String> tags) {
+            return new Event(deviceId, metric, value, timestamp, tags);
+        }
+
         public String json() {
-            return String.format(
-                    Locale.ROOT,
-                    "{\"deviceId\":\"%s\",\"metric\":\"%s\",\"value\":%s,\"timestamp\":%d}",
-                    deviceId,
-                    metric,
-                    value,
-                    timestamp);
+            String plain =
+                    String.format(
+                            Locale.ROOT,
+                            "{\"deviceId\":\"%s\",\"metric\":\"%s\",\"value\":%s,\"timestamp\":%d",
+                            deviceId,
+                            metric,
+                            value,
+                            timestamp);
+            if (tags.isEmpty()) {
+                return plain + "}";
+            }
+            try {
+                return plain + ",\"tags\":" + JSON.writeValueAsString(tags) + "}";
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
 
         public ProducerRecord<byte[], byte[]> toRecord(String topic, int partitions) {
@@ -200,6 +223,65 @@ public final class TelemetryFixtures {
         }
     }
 
+    /**
+     * A record of an output grouped by metric and {@code tag} (none: by metric alone) read back as
+     * an aggregate whose deviceId is the tag's value (empty without a tag), so {@link
+     * #expectedAggregates} of the events with that as their deviceId ({@link #asSeries}) is what it
+     * must equal. Checks that the key is the record's dimensions.
+     */
+    public static Aggregate parseGrouped(ConsumerRecord<byte[], byte[]> record, String tag) {
+        try {
+            JsonNode json = JSON.readTree(record.value());
+            assertThat(json.has("deviceId")).as("%s", json).isFalse();
+            ObjectNode dimensions = JSON.createObjectNode();
+            dimensions.set("metric", json.get("metric"));
+            if (tag != null) {
+                assertThat(json.get("tags").size()).as("%s", json).isEqualTo(1);
+                dimensions.set("tags", json.get("tags"));
+            } else {
+                assertThat(json.has("tags")).as("%s", json).isFalse();
+            }
+            assertThat(JSON.readTree(record.key())).as("the key").isEqualTo(dimensions);
+            return new Aggregate(
+                    tag == null ? "" : json.get("tags").get(tag).asText(),
+                    json.get("metric").asText(),
+                    json.get("windowStart").asLong(),
+                    json.get("windowEnd").asLong(),
+                    json.get("count").asLong(),
+                    json.get("sum").asDouble(),
+                    json.get("min").asDouble(),
+                    json.get("max").asDouble(),
+                    json.get("avg").asDouble());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Grouped aggregates read from an output ({@link #parseGrouped}), leaving out the flush. */
+    public static List<Aggregate> parseGrouped(
+            List<ConsumerRecord<byte[], byte[]>> records, String tag) {
+        return records.stream()
+                .map(record -> parseGrouped(record, tag))
+                .filter(a -> !a.metric().equals("flush"))
+                .toList();
+    }
+
+    /**
+     * The events as the series of a grouping by metric and {@code tag} sees them: each one's
+     * deviceId replaced by its value of the tag (empty if it has none, or without a tag).
+     */
+    public static List<Event> asSeries(List<Event> events, String tag) {
+        return events.stream()
+                .map(
+                        e ->
+                                new Event(
+                                        tag == null ? "" : e.tags().getOrDefault(tag, ""),
+                                        e.metric(),
+                                        e.value(),
+                                        e.timestamp()))
+                .toList();
+    }
+
     /** Aggregates read from the output, leaving out the flush devices. */
     public static List<Aggregate> parseAggregates(List<ConsumerRecord<byte[], byte[]>> records) {
         return records.stream()
@@ -255,6 +337,24 @@ public final class TelemetryFixtures {
             double[] quantiles,
             double accuracy)
             throws IOException {
+        assertPercentiles(
+                events,
+                windowMillis,
+                records,
+                TelemetryFixtures::parseAggregate,
+                quantiles,
+                accuracy);
+    }
+
+    /** As above, each record read by {@code parser} (e.g. {@link #parseGrouped}). */
+    public static void assertPercentiles(
+            List<Event> events,
+            long windowMillis,
+            List<ConsumerRecord<byte[], byte[]>> records,
+            Function<ConsumerRecord<byte[], byte[]>, Aggregate> parser,
+            double[] quantiles,
+            double accuracy)
+            throws IOException {
         Map<AggregateKey, List<Double>> values = new HashMap<>();
         for (Event event : events) {
             long windowStart = Math.floorDiv(event.timestamp(), windowMillis) * windowMillis;
@@ -265,7 +365,7 @@ public final class TelemetryFixtures {
         }
         for (ConsumerRecord<byte[], byte[]> record : records) {
             JsonNode json = JSON.readTree(record.value());
-            AggregateKey key = parseAggregate(record).key();
+            AggregateKey key = parser.apply(record).key();
             List<Double> windowValues = values.get(key);
             assertThat(windowValues).as("events of %d ms window %s", windowMillis, key).isNotNull();
             ValueSketch sketch = ValueSketch.withRelativeAccuracy(accuracy);

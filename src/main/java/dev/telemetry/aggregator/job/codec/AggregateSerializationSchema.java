@@ -1,7 +1,10 @@
 package dev.telemetry.aggregator.job.codec;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.telemetry.aggregator.job.config.Grouping;
 import dev.telemetry.aggregator.job.config.RollupLevel;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -15,22 +18,23 @@ import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Writes an aggregate as the output record of the data contract: key = deviceId (UTF-8), value =
- * JSON with the fields in contract order.
+ * Writes an aggregate as the output record of the data contract, to its grouping's and level's
+ * topic. Per device and metric (the default): key = deviceId (UTF-8), value = JSON with the fields
+ * in contract order. Any other grouping: key = its dimensions as a JSON object ({@code
+ * {"metric":"latency","tags":{"region":"eu-1"}}}, {@code deviceId} first when grouped by it), and
+ * the value names those dimensions in place of {@code deviceId}.
  */
 public class AggregateSerializationSchema
         implements KafkaRecordSerializationSchema<TelemetryAggregate>, KafkaDatasetFacetProvider {
     private static final long serialVersionUID = 1L;
 
-    private final String topic;
+    private final Grouping[] groupings;
+
+    /** Each grouping's {@link Grouping#seriesPrefix}, made once. */
+    private final String[] prefixes;
 
     /** The JSON names of the percentiles, in the order of the aggregates' values. */
     private final String[] percentileNames;
-
-    /** Each rollup level's window size in milliseconds, and its topic at the same index. */
-    private final long[] rollupSizes;
-
-    private final String[] rollupTopics;
 
     public AggregateSerializationSchema(String topic) {
         this(topic, new double[0], List.of());
@@ -44,10 +48,17 @@ public class AggregateSerializationSchema
      */
     public AggregateSerializationSchema(
             String topic, double[] quantiles, List<RollupLevel> rollups) {
-        this.topic = topic;
+        this(List.of(new Grouping(true, List.of(), topic, rollups)), quantiles);
+    }
+
+    /**
+     * @param groupings every grouping, with its topic and levels
+     * @param quantiles the quantiles of the aggregates' percentiles, in their order
+     */
+    public AggregateSerializationSchema(List<Grouping> groupings, double[] quantiles) {
+        this.groupings = groupings.toArray(Grouping[]::new);
+        this.prefixes = groupings.stream().map(Grouping::seriesPrefix).toArray(String[]::new);
         this.percentileNames = percentileNames(quantiles);
-        this.rollupSizes = rollups.stream().mapToLong(level -> level.size().toMillis()).toArray();
-        this.rollupTopics = rollups.stream().map(RollupLevel::topic).toArray(String[]::new);
     }
 
     /** A quantile's name in the output: its shortest decimal ({@code 0.5}, {@code 0.99}). */
@@ -59,26 +70,52 @@ public class AggregateSerializationSchema
         return names;
     }
 
+    /**
+     * The record, or null (which the Kafka sink skips) for an aggregate of a grouping no longer
+     * configured: windows restored from before the grouping was removed or changed.
+     */
     @Override
     public ProducerRecord<byte[], byte[]> serialize(
             TelemetryAggregate aggregate, KafkaSinkContext context, Long timestamp) {
-        return new ProducerRecord<>(
-                topicOf(aggregate),
-                null,
-                timestamp,
-                aggregate.deviceId.getBytes(StandardCharsets.UTF_8),
-                toJson(aggregate, percentileNames));
+        for (int g = 0; g < groupings.length; g++) {
+            Grouping grouping = groupings[g];
+            if (!grouping.owns(aggregate.deviceId, prefixes[g])) {
+                continue;
+            }
+            String topic = topicOf(grouping, aggregate);
+            if (grouping.isDeviceMetric()) {
+                return new ProducerRecord<>(
+                        topic,
+                        null,
+                        timestamp,
+                        aggregate.deviceId.getBytes(StandardCharsets.UTF_8),
+                        toJson(aggregate, percentileNames));
+            }
+            String[] values = grouping.valuesOf(aggregate.deviceId, prefixes[g]);
+            return new ProducerRecord<>(
+                    topic,
+                    null,
+                    timestamp,
+                    JsonBytes.write(
+                            json -> {
+                                json.writeStartObject();
+                                writeDimensions(json, grouping, values, aggregate.metric);
+                                json.writeEndObject();
+                            }),
+                    toJson(aggregate, grouping, values, percentileNames));
+        }
+        return null;
     }
 
     /** Per record, so a scan of the few levels rather than a map lookup that boxes the size. */
-    private String topicOf(TelemetryAggregate aggregate) {
+    private static String topicOf(Grouping grouping, TelemetryAggregate aggregate) {
         long size = aggregate.windowEnd - aggregate.windowStart;
-        for (int i = 0; i < rollupSizes.length; i++) {
-            if (rollupSizes[i] == size) {
-                return rollupTopics[i];
+        for (RollupLevel level : grouping.levels()) {
+            if (level.size().toMillis() == size) {
+                return level.topic();
             }
         }
-        return topic;
+        return grouping.topic();
     }
 
     static byte[] toJson(TelemetryAggregate aggregate) {
@@ -86,11 +123,27 @@ public class AggregateSerializationSchema
     }
 
     static byte[] toJson(TelemetryAggregate aggregate, String[] percentileNames) {
+        return toJson(aggregate, null, null, percentileNames);
+    }
+
+    /**
+     * @param grouping the aggregate's grouping, or null for per device and metric
+     * @param values the grouping's dimension values ({@link Grouping#valuesOf})
+     */
+    private static byte[] toJson(
+            TelemetryAggregate aggregate,
+            Grouping grouping,
+            String[] values,
+            String[] percentileNames) {
         return JsonBytes.write(
                 json -> {
                     json.writeStartObject();
-                    json.writeStringField("deviceId", aggregate.deviceId);
-                    json.writeStringField("metric", aggregate.metric);
+                    if (grouping == null) {
+                        json.writeStringField("deviceId", aggregate.deviceId);
+                        json.writeStringField("metric", aggregate.metric);
+                    } else {
+                        writeDimensions(json, grouping, values, aggregate.metric);
+                    }
                     json.writeNumberField("windowStart", aggregate.windowStart);
                     json.writeNumberField("windowEnd", aggregate.windowEnd);
                     json.writeNumberField("count", aggregate.count);
@@ -112,6 +165,23 @@ public class AggregateSerializationSchema
                     }
                     json.writeEndObject();
                 });
+    }
+
+    /** {@code "deviceId"} when grouped by it, {@code "metric"}, {@code "tags":{...}} if any. */
+    private static void writeDimensions(
+            JsonGenerator json, Grouping grouping, String[] values, String metric)
+            throws IOException {
+        if (grouping.byDevice()) {
+            json.writeStringField("deviceId", values[0]);
+        }
+        json.writeStringField("metric", metric);
+        if (!grouping.tagNames().isEmpty()) {
+            json.writeObjectFieldStart("tags");
+            for (int i = 0; i < grouping.tagNames().size(); i++) {
+                json.writeStringField(grouping.tagNames().get(i), values[i + 1]);
+            }
+            json.writeEndObject();
+        }
     }
 
     /**
@@ -141,8 +211,9 @@ public class AggregateSerializationSchema
     @Override
     public Optional<KafkaDatasetFacet> getKafkaDatasetFacet() {
         List<String> topics = new ArrayList<>();
-        topics.add(topic);
-        topics.addAll(List.of(rollupTopics));
+        for (Grouping grouping : groupings) {
+            topics.addAll(grouping.topics());
+        }
         return Optional.of(
                 new DefaultKafkaDatasetFacet(DefaultKafkaDatasetIdentifier.ofTopics(topics)));
     }

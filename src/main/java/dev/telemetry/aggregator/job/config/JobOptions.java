@@ -37,6 +37,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param percentileAccuracy the relative accuracy of the per-window sketches
  * @param outputSketch whether each output record carries its window's sketch
  * @param rollups the coarser levels, finest first; empty: none
+ * @param groupBy the output topic's grouping, with {@code outputTopic} and {@code rollups}
+ * @param extraGroupings the groupings with topics of their own, each with a level per rollup
  * @param idleAdvance quiet time after which a partition's event time follows the wall clock; null:
  *     never
  * @param alignedCheckpointTimeout how long checkpoint barriers may queue behind in-flight records
@@ -76,6 +78,8 @@ public record JobOptions(
         double percentileAccuracy,
         boolean outputSketch,
         List<RollupLevel> rollups,
+        Grouping groupBy,
+        List<Grouping> extraGroupings,
         Duration idleAdvance)
         implements Serializable {
 
@@ -93,13 +97,24 @@ public record JobOptions(
         inputTopics = List.copyOf(inputTopics);
         percentiles = List.copyOf(percentiles);
         rollups = List.copyOf(rollups);
+        extraGroupings = List.copyOf(extraGroupings);
     }
 
-    /** Every topic the job writes aggregates to: the output topic, then each rollup level's. */
+    /** Every grouping: the output topic's first, then the others in their settings' order. */
+    public List<Grouping> groupings() {
+        List<Grouping> all = new ArrayList<>();
+        all.add(groupBy);
+        all.addAll(extraGroupings);
+        return all;
+    }
+
+    /**
+     * Every topic the job writes aggregates to: the output topic, each rollup level's, then each
+     * further grouping's and its levels'.
+     */
     public List<String> aggregateTopics() {
         List<String> topics = new ArrayList<>();
-        topics.add(outputTopic);
-        rollups.forEach(level -> topics.add(level.topic()));
+        groupings().forEach(grouping -> topics.addAll(grouping.topics()));
         return topics;
     }
 
@@ -141,6 +156,8 @@ public record JobOptions(
                             + Settings.environmentVariable(Settings.INPUT_TOPIC_PATTERN)
                             + ")");
         }
+        String outputTopic = settings.get(Settings.OUTPUT_TOPIC);
+        List<RollupLevel> rollups = settings.find(Settings.ROLLUPS).orElse(List.of());
         StartPosition start =
                 StartPosition.parse(
                         Settings.START.key(),
@@ -152,7 +169,7 @@ public record JobOptions(
                         kafkaProperties(settings),
                         topics,
                         pattern,
-                        settings.get(Settings.OUTPUT_TOPIC),
+                        outputTopic,
                         settings.get(Settings.DEAD_LETTER_TOPIC),
                         settings.get(Settings.GROUP_ID),
                         start,
@@ -184,7 +201,11 @@ public record JobOptions(
                         settings.find(Settings.PERCENTILES).orElse(List.of()),
                         settings.get(Settings.PERCENTILE_ACCURACY),
                         settings.get(Settings.OUTPUT_SKETCH),
-                        settings.find(Settings.ROLLUPS).orElse(List.of()),
+                        rollups,
+                        settings.get(Settings.GROUP_BY).withOutput(outputTopic, rollups),
+                        settings.find(Settings.GROUPINGS).orElse(List.of()).stream()
+                                .map(grouping -> grouping.withLevels(rollups))
+                                .toList(),
                         settings.get(Settings.IDLE_ADVANCE).orElse(null));
         options.validate();
         return options;
@@ -279,6 +300,7 @@ public record JobOptions(
                             + " its own output");
         }
         validateRollups();
+        validateGroupings();
         if (deliveryGuarantee == DeliveryGuarantee.EXACTLY_ONCE) {
             if (transactionalIdPrefix.isEmpty()) {
                 throw new InvalidSettingException(
@@ -320,9 +342,6 @@ public record JobOptions(
     private void validateRollups() {
         Duration below = windowSize;
         String belowName = Settings.WINDOW_SIZE.key() + " " + RollupLevel.label(windowSize);
-        Set<String> topics = new HashSet<>(inputTopics);
-        topics.add(outputTopic);
-        topics.add(deadLetterTopic);
         for (RollupLevel level : rollups) {
             long size = level.size().toMillis();
             if (size <= below.toMillis() || size % below.toMillis() != 0) {
@@ -335,18 +354,60 @@ public record JobOptions(
                                 + "; each level's windows must be made of whole windows of the"
                                 + " level below");
             }
-            if (!topics.add(level.topic())) {
-                throw new InvalidSettingException(
-                        Settings.ROLLUPS,
-                        "topic '"
-                                + level.topic()
-                                + "' of level "
-                                + level.label()
-                                + " is already an input, the output, the dead-letter or another"
-                                + " level's topic; each level needs a topic of its own");
-            }
             below = level.size();
             belowName = "rollup level " + level.label();
+        }
+    }
+
+    /**
+     * Each grouping's dimensions are its own, its tags can occur in events, and every topic the job
+     * writes aggregates to is neither an input nor the dead-letter topic nor another's.
+     */
+    private void validateGroupings() {
+        Set<String> topics = new HashSet<>(inputTopics);
+        topics.add(deadLetterTopic);
+        Set<String> ids = new HashSet<>();
+        for (Grouping grouping : groupings()) {
+            Setting<?> setting = grouping == groupBy ? Settings.GROUP_BY : Settings.GROUPINGS;
+            if (!ids.add(grouping.id())) {
+                throw new InvalidSettingException(
+                        Settings.GROUPINGS,
+                        "two outputs are grouped by "
+                                + grouping.id()
+                                + "; they would be the same aggregates twice");
+            }
+            for (String tag : grouping.tagNames()) {
+                if (tag.length() > tagLimits.maxNameLength()) {
+                    throw new InvalidSettingException(
+                            setting,
+                            "tag '"
+                                    + tag
+                                    + "' is longer than "
+                                    + Settings.TAGS_MAX_NAME_LENGTH.key()
+                                    + " ("
+                                    + tagLimits.maxNameLength()
+                                    + "), so no accepted event carries it");
+                }
+            }
+            for (int i = 0; i < grouping.topics().size(); i++) {
+                String topic = grouping.topics().get(i);
+                if (!topics.add(topic)) {
+                    throw new InvalidSettingException(
+                            i == 0 ? setting : Settings.ROLLUPS,
+                            "topic '"
+                                    + topic
+                                    + "' of "
+                                    + (i == 0
+                                            ? ""
+                                            : "level "
+                                                    + grouping.levels().get(i - 1).label()
+                                                    + " of ")
+                                    + "the output grouped by "
+                                    + grouping.id()
+                                    + " is already an input, the dead-letter or another output's"
+                                    + " topic; each output needs a topic of its own");
+                }
+            }
         }
     }
 
@@ -414,6 +475,8 @@ public record JobOptions(
                 percentileAccuracy,
                 outputSketch,
                 rollups,
+                groupBy,
+                extraGroupings,
                 idleAdvance);
     }
 

@@ -49,19 +49,24 @@ public record RollupLevel(Duration size, String topic) implements Serializable {
                                 + "' is not a window size; use a number with a unit (10s, 1m, 1h,"
                                 + " 1d)");
             }
-            if (!TOPIC_NAME.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
-                throw new InvalidSettingException(
-                        setting,
-                        "'"
-                                + topic
-                                + "' in '"
-                                + item.trim()
-                                + "' is not a Kafka topic name (letters, digits, '.', '_', '-', at"
-                                + " most 249)");
-            }
+            requireTopicName(setting, topic, item);
             levels.add(new RollupLevel(duration, topic));
         }
         return List.copyOf(levels);
+    }
+
+    /** Refuses what Kafka would refuse as a topic name, quoting the setting's {@code item}. */
+    static void requireTopicName(Setting<?> setting, String topic, String item) {
+        if (!TOPIC_NAME.matcher(topic).matches() || topic.equals(".") || topic.equals("..")) {
+            throw new InvalidSettingException(
+                    setting,
+                    "'"
+                            + topic
+                            + "' in '"
+                            + item.trim()
+                            + "' is not a Kafka topic name (letters, digits, '.', '_', '-', at"
+                            + " most 249)");
+        }
     }
 
     /** The size as written in settings, in its largest whole unit: {@code 1m}, {@code 90s}. */

@@ -264,6 +264,27 @@ public final class Settings {
                             + " the same transactions, once its window has closed (plus allowed"
                             + " lateness). Unset: none.",
                     RollupLevel::parseAll);
+    public static final Setting<Grouping> GROUP_BY =
+            Setting.of(
+                    "telemetry.group-by",
+                    "comma-separated dimensions",
+                    Grouping.DEVICE_AND_METRIC,
+                    "The dimensions of the output topic's aggregates: deviceId, metric (always)"
+                            + " and tags.<name>, comma-separated. The default is one aggregate per"
+                            + " device and metric.",
+                    (setting, text) -> Grouping.parse(setting, text, null, List.of()));
+    public static final Setting<List<Grouping>> GROUPINGS =
+            Setting.of(
+                    "telemetry.groupings",
+                    "semicolon-separated dimensions=topic",
+                    null,
+                    "More outputs, each grouped by its own dimensions and written to its own"
+                            + " topic in the same transactions, e.g."
+                            + " metric,tags.region=telemetry-by-region;metric=telemetry-by-metric."
+                            + " Each gets the percentiles and every rollup level, a level's topic"
+                            + " being the grouping's topic with -<size> appended"
+                            + " (telemetry-by-region-1h). Unset: none.",
+                    Grouping::parseAll);
 
     /** Every job setting declared above. */
     public static final List<Setting<?>> ALL = Setting.declaredIn(Settings.class);

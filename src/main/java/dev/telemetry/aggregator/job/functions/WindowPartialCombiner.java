@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.job.functions;
 
+import dev.telemetry.aggregator.job.config.Grouping;
 import dev.telemetry.aggregator.job.records.PartialAggregate;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.time.Duration;
@@ -21,9 +22,10 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 
 /**
- * Combines the events of each (device, metric, tumbling window) into one {@link PartialAggregate}
- * before the shuffle, so the keyed window operator behind it merges a few partials per window
- * instead of adding every event (local/global aggregation). Runs chained to its input.
+ * Combines the events of each (series, metric, tumbling window) into one {@link PartialAggregate}
+ * before the shuffle, for each grouping (the series is the device for today's grouping; see {@link
+ * Grouping}), so the keyed window operator behind it merges a few partials per window instead of
+ * adding every event (local/global aggregation). Runs chained to its input.
  *
  * <p>The output is the same as without it, because of how the partials leave:
  *
@@ -79,6 +81,11 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     /** The relative accuracy of the partials' sketches; 0: no sketches. */
     private final double sketchAccuracy;
 
+    private final Grouping[] groupings;
+
+    /** Each grouping's {@link Grouping#seriesPrefix}, made once. */
+    private final String[] seriesPrefixes;
+
     /** Open windows by start, so a watermark finds the windows it closes without a full scan. */
     private transient TreeMap<Long, Map<DeviceMetric, PartialAggregate>> partialsByWindow;
 
@@ -115,9 +122,20 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
 
     /** Partials that also sketch their values with this relative accuracy (none for 0). */
     public WindowPartialCombiner(Duration windowSize, int maxPartials, double sketchAccuracy) {
+        this(windowSize, maxPartials, sketchAccuracy, List.of(Grouping.PER_DEVICE));
+    }
+
+    /**
+     * Partials of every grouping: each event is added to one partial per grouping, keyed by its
+     * series in that grouping ({@link Grouping#seriesOf}).
+     */
+    public WindowPartialCombiner(
+            Duration windowSize, int maxPartials, double sketchAccuracy, List<Grouping> groupings) {
         this.windowSize = windowSize.toMillis();
         this.maxPartials = maxPartials;
         this.sketchAccuracy = sketchAccuracy;
+        this.groupings = groupings.toArray(Grouping[]::new);
+        this.seriesPrefixes = groupings.stream().map(Grouping::seriesPrefix).toArray(String[]::new);
     }
 
     @Override
@@ -160,22 +178,28 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
         TelemetryEvent event = element.getValue();
         long windowStart =
                 TimeWindow.getWindowStartWithOffset(element.getTimestamp(), 0, windowSize);
-        long maxTimestamp = windowStart + windowSize - 1;
-        if (maxTimestamp <= currentWatermark || passingThrough) {
-            PartialAggregate single =
-                    new PartialAggregate(event.deviceId, event.metric, windowStart, sketchAccuracy);
-            single.add(event.value);
-            // Handed on before this method returns and not kept, so object reuse is safe.
-            single.event = event;
-            emit(single);
-            return;
+        boolean alone = windowStart + windowSize - 1 <= currentWatermark || passingThrough;
+        for (int g = 0; g < groupings.length; g++) {
+            String series = groupings[g].seriesOf(event.deviceId, event.tags, seriesPrefixes[g]);
+            if (alone) {
+                PartialAggregate single =
+                        new PartialAggregate(series, event.metric, windowStart, sketchAccuracy);
+                single.add(event.value);
+                // Handed on before this method returns and not kept, so object reuse is safe.
+                single.event = event;
+                emit(single);
+            } else {
+                add(series, event, windowStart);
+            }
         }
+    }
+
+    private void add(String series, TelemetryEvent event, long windowStart) {
         Map<DeviceMetric, PartialAggregate> window = windowStarting(windowStart);
-        DeviceMetric key = new DeviceMetric(event.deviceId, event.metric);
+        DeviceMetric key = new DeviceMetric(series, event.metric);
         PartialAggregate partial = window.get(key);
         if (partial == null) {
-            partial =
-                    new PartialAggregate(event.deviceId, event.metric, windowStart, sketchAccuracy);
+            partial = new PartialAggregate(series, event.metric, windowStart, sketchAccuracy);
             window.put(key, partial);
             heldPartials++;
         }
@@ -285,6 +309,6 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
         output.collect(outRecord.replace(partial, partial.windowStart + windowSize - 1));
     }
 
-    /** The part of the key that is not the window. */
-    private record DeviceMetric(String deviceId, String metric) {}
+    /** The part of the key that is not the window: the series (a grouping's) and the metric. */
+    private record DeviceMetric(String series, String metric) {}
 }

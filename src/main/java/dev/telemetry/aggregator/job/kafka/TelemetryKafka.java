@@ -86,8 +86,7 @@ public final class TelemetryKafka {
     public static KafkaSink<TelemetryAggregate> aggregateSink(JobOptions options) {
         return sink(
                 options,
-                new AggregateSerializationSchema(
-                        options.outputTopic(), options.quantiles(), options.rollups()),
+                new AggregateSerializationSchema(options.groupings(), options.quantiles()),
                 AGGREGATES_SINK);
     }
 

@@ -39,18 +39,6 @@ public class TelemetryEvent {
         this.timestamp = timestamp;
     }
 
-    /** The value of tag {@code name}, or null if the event does not carry it. */
-    public String tag(String name) {
-        if (tags != null) {
-            for (int i = 0; i < tags.length; i += 2) {
-                if (tags[i].equals(name)) {
-                    return tags[i + 1];
-                }
-            }
-        }
-        return null;
-    }
-
     public TelemetryEvent withSource(String topic, int partition, long offset) {
         this.sourceTopic = topic;
         this.sourcePartition = partition;

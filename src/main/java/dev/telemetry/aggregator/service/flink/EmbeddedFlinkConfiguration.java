@@ -158,11 +158,21 @@ final class EmbeddedFlinkConfiguration {
     static String summary(ServiceOptions options, Optional<RestorePlan.Restore> restore) {
         JobOptions job = options.job();
         return String.format(
-                "%s -> %s (dead letters: %s), %s windows%s, %s, checkpoints every %s in %s, %s",
+                "%s -> %s%s (dead letters: %s), %s windows%s, %s, checkpoints every %s in %s, %s",
                 job.inputTopicPattern() != null
                         ? "pattern " + job.inputTopicPattern()
                         : job.inputTopics(),
                 job.outputTopic(),
+                job.groupings().stream()
+                        .map(
+                                grouping ->
+                                        grouping == job.groupBy()
+                                                ? " per " + grouping.id()
+                                                : ", per "
+                                                        + grouping.id()
+                                                        + " -> "
+                                                        + grouping.topic())
+                        .collect(Collectors.joining()),
                 job.deadLetterTopic(),
                 RollupLevel.label(job.windowSize()),
                 job.rollups().isEmpty()

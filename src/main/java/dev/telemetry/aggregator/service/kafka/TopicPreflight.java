@@ -39,6 +39,14 @@ final class TopicPreflight extends PreflightStep {
         job.inputTopics().forEach(topic -> required.put(topic, Settings.INPUT_TOPICS.key()));
         required.put(job.outputTopic(), Settings.OUTPUT_TOPIC.key());
         job.rollups().forEach(level -> required.put(level.topic(), Settings.ROLLUPS.key()));
+        job.extraGroupings()
+                .forEach(
+                        grouping ->
+                                grouping.topics()
+                                        .forEach(
+                                                topic ->
+                                                        required.put(
+                                                                topic, Settings.GROUPINGS.key())));
         required.put(job.deadLetterTopic(), Settings.DEAD_LETTER_TOPIC.key());
 
         Set<String> existing = await(admin.listTopics().names(), "list topics");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.telemetry.aggregator.job.config.Grouping;
 import dev.telemetry.aggregator.job.config.RollupLevel;
 import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
@@ -157,6 +158,52 @@ class AggregateSerializationSchemaTest {
         }
         return TelemetryAggregate.of(
                 deviceId, "temperature", 1763683200000L, 1763683260000L, accumulator);
+    }
+
+    @Test
+    void aGroupedRecordNamesItsDimensionsInKeyAndValue() {
+        Grouping byRegion =
+                new Grouping(
+                        true,
+                        List.of("region", "service"),
+                        "by-region",
+                        List.of(new RollupLevel(Duration.ofHours(1), "by-region-1h")));
+        AggregateSerializationSchema grouped =
+                new AggregateSerializationSchema(
+                        List.of(new Grouping(false, List.of("zone"), "out", List.of()), byRegion),
+                        new double[0]);
+        TelemetryAggregate aggregate =
+                aggregate(byRegion.seriesPrefix() + "sensor-1\0eu-1\0checkout", 1.0, 2.0);
+
+        ProducerRecord<byte[], byte[]> record = grouped.serialize(aggregate, null, 1L);
+
+        assertThat(record.topic()).isEqualTo("by-region");
+        assertThat(new String(record.key(), StandardCharsets.UTF_8))
+                .isEqualTo(
+                        "{\"deviceId\":\"sensor-1\",\"metric\":\"temperature\","
+                                + "\"tags\":{\"region\":\"eu-1\",\"service\":\"checkout\"}}");
+        assertThat(new String(record.value(), StandardCharsets.UTF_8))
+                .isEqualTo(
+                        "{\"deviceId\":\"sensor-1\",\"metric\":\"temperature\","
+                                + "\"tags\":{\"region\":\"eu-1\",\"service\":\"checkout\"},"
+                                + "\"windowStart\":1763683200000,\"windowEnd\":1763683260000,"
+                                + "\"count\":2,\"sum\":3.0,\"min\":1.0,\"max\":2.0,\"avg\":1.5}");
+
+        aggregate.windowEnd = aggregate.windowStart + 3_600_000;
+        assertThat(grouped.serialize(aggregate, null, 1L).topic()).isEqualTo("by-region-1h");
+    }
+
+    @Test
+    void anAggregateOfAGroupingNoLongerConfiguredIsSkipped() {
+        AggregateSerializationSchema byZone =
+                new AggregateSerializationSchema(
+                        List.of(new Grouping(false, List.of("zone"), "out", List.of())),
+                        new double[0]);
+
+        assertThat(byZone.serialize(aggregate("sensor-1", 1.0), null, 1L))
+                .as("per device (the grouping before the change)")
+                .isNull();
+        assertThat(byZone.serialize(aggregate("\0metric\0\0", 1.0), null, 1L)).isNull();
     }
 
     /** Each level's records go to its topic, told apart by window size; the rest to the output. */

@@ -490,8 +490,6 @@ class TelemetryEventParserTest {
                         KAFKA_TIMESTAMP);
 
         assertThat(event.tags).containsExactly("region", "eu-1", "service", "checkout");
-        assertThat(event.tag("region")).isEqualTo("eu-1");
-        assertThat(event.tag("zone")).isNull();
     }
 
     @ParameterizedTest(name = "{0}")

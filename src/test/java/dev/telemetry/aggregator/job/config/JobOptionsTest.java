@@ -150,6 +150,29 @@ class JobOptionsTest {
                 Arguments.of("telemetry.rollups", "five=t-5", "TELEMETRY_ROLLUPS"),
                 Arguments.of("telemetry.rollups", "5m=bad topic", "TELEMETRY_ROLLUPS"),
                 Arguments.of("telemetry.rollups", "5m=", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.group-by", "deviceId", "TELEMETRY_GROUP_BY"),
+                Arguments.of("telemetry.group-by", "metric,region", "TELEMETRY_GROUP_BY"),
+                Arguments.of("telemetry.group-by", "metric,tags.", "TELEMETRY_GROUP_BY"),
+                Arguments.of("telemetry.group-by", "metric,metric", "TELEMETRY_GROUP_BY"),
+                Arguments.of(
+                        "telemetry.group-by",
+                        "metric,tags." + "n".repeat(65),
+                        "TELEMETRY_GROUP_BY"),
+                Arguments.of("telemetry.groupings", "tags.region=by-region", "TELEMETRY_GROUPINGS"),
+                Arguments.of("telemetry.groupings", "metric,tags.region", "TELEMETRY_GROUPINGS"),
+                Arguments.of("telemetry.groupings", "metric=bad topic", "TELEMETRY_GROUPINGS"),
+                Arguments.of("telemetry.groupings", "metric=telemetry", "TELEMETRY_GROUPINGS"),
+                Arguments.of(
+                        "telemetry.groupings",
+                        "metric=telemetry-aggregates",
+                        "TELEMETRY_GROUPINGS"),
+                Arguments.of("telemetry.groupings", "metric=telemetry-dlq", "TELEMETRY_GROUPINGS"),
+                Arguments.of("telemetry.groupings", "metric=a;metric=b", "TELEMETRY_GROUPINGS"),
+                Arguments.of("telemetry.groupings", "metric,deviceId=a", "TELEMETRY_GROUPINGS"),
+                Arguments.of(
+                        "telemetry.groupings",
+                        "metric,tags.a=x;metric,tags.b=x",
+                        "TELEMETRY_GROUPINGS"),
                 Arguments.of(
                         "telemetry.watermark.idle-advance",
                         "soon",
@@ -180,6 +203,57 @@ class JobOptionsTest {
                         "telemetry-aggregates-1m",
                         "telemetry-aggregates-1h");
         assertThat(options.rollups()).extracting(RollupLevel::label).containsExactly("1m", "1h");
+    }
+
+    @Test
+    void groupingsGetEveryRollupLevelOnTopicsNamedAfterTheirOwn() {
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings(
+                                "telemetry.window-size",
+                                "10s",
+                                "telemetry.rollups",
+                                "1m=telemetry-aggregates-1m",
+                                "telemetry.groupings",
+                                " tags.region, metric = by-region ;metric=by-metric;"));
+
+        assertThat(options.groupBy().isDeviceMetric()).isTrue();
+        assertThat(options.groupings())
+                .extracting(Grouping::id)
+                .containsExactly("deviceId,metric", "metric,tags.region", "metric");
+        assertThat(options.aggregateTopics())
+                .containsExactly(
+                        "telemetry-aggregates",
+                        "telemetry-aggregates-1m",
+                        "by-region",
+                        "by-region-1m",
+                        "by-metric",
+                        "by-metric-1m");
+    }
+
+    @Test
+    void theOutputTopicCanBeGroupedByTags() {
+        JobOptions options =
+                JobOptions.fromSettings(
+                        settings("telemetry.group-by", "tags.service,metric,tags.region"));
+
+        assertThat(options.groupBy())
+                .isEqualTo(
+                        new Grouping(
+                                false,
+                                List.of("region", "service"),
+                                "telemetry-aggregates",
+                                List.of()));
+    }
+
+    @Test
+    void aGroupingWithoutMetricIsRefusedSayingWhy() {
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        settings("telemetry.groupings", "tags.region=by-region")))
+                .hasMessageContaining("does not contain metric")
+                .hasMessageContaining("TELEMETRY_GROUPINGS");
     }
 
     @Test

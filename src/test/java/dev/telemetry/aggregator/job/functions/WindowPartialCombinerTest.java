@@ -3,6 +3,7 @@ package dev.telemetry.aggregator.job.functions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.telemetry.aggregator.job.TelemetryAggregationJob;
+import dev.telemetry.aggregator.job.config.Grouping;
 import dev.telemetry.aggregator.job.config.JobOptions;
 import dev.telemetry.aggregator.job.config.Settings;
 import dev.telemetry.aggregator.job.records.PartialAggregate;
@@ -292,6 +293,47 @@ class WindowPartialCombinerTest {
                                         .contains(
                                                 "Split off rejected records -> Combine per"
                                                         + " device, metric and window"));
+    }
+
+    @Test
+    void eachEventCountsOnceInEveryGrouping() throws Exception {
+        Grouping byRegion = new Grouping(false, List.of("region"), "by-region", List.of());
+        String prefix = byRegion.seriesPrefix();
+        harness =
+                new OneInputStreamOperatorTestHarness<>(
+                        new WindowPartialCombiner(
+                                MINUTE,
+                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
+                                0,
+                                List.of(Grouping.PER_DEVICE, byRegion)));
+        harness.open();
+        process(tagged(event("sensor-1", "latency", 10.0, T0 + 1), "region", "eu"));
+        process(tagged(event("sensor-2", "latency", 30.0, T0 + 2), "region", "eu"));
+        process(event("sensor-3", "latency", 5.0, T0 + 3));
+        harness.processWatermark(T1 - 1);
+
+        assertThat(harness.getOutput())
+                .containsExactlyInAnyOrder(
+                        record(partial("sensor-1", "latency", T0, 1, 10.0, 10.0, 10.0)),
+                        record(partial("sensor-2", "latency", T0, 1, 30.0, 30.0, 30.0)),
+                        record(partial("sensor-3", "latency", T0, 1, 5.0, 5.0, 5.0)),
+                        record(partial(prefix + "\0eu", "latency", T0, 2, 40.0, 10.0, 30.0)),
+                        record(partial(prefix + "\0", "latency", T0, 1, 5.0, 5.0, 5.0)),
+                        new Watermark(T1 - 1));
+        harness.getOutput().clear();
+
+        TelemetryEvent late = tagged(event("sensor-1", "latency", 7.0, T0 + 4), "region", "eu");
+        process(late);
+        PartialAggregate lateOfRegion = carrying(late);
+        lateOfRegion.deviceId = prefix + "\0eu";
+        assertThat(harness.getOutput())
+                .as("an event of a closed window passes on alone in every grouping, carrying it")
+                .containsExactly(record(carrying(late)), record(lateOfRegion));
+    }
+
+    private static TelemetryEvent tagged(TelemetryEvent event, String... tags) {
+        event.tags = tags;
+        return event;
     }
 
     private void open(int maxPartials) throws Exception {

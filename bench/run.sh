@@ -2,7 +2,7 @@
 # The benchmark suite: builds the service, starts its own Kafka broker (127.0.0.1), runs the
 # scenarios and writes bench/results/<scenario>.json, bench/results/README.md and PNG plots.
 # Usage: bash bench/run.sh [--scenario throughput|latency|recovery|footprint|keyscale]...
-#          [--events N] [--rounds N] [--shape high-cardinality|typical|rollups]... [--latency-seconds S]
+#          [--events N] [--rounds N] [--shape high-cardinality|typical|rollups|groupings]... [--latency-seconds S]
 #          [--keys 10000,100000,1000000] [--keyscale-events N] [--keyscale-backends hashmap,rocksdb] [--recovery-seconds S] [--results DIR]
 # Defaults: every scenario, every shape, 5 M events. See the README's Benchmarks section.
 # BENCH_JFR=true records a JFR profile of every service run into its work directory.

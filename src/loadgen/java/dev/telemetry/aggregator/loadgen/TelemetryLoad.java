@@ -30,6 +30,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * @param recordBytes pad each JSON value with an ignored field to at least this size (0: none)
  * @param startMillis event time of round 0 in a backlog
  * @param seed the values and jitters
+ * @param tagged whether each event carries tags: {@code region} (one of {@link #REGIONS}, by
+ *     device) and {@code service} (one of {@link #SERVICES}, by device)
  */
 public record TelemetryLoad(
         int devices,
@@ -38,7 +40,34 @@ public record TelemetryLoad(
         long maxDisorderMillis,
         int recordBytes,
         long startMillis,
-        long seed) {
+        long seed,
+        boolean tagged) {
+
+    /** How many distinct {@code region} tags tagged events carry ({@code region-0 ...}). */
+    public static final int REGIONS = 4;
+
+    /** How many distinct {@code service} tags tagged events carry ({@code service-0 ...}). */
+    public static final int SERVICES = 25;
+
+    /** Untagged events. */
+    public TelemetryLoad(
+            int devices,
+            List<String> metrics,
+            long stepMillis,
+            long maxDisorderMillis,
+            int recordBytes,
+            long startMillis,
+            long seed) {
+        this(
+                devices,
+                metrics,
+                stepMillis,
+                maxDisorderMillis,
+                recordBytes,
+                startMillis,
+                seed,
+                false);
+    }
 
     public TelemetryLoad {
         if (devices < 1 || metrics.isEmpty() || stepMillis < 1 || maxDisorderMillis < 0) {
@@ -69,6 +98,21 @@ public record TelemetryLoad(
         return metrics.get((int) (i % keys() % metrics.size()));
     }
 
+    /** The device number of event {@code i}. */
+    private long device(long i) {
+        return (i % keys()) / metrics.size();
+    }
+
+    /** Event {@code i}'s {@code region} tag (tagged loads only). */
+    public String region(long i) {
+        return "region-" + device(i) % REGIONS;
+    }
+
+    /** Event {@code i}'s {@code service} tag (tagged loads only). */
+    public String service(long i) {
+        return "service-" + device(i) % SERVICES;
+    }
+
     public double value(long i) {
         return (Math.floorMod(mix(seed, 2 * i), 400) - 100) / 4.0;
     }
@@ -95,6 +139,14 @@ public record TelemetryLoad(
                         metric(i),
                         value(i),
                         timestamp);
+        if (tagged) {
+            json +=
+                    ",\"tags\":{\"region\":\""
+                            + region(i)
+                            + "\",\"service\":\""
+                            + service(i)
+                            + "\"}";
+        }
         int padding = recordBytes - json.length() - 11;
         if (padding > 0) {
             json += ",\"pad\":\"" + "x".repeat(padding) + "\"";

@@ -51,8 +51,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * the Markdown table and plots.
  *
  * <p>Arguments: {@code [--scenario throughput|latency|recovery|footprint|keyscale]... [--events N]
- * [--rounds N] [--shape high-cardinality|typical|rollups]... [--latency-seconds S] [--keys K,K,...]
- * [--keyscale-backends B,B] [--results DIR]}.
+ * [--rounds N] [--shape high-cardinality|typical|rollups|groupings]... [--latency-seconds S]
+ * [--keys K,K,...] [--keyscale-backends B,B] [--results DIR]}.
  */
 public final class BenchSuite {
     static final int PARTITIONS = 4;
@@ -63,7 +63,8 @@ public final class BenchSuite {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * A data shape: {@code stepMillis} of event time between two events of one (device, metric).
+     * A data shape: {@code stepMillis} of event time between two events of one (device, metric);
+     * {@code tagged}: events carry a region and a service tag ({@link TelemetryLoad#tagged}).
      */
     record Shape(
             String name,
@@ -72,7 +73,8 @@ public final class BenchSuite {
             long stepMillis,
             long outOfOrdernessMillis,
             long windowMillis,
-            long checkpointMillis) {
+            long checkpointMillis,
+            boolean tagged) {
         TelemetryLoad load() {
             return new TelemetryLoad(
                     devices,
@@ -81,7 +83,8 @@ public final class BenchSuite {
                     outOfOrdernessMillis,
                     0,
                     BACKLOG_START,
-                    7);
+                    7,
+                    tagged);
         }
 
         long keys() {
@@ -97,24 +100,31 @@ public final class BenchSuite {
             d.put("outOfOrdernessMs", outOfOrdernessMillis);
             d.put("windowMs", windowMillis);
             d.put("checkpointIntervalMs", checkpointMillis);
+            d.put("tagged", tagged);
             return d;
         }
     }
 
     /** 1000 devices x 5 metrics, 1 s windows, 4 events per window and key. */
     static final Shape HIGH_CARDINALITY =
-            new Shape("high-cardinality", 1000, 5, 250, 500, 1000, 1000);
+            new Shape("high-cardinality", 1000, 5, 250, 500, 1000, 1000, false);
 
     /** 10 k devices x 3 metrics, one event per second each, 1 min windows. */
-    static final Shape TYPICAL = new Shape("typical", 10_000, 3, 1000, 5000, 60_000, 1000);
+    static final Shape TYPICAL = new Shape("typical", 10_000, 3, 1000, 5000, 60_000, 1000, false);
 
     /**
      * The high-cardinality shape, whose fourth throughput contestant adds percentiles (p50, p90,
      * p99) and two rollup levels (10 s and 1 min) to the service ({@link #withRollups}).
      */
-    static final Shape ROLLUPS = new Shape("rollups", 1000, 5, 250, 500, 1000, 1000);
+    static final Shape ROLLUPS = new Shape("rollups", 1000, 5, 250, 500, 1000, 1000, false);
 
-    static final List<Shape> SHAPES = List.of(HIGH_CARDINALITY, TYPICAL, ROLLUPS);
+    /**
+     * The high-cardinality shape with tagged events (4 regions, 25 services), whose fourth
+     * throughput contestant adds three groupings to the service ({@link #withGroupings}).
+     */
+    static final Shape GROUPINGS = new Shape("groupings", 1000, 5, 250, 500, 1000, 1000, true);
+
+    static final List<Shape> SHAPES = List.of(HIGH_CARDINALITY, TYPICAL, ROLLUPS, GROUPINGS);
 
     record Options(
             List<String> scenarios,
@@ -235,9 +245,10 @@ public final class BenchSuite {
                 }
             }
             case "latency" -> {
-                // The rollups shape differs from high-cardinality only in a throughput contestant.
+                // The rollups and groupings shapes differ from high-cardinality only in a
+                // throughput contestant (and the tags).
                 for (Shape shape : options.shapes()) {
-                    if (shape != ROLLUPS) {
+                    if (shape != ROLLUPS && shape != GROUPINGS) {
                         rows.add(latency(shape));
                     }
                 }
@@ -275,7 +286,7 @@ public final class BenchSuite {
         List<Double> consumerRates = new ArrayList<>();
         List<Double> producerRates = new ArrayList<>();
         // 0: service EOS, 1: the twin, 2: service at-least-once, 3: service EOS with percentiles
-        // (and, on the rollups shape, rollups).
+        // (and, on the rollups shape, rollups; on the groupings shape, three groupings instead).
         List<List<Run>> runs =
                 List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         for (int round = 0; round < options.rounds(); round++) {
@@ -433,6 +444,22 @@ public final class BenchSuite {
     /** What the percentiles contestant adds to the service's environment. */
     static final Map<String, String> PERCENTILES = Map.of("TELEMETRY_PERCENTILES", "0.5,0.9,0.99");
 
+    /**
+     * What the groupings shape's fourth contestant adds: three more outputs, by metric and region,
+     * by metric and service, by metric.
+     */
+    static Map<String, String> withGroupings(String output) {
+        return Map.of(
+                "TELEMETRY_GROUPINGS",
+                "metric,tags.region="
+                        + output
+                        + "-by-region;metric,tags.service="
+                        + output
+                        + "-by-service;metric="
+                        + output
+                        + "-by-metric");
+    }
+
     /** What the rollups shape's fourth contestant adds: percentiles, 10 s and 1 min levels. */
     static Map<String, String> withRollups(String output) {
         Map<String, String> environment = new HashMap<>(PERCENTILES);
@@ -457,19 +484,25 @@ public final class BenchSuite {
                 Engine engine =
                         twin
                                 ? new Engine.Twin(setup)
-                                : percentiles && shape == ROLLUPS
+                                : percentiles && shape == GROUPINGS
                                         ? new Engine.Service(
-                                                "service EOS with percentiles and rollups",
+                                                "service EOS with three groupings",
                                                 setup,
                                                 true,
-                                                withRollups(output))
-                                        : percentiles
+                                                withGroupings(output))
+                                        : percentiles && shape == ROLLUPS
                                                 ? new Engine.Service(
-                                                        "service EOS with percentiles",
+                                                        "service EOS with percentiles and rollups",
                                                         setup,
                                                         true,
-                                                        PERCENTILES)
-                                                : new Engine.Service(setup, eos)) {
+                                                        withRollups(output))
+                                                : percentiles
+                                                        ? new Engine.Service(
+                                                                "service EOS with percentiles",
+                                                                setup,
+                                                                true,
+                                                                PERCENTILES)
+                                                        : new Engine.Service(setup, eos)) {
             log("running " + engine.name + " over the backlog");
             long launched = System.nanoTime();
             engine.start();
@@ -866,7 +899,8 @@ public final class BenchSuite {
                             20_000,
                             1_000,
                             60_000,
-                            1_000);
+                            1_000,
+                            false);
             long events = Math.max(options.keyScaleEvents(), 2 * shape.keys());
             TelemetryLoad load = shape.load();
             String input = produceBacklog(load, events);

@@ -135,7 +135,9 @@ public class TelemetryAggregationJob {
                                         options.windowSize(),
                                         WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
                                         options.sketchAccuracy(),
-                                        options.groupings()))
+                                        options.groupings(),
+                                        options.maxSeries(),
+                                        options.allowedLateness()))
                         .uid("combine-per-window");
         SingleOutputStreamOperator<TelemetryAggregate> aggregates =
                 aggregatePartials(

@@ -32,6 +32,9 @@ public record Grouping(
     /** Today's output dimensions, the default of {@code telemetry.group-by}. */
     public static final String DEVICE_AND_METRIC = DEVICE_ID + "," + METRIC;
 
+    /** The dimension value of the series that a grouping's excess series are folded into. */
+    public static final String OVERFLOW = "__overflow__";
+
     private static final char SEPARATOR = '\0';
 
     /** Today's grouping, per device and metric, without a topic: for operators and tests. */
@@ -197,6 +200,24 @@ public record Grouping(
             }
         }
         return "";
+    }
+
+    /**
+     * The series a grouping's excess series are folded into (see {@code telemetry.max-series}):
+     * every dimension but the metric is {@link #OVERFLOW}.
+     */
+    public String overflowSeries(String prefix) {
+        if (isDeviceMetric()) {
+            return OVERFLOW;
+        }
+        StringBuilder series = new StringBuilder(prefix);
+        if (byDevice) {
+            series.append(OVERFLOW);
+        }
+        for (int i = 0; i < tagNames.size(); i++) {
+            series.append(SEPARATOR).append(OVERFLOW);
+        }
+        return series.toString();
     }
 
     /** Whether {@code series} is one of this grouping's ({@code prefix}: {@link #seriesPrefix}). */

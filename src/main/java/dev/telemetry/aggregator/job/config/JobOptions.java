@@ -39,6 +39,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param rollups the coarser levels, finest first; empty: none
  * @param groupBy the output topic's grouping, with {@code outputTopic} and {@code rollups}
  * @param extraGroupings the groupings with topics of their own, each with a level per rollup
+ * @param maxSeries the most (series, metric) keys per grouping and window; 0: no cap
  * @param idleAdvance quiet time after which a partition's event time follows the wall clock; null:
  *     never
  * @param alignedCheckpointTimeout how long checkpoint barriers may queue behind in-flight records
@@ -80,6 +81,7 @@ public record JobOptions(
         List<RollupLevel> rollups,
         Grouping groupBy,
         List<Grouping> extraGroupings,
+        int maxSeries,
         Duration idleAdvance)
         implements Serializable {
 
@@ -206,6 +208,7 @@ public record JobOptions(
                         settings.find(Settings.GROUPINGS).orElse(List.of()).stream()
                                 .map(grouping -> grouping.withLevels(rollups))
                                 .toList(),
+                        settings.get(Settings.MAX_SERIES),
                         settings.get(Settings.IDLE_ADVANCE).orElse(null));
         options.validate();
         return options;
@@ -477,6 +480,7 @@ public record JobOptions(
                 rollups,
                 groupBy,
                 extraGroupings,
+                maxSeries,
                 idleAdvance);
     }
 

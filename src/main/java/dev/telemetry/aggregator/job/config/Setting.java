@@ -276,7 +276,7 @@ public final class Setting<T> {
         return key;
     }
 
-    private static int wholeNumber(Setting<Integer> setting, String text, int min, String problem) {
+    static int wholeNumber(Setting<Integer> setting, String text, int min, String problem) {
         try {
             int value = Integer.parseInt(text);
             if (value >= min) {

@@ -12,6 +12,8 @@ import java.util.TreeMap;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -69,6 +71,9 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
      */
     public static final int DEFAULT_MAX_PARTIALS = 100_000;
 
+    /** Events counted under their grouping's overflow series, per grouping. */
+    public static final String OVERFLOWED_METRIC = "seriesOverflowedEvents";
+
     /**
      * How far, in windows, this input's watermark must move after an idle spell before events are
      * held again: by then an input that came back behind the others has normally caught up.
@@ -86,8 +91,21 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     /** Each grouping's {@link Grouping#seriesPrefix}, made once. */
     private final String[] seriesPrefixes;
 
+    /** The (series, metric) keys per grouping and window over all subtasks; 0: no cap. */
+    private final int maxSeries;
+
+    private final long allowedLateness;
+
+    /** Each window's admitted keys, per grouping (see {@link SeriesCap}); none without a cap. */
+    private static final ListStateDescriptor<Tuple3<Long, String, String>> ADMITTED =
+            new ListStateDescriptor<>(
+                    "admitted-series", Types.TUPLE(Types.LONG, Types.STRING, Types.STRING));
+
+    private transient ListState<Tuple3<Long, String, String>> admittedState;
+    private transient SeriesCap cap;
+
     /** Open windows by start, so a watermark finds the windows it closes without a full scan. */
-    private transient TreeMap<Long, Map<DeviceMetric, PartialAggregate>> partialsByWindow;
+    private transient TreeMap<Long, Map<SeriesKey, PartialAggregate>> partialsByWindow;
 
     private transient int heldPartials;
     private transient long currentWatermark;
@@ -113,7 +131,7 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     /** The window of the previous event: consecutive events mostly share it. */
     private transient long lastWindowStart;
 
-    private transient Map<DeviceMetric, PartialAggregate> lastWindow;
+    private transient Map<SeriesKey, PartialAggregate> lastWindow;
     private transient StreamRecord<PartialAggregate> outRecord;
 
     public WindowPartialCombiner(Duration windowSize, int maxPartials) {
@@ -131,11 +149,29 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
      */
     public WindowPartialCombiner(
             Duration windowSize, int maxPartials, double sketchAccuracy, List<Grouping> groupings) {
+        this(windowSize, maxPartials, sketchAccuracy, groupings, 0, Duration.ZERO);
+    }
+
+    /**
+     * As above, with at most {@code maxSeries} (series, metric) keys per grouping and window, the
+     * excess folded into the grouping's overflow series ({@link SeriesCap}); 0: no cap. Each of the
+     * operator's subtasks admits its share, {@code maxSeries} divided by the parallelism (rounded
+     * up). A window's admitted keys are kept until {@code allowedLateness} after its end.
+     */
+    public WindowPartialCombiner(
+            Duration windowSize,
+            int maxPartials,
+            double sketchAccuracy,
+            List<Grouping> groupings,
+            int maxSeries,
+            Duration allowedLateness) {
         this.windowSize = windowSize.toMillis();
         this.maxPartials = maxPartials;
         this.sketchAccuracy = sketchAccuracy;
         this.groupings = groupings.toArray(Grouping[]::new);
         this.seriesPrefixes = groupings.stream().map(Grouping::seriesPrefix).toArray(String[]::new);
+        this.maxSeries = maxSeries;
+        this.allowedLateness = allowedLateness.toMillis();
     }
 
     @Override
@@ -148,12 +184,39 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
                 restoredWatermark = Math.max(restoredWatermark, watermark);
             }
         }
+        if (maxSeries > 0) {
+            int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+            Counter[] overflowed = new Counter[groupings.length];
+            for (int g = 0; g < groupings.length; g++) {
+                overflowed[g] =
+                        getMetricGroup()
+                                .addGroup("grouping", groupings[g].id())
+                                .counter(OVERFLOWED_METRIC);
+            }
+            cap =
+                    new SeriesCap(
+                            (maxSeries + parallelism - 1) / parallelism,
+                            windowSize,
+                            allowedLateness,
+                            groupings,
+                            seriesPrefixes,
+                            overflowed);
+            // Split (not union) list state: at the same parallelism each subtask gets its own
+            // entries back, the keys of the partitions it reads.
+            admittedState = context.getOperatorStateStore().getListState(ADMITTED);
+            if (context.isRestored()) {
+                cap.restore(admittedState.get());
+            }
+        }
     }
 
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         watermarks.update(List.of(currentWatermark));
+        if (cap != null) {
+            admittedState.update(cap.snapshot());
+        }
     }
 
     @Override
@@ -180,30 +243,36 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
                 TimeWindow.getWindowStartWithOffset(element.getTimestamp(), 0, windowSize);
         boolean alone = windowStart + windowSize - 1 <= currentWatermark || passingThrough;
         for (int g = 0; g < groupings.length; g++) {
-            String series = groupings[g].seriesOf(event.deviceId, event.tags, seriesPrefixes[g]);
+            SeriesKey key =
+                    new SeriesKey(
+                            groupings[g].seriesOf(event.deviceId, event.tags, seriesPrefixes[g]),
+                            event.metric);
+            if (cap != null) {
+                key = cap.admit(g, windowStart, key);
+            }
             if (alone) {
                 PartialAggregate single =
-                        new PartialAggregate(series, event.metric, windowStart, sketchAccuracy);
+                        new PartialAggregate(
+                                key.series(), key.metric(), windowStart, sketchAccuracy);
                 single.add(event.value);
                 // Handed on before this method returns and not kept, so object reuse is safe.
                 single.event = event;
                 emit(single);
             } else {
-                add(series, event, windowStart);
+                add(key, event.value, windowStart);
             }
         }
     }
 
-    private void add(String series, TelemetryEvent event, long windowStart) {
-        Map<DeviceMetric, PartialAggregate> window = windowStarting(windowStart);
-        DeviceMetric key = new DeviceMetric(series, event.metric);
+    private void add(SeriesKey key, double value, long windowStart) {
+        Map<SeriesKey, PartialAggregate> window = windowStarting(windowStart);
         PartialAggregate partial = window.get(key);
         if (partial == null) {
-            partial = new PartialAggregate(series, event.metric, windowStart, sketchAccuracy);
+            partial = new PartialAggregate(key.series(), key.metric(), windowStart, sketchAccuracy);
             window.put(key, partial);
             heldPartials++;
         }
-        partial.add(event.value);
+        partial.add(value);
         if (heldPartials > maxPartials) {
             emitOldest();
         }
@@ -212,6 +281,9 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     @Override
     public void processWatermark(Watermark mark) throws Exception {
         currentWatermark = Math.max(currentWatermark, mark.getTimestamp());
+        if (cap != null) {
+            cap.expire(currentWatermark);
+        }
         if (passingThrough) {
             if (holdAgainAt == Long.MAX_VALUE) {
                 // The first watermark since this input was idle.
@@ -260,7 +332,7 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
         return heldPartials;
     }
 
-    private Map<DeviceMetric, PartialAggregate> windowStarting(long windowStart) {
+    private Map<SeriesKey, PartialAggregate> windowStarting(long windowStart) {
         if (lastWindow == null || lastWindowStart != windowStart) {
             lastWindow =
                     partialsByWindow.computeIfAbsent(windowStart, start -> new LinkedHashMap<>());
@@ -275,7 +347,7 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
      * with it the checkpoint barrier (seen with a million keys on RocksDB).
      */
     private void emitOldest() {
-        Map.Entry<Long, Map<DeviceMetric, PartialAggregate>> oldest = partialsByWindow.firstEntry();
+        Map.Entry<Long, Map<SeriesKey, PartialAggregate>> oldest = partialsByWindow.firstEntry();
         Iterator<PartialAggregate> partials = oldest.getValue().values().iterator();
         emit(partials.next());
         partials.remove();
@@ -289,13 +361,13 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     }
 
     private void emitAll() {
-        for (Map<DeviceMetric, PartialAggregate> window : partialsByWindow.values()) {
+        for (Map<SeriesKey, PartialAggregate> window : partialsByWindow.values()) {
             emitWindow(window);
         }
         partialsByWindow.clear();
     }
 
-    private void emitWindow(Map<DeviceMetric, PartialAggregate> window) {
+    private void emitWindow(Map<SeriesKey, PartialAggregate> window) {
         for (PartialAggregate partial : window.values()) {
             emit(partial);
         }
@@ -308,7 +380,4 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
     private void emit(PartialAggregate partial) {
         output.collect(outRecord.replace(partial, partial.windowStart + windowSize - 1));
     }
-
-    /** The part of the key that is not the window: the series (a grouping's) and the metric. */
-    private record DeviceMetric(String series, String metric) {}
 }

@@ -331,6 +331,109 @@ class WindowPartialCombinerTest {
                 .containsExactly(record(carrying(late)), record(lateOfRegion));
     }
 
+    /**
+     * With a cap of two keys per grouping and window, the first two keys of each window keep their
+     * series; later ones count under the overflow series of their metric, in every grouping, and a
+     * new window admits afresh. (The count of overflowed events: {@code HostileSeriesIT}.)
+     */
+    @Test
+    void beyondTheSeriesCapEventsCountUnderTheOverflowSeries() throws Exception {
+        Grouping byRegion = new Grouping(false, List.of("region"), "by-region", List.of());
+        String prefix = byRegion.seriesPrefix();
+        openCapped(2, List.of(Grouping.PER_DEVICE, byRegion));
+        for (int device = 0; device < 4; device++) {
+            process(
+                    tagged(
+                            event("sensor-" + device, "m", device, T0 + device),
+                            "region",
+                            "r" + device));
+        }
+        process(event("sensor-0", "m", 10.0, T0 + 10));
+        process(event("sensor-5", "other", 1.0, T0 + 11));
+        process(event("sensor-6", "m", 1.0, T1 + 1));
+        harness.processWatermark(T2 - 1);
+
+        assertThat(harness.getOutput())
+                .containsExactlyInAnyOrder(
+                        record(partial("sensor-0", "m", T0, 2, 10.0, 0.0, 10.0)),
+                        record(partial("sensor-1", "m", T0, 1, 1.0, 1.0, 1.0)),
+                        record(partial("__overflow__", "m", T0, 2, 5.0, 2.0, 3.0)),
+                        record(partial("__overflow__", "other", T0, 1, 1.0, 1.0, 1.0)),
+                        record(partial(prefix + "\0r0", "m", T0, 1, 0.0, 0.0, 0.0)),
+                        record(partial(prefix + "\0r1", "m", T0, 1, 1.0, 1.0, 1.0)),
+                        record(partial(prefix + "\0__overflow__", "m", T0, 3, 15.0, 2.0, 10.0)),
+                        record(partial(prefix + "\0__overflow__", "other", T0, 1, 1.0, 1.0, 1.0)),
+                        record(partial("sensor-6", "m", T1, 1, 1.0, 1.0, 1.0)),
+                        record(partial(prefix + "\0", "m", T1, 1, 1.0, 1.0, 1.0)),
+                        new Watermark(T2 - 1));
+    }
+
+    /** A flood of unique metrics is bounded too: beyond 100 overflow metrics, one more key. */
+    @Test
+    void beyondTheOverflowMetricsTheMetricIsFoldedToo() throws Exception {
+        openCapped(1, List.of(Grouping.PER_DEVICE));
+        for (int i = 0; i < 1 + SeriesCap.MAX_OVERFLOW_METRICS + 50; i++) {
+            process(event("sensor-" + i, "metric-" + i, 1.0, T0 + 1));
+        }
+        harness.processWatermark(T1 - 1);
+
+        assertThat(harness.getOutput()).hasSize(1 + SeriesCap.MAX_OVERFLOW_METRICS + 1 + 1);
+        assertThat(harness.getOutput())
+                .contains(record(partial("__overflow__", "__overflow__", T0, 50, 50.0, 1.0, 1.0)));
+    }
+
+    /**
+     * The admitted keys are state: after a restore, a window's admitted series stay admitted and
+     * its later ones still overflow, as without the restore; once event time passes the window's
+     * end (plus lateness), its keys are forgotten.
+     */
+    @Test
+    void admittedSeriesSurviveARestoreUntilTheirWindowExpires() throws Exception {
+        openCapped(1, List.of(Grouping.PER_DEVICE));
+        process(event("sensor-1", "m", 1.0, T0 + 1));
+        harness.prepareSnapshotPreBarrier(1L);
+        OperatorSubtaskState snapshot = harness.snapshot(1L, 1L);
+        harness.close();
+
+        harness =
+                new OneInputStreamOperatorTestHarness<>(
+                        new WindowPartialCombiner(
+                                MINUTE,
+                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
+                                0,
+                                List.of(Grouping.PER_DEVICE),
+                                1,
+                                Duration.ZERO));
+        harness.setup();
+        harness.initializeState(snapshot);
+        harness.open();
+        process(event("sensor-2", "m", 2.0, T0 + 2));
+        process(event("sensor-1", "m", 3.0, T0 + 3));
+        harness.processWatermark(T1 - 1);
+        assertThat(harness.getOutput())
+                .containsExactlyInAnyOrder(
+                        record(partial("sensor-1", "m", T0, 1, 3.0, 3.0, 3.0)),
+                        record(partial("__overflow__", "m", T0, 1, 2.0, 2.0, 2.0)),
+                        new Watermark(T1 - 1));
+        harness.prepareSnapshotPreBarrier(2L);
+        assertThat(harness.snapshot(2L, 2L).getManagedOperatorState())
+                .as("only the watermark once the window has expired")
+                .hasSize(1);
+    }
+
+    private void openCapped(int maxSeries, List<Grouping> groupings) throws Exception {
+        harness =
+                new OneInputStreamOperatorTestHarness<>(
+                        new WindowPartialCombiner(
+                                MINUTE,
+                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
+                                0,
+                                groupings,
+                                maxSeries,
+                                Duration.ZERO));
+        harness.open();
+    }
+
     private static TelemetryEvent tagged(TelemetryEvent event, String... tags) {
         event.tags = tags;
         return event;

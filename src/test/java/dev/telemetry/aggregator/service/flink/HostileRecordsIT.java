@@ -128,6 +128,17 @@ class HostileRecordsIT extends SharedBrokerTest {
                                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":\"1999-12-31T23:59:59Z\"}"),
                         RejectReason.TIMESTAMP_OUT_OF_RANGE),
                 new Hostile(
+                        "too-many-tags",
+                        utf8(
+                                "{\"deviceId\":\"d\","
+                                        + ok
+                                        + ",\"tags\":{"
+                                        + java.util.stream.IntStream.range(0, 17)
+                                                .mapToObj(i -> "\"t" + i + "\":\"v\"")
+                                                .collect(java.util.stream.Collectors.joining(","))
+                                        + "}}"),
+                        RejectReason.TAGS_LIMIT_EXCEEDED),
+                new Hostile(
                         "far-future",
                         utf8(
                                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":\"2100-01-01T00:00:00Z\"}"),

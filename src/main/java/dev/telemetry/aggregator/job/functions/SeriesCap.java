@@ -2,6 +2,7 @@ package dev.telemetry.aggregator.job.functions;
 
 import dev.telemetry.aggregator.job.config.Grouping;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +39,11 @@ final class SeriesCap {
     /** Per grouping: the admitted keys of each window by its start. */
     private final List<TreeMap<Long, Window>> windows = new ArrayList<>();
 
+    /** Per grouping, the window of the previous call: consecutive events mostly share it. */
+    private final long[] lastStart;
+
+    private final Window[] lastWindow;
+
     private static final class Window {
         final Set<SeriesKey> admitted = new HashSet<>();
         int overflowMetrics;
@@ -61,6 +67,8 @@ final class SeriesCap {
         this.prefixes = prefixes;
         this.overflowed = overflowed;
         this.overflowSeries = new String[groupings.length];
+        this.lastStart = new long[groupings.length];
+        this.lastWindow = new Window[groupings.length];
         for (int g = 0; g < groupings.length; g++) {
             overflowSeries[g] = groupings[g].overflowSeries(prefixes[g]);
             windows.add(new TreeMap<>());
@@ -69,7 +77,12 @@ final class SeriesCap {
 
     /** The key an event of {@code key} counts under in grouping {@code g}: it, or an overflow. */
     SeriesKey admit(int g, long windowStart, SeriesKey key) {
-        Window window = windows.get(g).computeIfAbsent(windowStart, start -> new Window());
+        Window window = lastWindow[g];
+        if (window == null || lastStart[g] != windowStart) {
+            window = windows.get(g).computeIfAbsent(windowStart, start -> new Window());
+            lastWindow[g] = window;
+            lastStart[g] = windowStart;
+        }
         if (window.admitted.contains(key)) {
             return key;
         }
@@ -92,6 +105,7 @@ final class SeriesCap {
 
     /** Forgets the windows whose events are late at {@code watermark}: they make no state. */
     void expire(long watermark) {
+        Arrays.fill(lastWindow, null);
         for (TreeMap<Long, Window> byStart : windows) {
             while (!byStart.isEmpty()
                     && byStart.firstKey() + windowSize - 1 + allowedLateness <= watermark) {

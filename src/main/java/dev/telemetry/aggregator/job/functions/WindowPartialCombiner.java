@@ -247,10 +247,10 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
                     new SeriesKey(
                             groupings[g].seriesOf(event.deviceId, event.tags, seriesPrefixes[g]),
                             event.metric);
-            if (cap != null) {
-                key = cap.admit(g, windowStart, key);
-            }
             if (alone) {
+                if (cap != null) {
+                    key = cap.admit(g, windowStart, key);
+                }
                 PartialAggregate single =
                         new PartialAggregate(
                                 key.series(), key.metric(), windowStart, sketchAccuracy);
@@ -259,14 +259,22 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
                 single.event = event;
                 emit(single);
             } else {
-                add(key, event.value, windowStart);
+                add(g, key, event.value, windowStart);
             }
         }
     }
 
-    private void add(SeriesKey key, double value, long windowStart) {
+    private void add(int grouping, SeriesKey key, double value, long windowStart) {
         Map<SeriesKey, PartialAggregate> window = windowStarting(windowStart);
         PartialAggregate partial = window.get(key);
+        if (partial == null && cap != null) {
+            // Only a key without a held partial needs the cap: one with a partial was admitted.
+            SeriesKey admitted = cap.admit(grouping, windowStart, key);
+            if (admitted != key) {
+                key = admitted;
+                partial = window.get(key);
+            }
+        }
         if (partial == null) {
             partial = new PartialAggregate(key.series(), key.metric(), windowStart, sketchAccuracy);
             window.put(key, partial);

@@ -132,11 +132,13 @@ public class DemoAggregateLogger {
 
     /**
      * "aggregate 10s sensor-3 temperature [12:00:00,12:00:10) count=20 avg=21.40 min=.. max=..
-     * sum=.. p0.5=.. p0.99=..": the window's size first, so the levels tell apart.
+     * sum=.. p0.5=.. p0.99=..": the window's size first, so the levels tell apart; a grouped record
+     * names its tags ("region=region-1") where a per-device one names the device.
      */
     static String describeAggregate(String value) {
         Map<String, String> f = new HashMap<>();
         StringBuilder percentiles = new StringBuilder();
+        StringBuilder tags = new StringBuilder();
         try (JsonParser p = JSON.createParser(value)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return "aggregate (unparsable) " + value;
@@ -145,9 +147,16 @@ public class DemoAggregateLogger {
                 String name = p.currentName();
                 if (p.nextToken() == JsonToken.START_OBJECT) {
                     while (p.nextToken() == JsonToken.FIELD_NAME) {
-                        String quantile = p.currentName();
+                        String key = p.currentName();
                         p.nextToken();
-                        percentiles.append(String.format(" p%s=%s", quantile, p.getText()));
+                        if (name.equals("tags")) {
+                            tags.append(tags.isEmpty() ? "" : ",")
+                                    .append(key)
+                                    .append('=')
+                                    .append(p.getText());
+                        } else {
+                            percentiles.append(String.format(" p%s=%s", key, p.getText()));
+                        }
                     }
                 } else {
                     f.put(name, p.getValueAsString());
@@ -158,7 +167,9 @@ public class DemoAggregateLogger {
             return String.format(
                     "aggregate %s %s %s [%s,%s) count=%s avg=%.2f min=%s max=%s sum=%s%s",
                     RollupLevel.label(Duration.ofMillis(end - start)),
-                    f.get("deviceId"),
+                    f.containsKey("deviceId")
+                            ? f.get("deviceId") + (tags.isEmpty() ? "" : "," + tags)
+                            : tags.isEmpty() ? "(all devices)" : tags,
                     f.get("metric"),
                     time(start),
                     time(end),

@@ -38,10 +38,20 @@ public class DemoTelemetryFeed {
 
     private static final Logger LOG = Logger.getLogger(DemoTelemetryFeed.class);
 
-    /** 10 devices x 3 metrics, up to 2 s out of order, like devices that buffer before sending. */
+    /**
+     * 10 devices x 3 metrics, up to 2 s out of order, like devices that buffer before sending;
+     * tagged with a region and a service, which the demo's grouping by region uses.
+     */
     private static final TelemetryLoad LOAD =
             new TelemetryLoad(
-                    10, List.of("temperature", "humidity", "pressure"), 1_000, 2_000, 0, 0, 42);
+                    10,
+                    List.of("temperature", "humidity", "pressure"),
+                    1_000,
+                    2_000,
+                    0,
+                    0,
+                    42,
+                    true);
 
     @Inject DemoKafkaBroker broker;
 

@@ -201,17 +201,7 @@ public final class TelemetryFixtures {
     public static Aggregate parseAggregate(ConsumerRecord<byte[], byte[]> record) {
         try {
             JsonNode json = JSON.readTree(record.value());
-            Aggregate aggregate =
-                    new Aggregate(
-                            json.get("deviceId").asText(),
-                            json.get("metric").asText(),
-                            json.get("windowStart").asLong(),
-                            json.get("windowEnd").asLong(),
-                            json.get("count").asLong(),
-                            json.get("sum").asDouble(),
-                            json.get("min").asDouble(),
-                            json.get("max").asDouble(),
-                            json.get("avg").asDouble());
+            Aggregate aggregate = aggregateOf(json, json.get("deviceId").asText());
             String key = new String(record.key(), StandardCharsets.UTF_8);
             if (!key.equals(aggregate.deviceId())) {
                 throw new AssertionError(
@@ -242,16 +232,7 @@ public final class TelemetryFixtures {
                 assertThat(json.has("tags")).as("%s", json).isFalse();
             }
             assertThat(JSON.readTree(record.key())).as("the key").isEqualTo(dimensions);
-            return new Aggregate(
-                    tag == null ? "" : json.get("tags").get(tag).asText(),
-                    json.get("metric").asText(),
-                    json.get("windowStart").asLong(),
-                    json.get("windowEnd").asLong(),
-                    json.get("count").asLong(),
-                    json.get("sum").asDouble(),
-                    json.get("min").asDouble(),
-                    json.get("max").asDouble(),
-                    json.get("avg").asDouble());
+            return aggregateOf(json, tag == null ? "" : json.get("tags").get(tag).asText());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -280,6 +261,20 @@ public final class TelemetryFixtures {
                                         e.value(),
                                         e.timestamp()))
                 .toList();
+    }
+
+    /** An output record's statistics, with {@code series} as its deviceId. */
+    private static Aggregate aggregateOf(JsonNode json, String series) {
+        return new Aggregate(
+                series,
+                json.get("metric").asText(),
+                json.get("windowStart").asLong(),
+                json.get("windowEnd").asLong(),
+                json.get("count").asLong(),
+                json.get("sum").asDouble(),
+                json.get("min").asDouble(),
+                json.get("max").asDouble(),
+                json.get("avg").asDouble());
     }
 
     /** Aggregates read from the output, leaving out the flush devices. */

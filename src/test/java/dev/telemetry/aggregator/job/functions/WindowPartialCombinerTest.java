@@ -299,14 +299,7 @@ class WindowPartialCombinerTest {
     void eachEventCountsOnceInEveryGrouping() throws Exception {
         Grouping byRegion = new Grouping(false, List.of("region"), "by-region", List.of());
         String prefix = byRegion.seriesPrefix();
-        harness =
-                new OneInputStreamOperatorTestHarness<>(
-                        new WindowPartialCombiner(
-                                MINUTE,
-                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
-                                0,
-                                List.of(Grouping.PER_DEVICE, byRegion)));
-        harness.open();
+        openCapped(0, List.of(Grouping.PER_DEVICE, byRegion));
         process(tagged(event("sensor-1", "latency", 10.0, T0 + 1), "region", "eu"));
         process(tagged(event("sensor-2", "latency", 30.0, T0 + 2), "region", "eu"));
         process(event("sensor-3", "latency", 5.0, T0 + 3));
@@ -396,14 +389,7 @@ class WindowPartialCombinerTest {
         harness.close();
 
         harness =
-                new OneInputStreamOperatorTestHarness<>(
-                        new WindowPartialCombiner(
-                                MINUTE,
-                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
-                                0,
-                                List.of(Grouping.PER_DEVICE),
-                                1,
-                                Duration.ZERO));
+                new OneInputStreamOperatorTestHarness<>(combiner(1, List.of(Grouping.PER_DEVICE)));
         harness.setup();
         harness.initializeState(snapshot);
         harness.open();
@@ -421,16 +407,19 @@ class WindowPartialCombinerTest {
                 .hasSize(1);
     }
 
+    /** A combiner of one-minute windows for these groupings, capped (0: no cap). */
+    private static WindowPartialCombiner combiner(int maxSeries, List<Grouping> groupings) {
+        return new WindowPartialCombiner(
+                MINUTE,
+                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
+                0,
+                groupings,
+                maxSeries,
+                Duration.ZERO);
+    }
+
     private void openCapped(int maxSeries, List<Grouping> groupings) throws Exception {
-        harness =
-                new OneInputStreamOperatorTestHarness<>(
-                        new WindowPartialCombiner(
-                                MINUTE,
-                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
-                                0,
-                                groupings,
-                                maxSeries,
-                                Duration.ZERO));
+        harness = new OneInputStreamOperatorTestHarness<>(combiner(maxSeries, groupings));
         harness.open();
     }
 

@@ -2,16 +2,17 @@ package dev.telemetry.aggregator.job.codec;
 
 import com.fasterxml.jackson.core.io.NumberInput;
 import dev.telemetry.aggregator.job.config.EventTimeSource;
+import dev.telemetry.aggregator.job.config.TagLimits;
 import dev.telemetry.aggregator.job.records.TelemetryEvent;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * The fast path of {@link TelemetryEventParser} for the contract's usual form: one flat JSON object
- * whose values are strings without escapes and plain numbers. For such a value it returns exactly
- * the event Jackson's path would; for anything else (an escape, a literal, nesting, a byte-order
- * mark, any error) it returns {@code null} and Jackson's path decides, so every rejection and its
- * wording still come from one place.
+ * The fast path of {@link TelemetryEventParser} for the contract's usual form: one JSON object
+ * whose values are strings without escapes and plain numbers, and {@code tags} as a flat object of
+ * such strings. For such a value it returns exactly the event Jackson's path would; for anything
+ * else (an escape, a literal, nesting, a byte-order mark, any error) it returns {@code null} and
+ * Jackson's path decides, so every rejection and its wording still come from one place.
  *
  * <p>Why by hand: for an 80-byte contract event Jackson's per-record parser set-up (context,
  * buffers, symbol table) and token-by-token reading cost about twice this scan, which allocates
@@ -61,10 +62,89 @@ final class FlatEventScanner {
     };
 
     private final EventTimeSource eventTimeSource;
+    private final TagLimits tagLimits;
     private final String[] strings = new String[CACHE_SLOTS];
 
     FlatEventScanner(EventTimeSource eventTimeSource) {
+        this(eventTimeSource, TagLimits.DEFAULT);
+    }
+
+    FlatEventScanner(EventTimeSource eventTimeSource, TagLimits tagLimits) {
         this.eventTimeSource = eventTimeSource;
+        this.tagLimits = tagLimits;
+    }
+
+    /**
+     * Tags read from a value, names and values alternating and sorted by name, and where they end.
+     */
+    private record ScannedTags(String[] tags, int end) {}
+
+    /**
+     * Reads {@code in[p..]}, which starts with '{', as a flat object of plain strings within the
+     * tag limits, as Jackson's path would; null if it is anything else (an escape, a non-string, a
+     * duplicate or empty name, a limit broken), which Jackson's path decides and words.
+     */
+    private ScannedTags tags(byte[] in, int p) {
+        int end = in.length;
+        p = skipWhitespace(in, p + 1);
+        if (p < end && in[p] == '}') {
+            return new ScannedTags(null, p + 1);
+        }
+        String[] pairs = new String[2 * tagLimits.maxCount()];
+        int count = 0;
+        while (true) {
+            if (p >= end || in[p] != '"' || count == tagLimits.maxCount()) {
+                return null;
+            }
+            int nameStart = p + 1;
+            int nameEnd = plainStringEnd(in, nameStart);
+            if (nameEnd <= nameStart
+                    || nameEnd - nameStart > TelemetryEventParser.MAX_NAME_LENGTH) {
+                return null;
+            }
+            p = skipWhitespace(in, nameEnd + 1);
+            if (p >= end || in[p] != ':') {
+                return null;
+            }
+            p = skipWhitespace(in, p + 1);
+            if (p >= end || in[p] != '"') {
+                return null;
+            }
+            int valueStart = p + 1;
+            int valueEnd = plainStringEnd(in, valueStart);
+            if (valueEnd < 0 || valueEnd - valueStart > TelemetryEventParser.MAX_STRING_LENGTH) {
+                return null;
+            }
+            String name = canonical(in, nameStart, nameEnd);
+            String value = canonical(in, valueStart, valueEnd);
+            if (name.length() > tagLimits.maxNameLength()
+                    || value.length() > tagLimits.maxValueLength()) {
+                return null;
+            }
+            // Insertion by name, as the parser's TreeMap orders them; a duplicate is Jackson's.
+            int at = count;
+            while (at > 0 && pairs[2 * (at - 1)].compareTo(name) > 0) {
+                at--;
+            }
+            if (at > 0 && pairs[2 * (at - 1)].equals(name)) {
+                return null;
+            }
+            System.arraycopy(pairs, 2 * at, pairs, 2 * at + 2, 2 * (count - at));
+            pairs[2 * at] = name;
+            pairs[2 * at + 1] = value;
+            count++;
+            p = skipWhitespace(in, valueEnd + 1);
+            if (p >= end) {
+                return null;
+            }
+            if (in[p] == ',') {
+                p = skipWhitespace(in, p + 1);
+            } else if (in[p] == '}') {
+                return new ScannedTags(Arrays.copyOf(pairs, 2 * count), p + 1);
+            } else {
+                return null;
+            }
+        }
     }
 
     /**
@@ -84,6 +164,8 @@ final class FlatEventScanner {
         boolean hasValue = false;
         long timestamp = 0;
         boolean hasTimestamp = false;
+        String[] tags = null;
+        boolean tagsSeen = false;
         int[] unknownNames = null;
         int unknownCount = 0;
         while (true) {
@@ -104,10 +186,6 @@ final class FlatEventScanner {
                 return null;
             }
             int field = field(in, nameStart, nameEnd);
-            if (field == TAGS) {
-                // Tags, whatever their form, are Jackson's path's to read and check.
-                return null;
-            }
             if (field == DEVICE_ID && deviceId != null
                     || field == METRIC && metric != null
                     || field == VALUE && hasValue
@@ -132,7 +210,19 @@ final class FlatEventScanner {
                 unknownNames[2 * unknownCount + 1] = nameEnd - nameStart;
                 unknownCount++;
             }
-            if (in[p] == '"') {
+            if (field == TAGS) {
+                // Any other form (null, a duplicate) is Jackson's path's to read and check.
+                if (tagsSeen || in[p] != '{') {
+                    return null;
+                }
+                ScannedTags scanned = tags(in, p);
+                if (scanned == null) {
+                    return null;
+                }
+                tagsSeen = true;
+                tags = scanned.tags();
+                p = scanned.end();
+            } else if (in[p] == '"') {
                 int start = p + 1;
                 int stringEnd = plainStringEnd(in, start);
                 if (stringEnd < 0 || stringEnd - start > TelemetryEventParser.MAX_STRING_LENGTH) {
@@ -225,7 +315,9 @@ final class FlatEventScanner {
         } else {
             eventTime = timestamp;
         }
-        return new TelemetryEvent(deviceId, metric, value, eventTime);
+        TelemetryEvent event = new TelemetryEvent(deviceId, metric, value, eventTime);
+        event.tags = tags;
+        return event;
     }
 
     /** JSON's whitespace only: space, tab, line feed, carriage return. */

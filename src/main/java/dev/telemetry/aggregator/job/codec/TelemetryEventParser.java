@@ -236,7 +236,7 @@ public final class TelemetryEventParser implements Serializable {
 
     private FlatEventScanner scanner() {
         if (scanner == null) {
-            scanner = new FlatEventScanner(eventTimeSource);
+            scanner = new FlatEventScanner(eventTimeSource, tagLimits);
         }
         return scanner;
     }

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -50,6 +51,10 @@ class FlatEventScannerTest {
                 "{\"deviceId\":\"capteur-é\",\"metric\":\"température\",\"value\":1,\"timestamp\":1763683200000}",
                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"site\":\"x\",\"rack\":7,\"pad\":\"yy\"}",
                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1}",
+                "{\"tags\":{\"region\":\"eu\"},\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000}",
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":{}}",
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,"
+                        + " \"tags\" : { \"zone\" : \"z-é\" , \"b\":\"2\",\"a\":\"\" } }",
                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":-1}");
     }
 
@@ -63,7 +68,19 @@ class FlatEventScannerTest {
                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":[1,{\"a\":1,\"a\":2}]}",
                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":\"eu\"}",
                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":null}",
-                "{\"tags\":{\"region\":\"eu\"},\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000}",
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":{\"a\":\"1\",\"a\":\"2\"}}",
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":{\"\":\"1\"}}",
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":{\"a\":\"x\\u0000\"}}",
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":{\"a\":\"1\",}}",
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":{\"a\":\"1\"},\"tags\":{}}",
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":{\""
+                        + "n".repeat(65)
+                        + "\":\"1\"}}",
+                "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000,\"tags\":{"
+                        + java.util.stream.IntStream.range(0, 17)
+                                .mapToObj(i -> "\"t" + i + "\":\"v\"")
+                                .collect(java.util.stream.Collectors.joining(","))
+                        + "}}",
                 "\uFEFF{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1,\"timestamp\":1763683200000}",
                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":01,\"timestamp\":1763683200000}",
                 "{\"deviceId\":\"d\",\"metric\":\"m\",\"value\":1.,\"timestamp\":1763683200000}",
@@ -184,7 +201,8 @@ class FlatEventScannerTest {
                     event.deviceId,
                     event.metric,
                     Long.toHexString(Double.doubleToRawLongBits(event.value)),
-                    Long.toString(event.timestamp));
+                    Long.toString(event.timestamp),
+                    Arrays.toString(event.tags));
         } catch (InvalidEventException e) {
             return "rejected " + e.reason() + ": " + Objects.toString(e.getMessage());
         }

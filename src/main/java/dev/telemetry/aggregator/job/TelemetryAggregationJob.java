@@ -126,19 +126,15 @@ public class TelemetryAggregationJob {
                         .name("Split off rejected records");
 
         SingleOutputStreamOperator<PartialAggregate> partials =
-                eventStage
-                        .apply(events)
-                        .transform(
-                                "Combine per device, metric and window",
-                                TypeInformation.of(PartialAggregate.class),
-                                new WindowPartialCombiner(
-                                        options.windowSize(),
-                                        WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
-                                        options.sketchAccuracy(),
-                                        options.groupings(),
-                                        options.maxSeries(),
-                                        options.allowedLateness()))
-                        .uid("combine-per-window");
+                combinePerWindow(
+                        eventStage.apply(events),
+                        new WindowPartialCombiner(
+                                options.windowSize(),
+                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
+                                options.sketchAccuracy(),
+                                options.groupings(),
+                                options.maxSeries(),
+                                options.allowedLateness()));
         SingleOutputStreamOperator<TelemetryAggregate> aggregates =
                 aggregatePartials(
                         partials,
@@ -232,7 +228,8 @@ public class TelemetryAggregationJob {
 
     /**
      * Combines events per (device, metric, window) before the shuffle, chained to its input. Holds
-     * no partials in checkpoints, only its watermark (see {@link WindowPartialCombiner}).
+     * no partials in checkpoints, only its watermark and, with a series cap, the admitted series
+     * (see {@link WindowPartialCombiner}).
      */
     public static SingleOutputStreamOperator<PartialAggregate> combinePerWindow(
             DataStream<TelemetryEvent> events, Duration windowSize) {
@@ -245,13 +242,19 @@ public class TelemetryAggregationJob {
      */
     public static SingleOutputStreamOperator<PartialAggregate> combinePerWindow(
             DataStream<TelemetryEvent> events, Duration windowSize, double sketchAccuracy) {
+        return combinePerWindow(
+                events,
+                new WindowPartialCombiner(
+                        windowSize, WindowPartialCombiner.DEFAULT_MAX_PARTIALS, sketchAccuracy));
+    }
+
+    /** The combiner's place in the topology: its name and uid, whatever its settings. */
+    private static SingleOutputStreamOperator<PartialAggregate> combinePerWindow(
+            DataStream<TelemetryEvent> events, WindowPartialCombiner combiner) {
         return events.transform(
                         "Combine per device, metric and window",
                         TypeInformation.of(PartialAggregate.class),
-                        new WindowPartialCombiner(
-                                windowSize,
-                                WindowPartialCombiner.DEFAULT_MAX_PARTIALS,
-                                sketchAccuracy))
+                        combiner)
                 .uid("combine-per-window");
     }
 

@@ -208,7 +208,7 @@ public record JobOptions(
                         settings.find(Settings.GROUPINGS).orElse(List.of()).stream()
                                 .map(grouping -> grouping.withLevels(rollups))
                                 .toList(),
-                        settings.get(Settings.MAX_SERIES),
+                        settings.get(Settings.MAX_SERIES).orElse(0),
                         settings.get(Settings.IDLE_ADVANCE).orElse(null));
         options.validate();
         return options;

@@ -128,6 +128,26 @@ public final class Setting<T> {
                 });
     }
 
+    /** A whole number above zero, or {@code off} (empty). */
+    public static Setting<Optional<Integer>> positiveIntOrOff(
+            String key, String defaultValue, String description) {
+        return new Setting<>(
+                key,
+                "integer > 0 or off",
+                defaultValue,
+                description,
+                false,
+                (s, text) ->
+                        text.equalsIgnoreCase("off")
+                                ? Optional.empty()
+                                : Optional.of(
+                                        wholeNumber(
+                                                s,
+                                                text,
+                                                1,
+                                                "is neither off nor a positive integer")));
+    }
+
     /** A whole number above zero. */
     public static Setting<Integer> positiveInt(
             String key, String defaultValue, String description) {
@@ -276,7 +296,7 @@ public final class Setting<T> {
         return key;
     }
 
-    static int wholeNumber(Setting<Integer> setting, String text, int min, String problem) {
+    private static int wholeNumber(Setting<?> setting, String text, int min, String problem) {
         try {
             int value = Integer.parseInt(text);
             if (value >= min) {

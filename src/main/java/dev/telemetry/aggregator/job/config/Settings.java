@@ -200,22 +200,16 @@ public final class Settings {
                     "1d",
                     "Event times further ahead of this process's clock (when the record is read)"
                             + " are dead letters (timestamp-out-of-range).");
-    public static final Setting<Integer> MAX_SERIES =
-            Setting.of(
+    public static final Setting<Optional<Integer>> MAX_SERIES =
+            Setting.positiveIntOrOff(
                     "telemetry.max-series",
-                    "integer > 0 | off",
                     "100000",
                     "The most (series, metric) keys per grouping and window: beyond it, an event"
                         + " counts under its grouping's overflow series (every dimension but the"
                         + " metric __overflow__), so a flood of unique device ids or tag values"
                         + " cannot exhaust memory. Counted in seriesOverflowedEvents. Each input"
                         + " subtask admits its share (this divided by the parallelism). off: no"
-                        + " cap.",
-                    (setting, text) ->
-                            text.trim().equals("off")
-                                    ? 0
-                                    : Setting.wholeNumber(
-                                            setting, text, 1, "is not a positive integer or off"));
+                        + " cap.");
     public static final Setting<Integer> TAGS_MAX_COUNT =
             Setting.positiveInt(
                     "telemetry.tags.max-count",

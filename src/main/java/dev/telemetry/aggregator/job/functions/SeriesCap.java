@@ -145,12 +145,4 @@ final class SeriesCap {
             }
         }
     }
-
-    /** Keys admitted now, over every grouping and window (for tests). */
-    int admittedKeys() {
-        return windows.stream()
-                .flatMap(byStart -> byStart.values().stream())
-                .mapToInt(window -> window.admitted.size())
-                .sum();
-    }
 }

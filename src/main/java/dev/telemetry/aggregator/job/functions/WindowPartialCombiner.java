@@ -140,23 +140,22 @@ public class WindowPartialCombiner extends AbstractStreamOperator<PartialAggrega
 
     /** Partials that also sketch their values with this relative accuracy (none for 0). */
     public WindowPartialCombiner(Duration windowSize, int maxPartials, double sketchAccuracy) {
-        this(windowSize, maxPartials, sketchAccuracy, List.of(Grouping.PER_DEVICE));
+        this(
+                windowSize,
+                maxPartials,
+                sketchAccuracy,
+                List.of(Grouping.PER_DEVICE),
+                0,
+                Duration.ZERO);
     }
 
     /**
      * Partials of every grouping: each event is added to one partial per grouping, keyed by its
-     * series in that grouping ({@link Grouping#seriesOf}).
-     */
-    public WindowPartialCombiner(
-            Duration windowSize, int maxPartials, double sketchAccuracy, List<Grouping> groupings) {
-        this(windowSize, maxPartials, sketchAccuracy, groupings, 0, Duration.ZERO);
-    }
-
-    /**
-     * As above, with at most {@code maxSeries} (series, metric) keys per grouping and window, the
-     * excess folded into the grouping's overflow series ({@link SeriesCap}); 0: no cap. Each of the
-     * operator's subtasks admits its share, {@code maxSeries} divided by the parallelism (rounded
-     * up). A window's admitted keys are kept until {@code allowedLateness} after its end.
+     * series in that grouping ({@link Grouping#seriesOf}); at most {@code maxSeries} (series,
+     * metric) keys per grouping and window, the excess folded into the grouping's overflow series
+     * ({@link SeriesCap}); 0: no cap. Each of the operator's subtasks admits its share, {@code
+     * maxSeries} divided by the parallelism (rounded up). A window's admitted keys are kept until
+     * {@code allowedLateness} after its end.
      */
     public WindowPartialCombiner(
             Duration windowSize,

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.service.kafka;
 
+import dev.telemetry.aggregator.job.config.Grouping;
 import dev.telemetry.aggregator.job.config.InvalidSettingException;
 import dev.telemetry.aggregator.job.config.JobOptions;
 import dev.telemetry.aggregator.job.config.Settings;
@@ -39,14 +40,9 @@ final class TopicPreflight extends PreflightStep {
         job.inputTopics().forEach(topic -> required.put(topic, Settings.INPUT_TOPICS.key()));
         required.put(job.outputTopic(), Settings.OUTPUT_TOPIC.key());
         job.rollups().forEach(level -> required.put(level.topic(), Settings.ROLLUPS.key()));
-        job.extraGroupings()
-                .forEach(
-                        grouping ->
-                                grouping.topics()
-                                        .forEach(
-                                                topic ->
-                                                        required.put(
-                                                                topic, Settings.GROUPINGS.key())));
+        for (Grouping grouping : job.extraGroupings()) {
+            grouping.topics().forEach(topic -> required.put(topic, Settings.GROUPINGS.key()));
+        }
         required.put(job.deadLetterTopic(), Settings.DEAD_LETTER_TOPIC.key());
 
         Set<String> existing = await(admin.listTopics().names(), "list topics");

@@ -150,6 +150,8 @@ class JobOptionsTest {
                 Arguments.of("telemetry.rollups", "five=t-5", "TELEMETRY_ROLLUPS"),
                 Arguments.of("telemetry.rollups", "5m=bad topic", "TELEMETRY_ROLLUPS"),
                 Arguments.of("telemetry.rollups", "5m=", "TELEMETRY_ROLLUPS"),
+                Arguments.of("telemetry.max-series", "0", "TELEMETRY_MAX_SERIES"),
+                Arguments.of("telemetry.max-series", "lots", "TELEMETRY_MAX_SERIES"),
                 Arguments.of("telemetry.group-by", "deviceId", "TELEMETRY_GROUP_BY"),
                 Arguments.of("telemetry.group-by", "metric,region", "TELEMETRY_GROUP_BY"),
                 Arguments.of("telemetry.group-by", "metric,tags.", "TELEMETRY_GROUP_BY"),
@@ -229,6 +231,13 @@ class JobOptionsTest {
                         "by-region-1m",
                         "by-metric",
                         "by-metric-1m");
+    }
+
+    @Test
+    void theSeriesCapIsOnByDefaultAndCanBeSwitchedOff() {
+        assertThat(JobOptions.fromSettings(settings()).maxSeries()).isEqualTo(100_000);
+        assertThat(JobOptions.fromSettings(settings("telemetry.max-series", "off")).maxSeries())
+                .isZero();
     }
 
     @Test

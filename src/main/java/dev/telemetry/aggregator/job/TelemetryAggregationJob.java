@@ -10,6 +10,7 @@ import dev.telemetry.aggregator.job.functions.LatePartialDeadLetterMapper;
 import dev.telemetry.aggregator.job.functions.RejectedRecordSplitter;
 import dev.telemetry.aggregator.job.functions.RollupOperator;
 import dev.telemetry.aggregator.job.functions.TelemetryAggregator;
+import dev.telemetry.aggregator.job.functions.UpsertTrigger;
 import dev.telemetry.aggregator.job.functions.WatermarkKeepingWindowOperator;
 import dev.telemetry.aggregator.job.functions.WindowPartialCombiner;
 import dev.telemetry.aggregator.job.functions.WindowResultFunction;
@@ -44,6 +45,7 @@ import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.streaming.api.windowing.triggers.Trigger;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.streaming.runtime.operators.windowing.WindowOperator;
 import org.apache.flink.streaming.runtime.operators.windowing.WindowOperatorBuilder;
@@ -143,7 +145,13 @@ public class TelemetryAggregationJob {
                         new WindowResultFunction(
                                 options.quantiles(),
                                 options.outputSketch(),
-                                !options.rollups().isEmpty()));
+                                !options.rollups().isEmpty(),
+                                options.allowedLateness(),
+                                options.upsert()),
+                        options.upsert()
+                                ? new UpsertTrigger(
+                                        options.allowedLateness(), options.earlyResultsInterval())
+                                : null);
         rollUp(aggregates, options)
                 .sinkTo(aggregateSink)
                 .uid("kafka-aggregates-sink")
@@ -186,7 +194,9 @@ public class TelemetryAggregationJob {
                                 options.allowedLateness(),
                                 options.rollups(),
                                 options.quantiles(),
-                                options.outputSketch()))
+                                options.outputSketch(),
+                                options.upsert(),
+                                options.earlyResultsInterval() != null))
                 .uid("rollups");
     }
 
@@ -278,12 +288,26 @@ public class TelemetryAggregationJob {
             Duration windowSize,
             Duration allowedLateness,
             WindowResultFunction result) {
+        return aggregatePartials(partials, windowSize, allowedLateness, result, null);
+    }
+
+    /**
+     * As {@link #aggregatePartials(DataStream, Duration, Duration, WindowResultFunction)}, the
+     * windows fired by {@code trigger} ({@link UpsertTrigger}), or by Flink's event-time trigger
+     * (at the end, and for each late element within the allowed lateness) if null.
+     */
+    public static SingleOutputStreamOperator<TelemetryAggregate> aggregatePartials(
+            DataStream<PartialAggregate> partials,
+            Duration windowSize,
+            Duration allowedLateness,
+            WindowResultFunction result,
+            Trigger<Object, TimeWindow> trigger) {
         KeyedStream<PartialAggregate, Tuple2<String, String>> keyed =
                 partials.keyBy(new DeviceMetricKey());
         return keyed.transform(
                         "Aggregate per device and metric",
                         TypeInformation.of(TelemetryAggregate.class),
-                        windowOperator(keyed, windowSize, allowedLateness, result))
+                        windowOperator(keyed, windowSize, allowedLateness, result, trigger))
                 .uid("window-aggregate")
                 .name("Aggregate per device and metric");
     }
@@ -303,13 +327,14 @@ public class TelemetryAggregationJob {
                     KeyedStream<PartialAggregate, Tuple2<String, String>> keyed,
                     Duration windowSize,
                     Duration allowedLateness,
-                    WindowResultFunction result) {
+                    WindowResultFunction result,
+                    Trigger<Object, TimeWindow> trigger) {
         TumblingEventTimeWindows assigner = TumblingEventTimeWindows.of(windowSize);
         ExecutionConfig config = keyed.getExecutionConfig();
         WindowOperatorBuilder<PartialAggregate, Tuple2<String, String>, TimeWindow> builder =
                 new WindowOperatorBuilder<>(
                         assigner,
-                        assigner.getDefaultTrigger(),
+                        trigger == null ? assigner.getDefaultTrigger() : trigger,
                         config,
                         keyed.getType(),
                         keyed.getKeySelector(),

@@ -23,6 +23,11 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * in contract order. Any other grouping: key = its dimensions as a JSON object ({@code
  * {"metric":"latency","tags":{"region":"eu-1"}}}, {@code deviceId} first when grouped by it), and
  * the value names those dimensions in place of {@code deviceId}.
+ *
+ * <p>Upsert mode: the key identifies the window, its dimensions (always named, {@code deviceId} and
+ * {@code metric} included) and bounds as a JSON object ({@code
+ * {"deviceId":"d","metric":"m","windowStart":0,"windowEnd":60000}}, whose bounds also tell the
+ * level), and the value adds {@code "revision"} and {@code "final"} after the bounds.
  */
 public class AggregateSerializationSchema
         implements KafkaRecordSerializationSchema<TelemetryAggregate>, KafkaDatasetFacetProvider {
@@ -35,6 +40,8 @@ public class AggregateSerializationSchema
 
     /** The JSON names of the percentiles, in the order of the aggregates' values. */
     private final String[] percentileNames;
+
+    private final boolean upsert;
 
     public AggregateSerializationSchema(String topic) {
         this(topic, new double[0], List.of());
@@ -56,6 +63,15 @@ public class AggregateSerializationSchema
      * @param quantiles the quantiles of the aggregates' percentiles, in their order
      */
     public AggregateSerializationSchema(List<Grouping> groupings, double[] quantiles) {
+        this(groupings, quantiles, false);
+    }
+
+    /**
+     * @param upsert whether records are revisions of windows, keyed by the window
+     */
+    public AggregateSerializationSchema(
+            List<Grouping> groupings, double[] quantiles, boolean upsert) {
+        this.upsert = upsert;
         this.groupings = groupings.toArray(Grouping[]::new);
         this.prefixes = groupings.stream().map(Grouping::seriesPrefix).toArray(String[]::new);
         this.percentileNames = percentileNames(quantiles);
@@ -83,7 +99,7 @@ public class AggregateSerializationSchema
                 continue;
             }
             String topic = topicOf(grouping, aggregate);
-            if (grouping.isDeviceMetric()) {
+            if (grouping.isDeviceMetric() && !upsert) {
                 return new ProducerRecord<>(
                         topic,
                         null,
@@ -91,7 +107,9 @@ public class AggregateSerializationSchema
                         aggregate.deviceId.getBytes(StandardCharsets.UTF_8),
                         toJson(aggregate, percentileNames));
             }
-            String[] values = grouping.valuesOf(aggregate.deviceId, prefixes[g]);
+            Grouping named = grouping.isDeviceMetric() ? null : grouping;
+            String[] values =
+                    named == null ? null : grouping.valuesOf(aggregate.deviceId, prefixes[g]);
             return new ProducerRecord<>(
                     topic,
                     null,
@@ -99,10 +117,14 @@ public class AggregateSerializationSchema
                     JsonBytes.write(
                             json -> {
                                 json.writeStartObject();
-                                writeDimensions(json, grouping, values, aggregate.metric);
+                                writeDimensions(json, named, values, aggregate);
+                                if (upsert) {
+                                    json.writeNumberField("windowStart", aggregate.windowStart);
+                                    json.writeNumberField("windowEnd", aggregate.windowEnd);
+                                }
                                 json.writeEndObject();
                             }),
-                    toJson(aggregate, grouping, values, percentileNames));
+                    toJson(aggregate, named, values, percentileNames, upsert));
         }
         return null;
     }
@@ -123,29 +145,30 @@ public class AggregateSerializationSchema
     }
 
     static byte[] toJson(TelemetryAggregate aggregate, String[] percentileNames) {
-        return toJson(aggregate, null, null, percentileNames);
+        return toJson(aggregate, null, null, percentileNames, false);
     }
 
     /**
      * @param grouping the aggregate's grouping, or null for per device and metric
      * @param values the grouping's dimension values ({@link Grouping#valuesOf})
+     * @param upsert whether to write the revision and whether it is final
      */
     private static byte[] toJson(
             TelemetryAggregate aggregate,
             Grouping grouping,
             String[] values,
-            String[] percentileNames) {
+            String[] percentileNames,
+            boolean upsert) {
         return JsonBytes.write(
                 json -> {
                     json.writeStartObject();
-                    if (grouping == null) {
-                        json.writeStringField("deviceId", aggregate.deviceId);
-                        json.writeStringField("metric", aggregate.metric);
-                    } else {
-                        writeDimensions(json, grouping, values, aggregate.metric);
-                    }
+                    writeDimensions(json, grouping, values, aggregate);
                     json.writeNumberField("windowStart", aggregate.windowStart);
                     json.writeNumberField("windowEnd", aggregate.windowEnd);
+                    if (upsert) {
+                        json.writeNumberField("revision", aggregate.revision);
+                        json.writeBooleanField("final", aggregate.isFinal);
+                    }
                     json.writeNumberField("count", aggregate.count);
                     json.writeNumberField("sum", finite(aggregate.sum));
                     json.writeNumberField("min", finite(aggregate.min));
@@ -167,14 +190,22 @@ public class AggregateSerializationSchema
                 });
     }
 
-    /** {@code "deviceId"} when grouped by it, {@code "metric"}, {@code "tags":{...}} if any. */
+    /**
+     * {@code "deviceId"} when grouped by it, {@code "metric"}, {@code "tags":{...}} if any; per
+     * device and metric if {@code grouping} is null.
+     */
     private static void writeDimensions(
-            JsonGenerator json, Grouping grouping, String[] values, String metric)
+            JsonGenerator json, Grouping grouping, String[] values, TelemetryAggregate aggregate)
             throws IOException {
+        if (grouping == null) {
+            json.writeStringField("deviceId", aggregate.deviceId);
+            json.writeStringField("metric", aggregate.metric);
+            return;
+        }
         if (grouping.byDevice()) {
             json.writeStringField("deviceId", values[0]);
         }
-        json.writeStringField("metric", metric);
+        json.writeStringField("metric", aggregate.metric);
         if (!grouping.tagNames().isEmpty()) {
             json.writeObjectFieldStart("tags");
             for (int i = 0; i < grouping.tagNames().size(); i++) {

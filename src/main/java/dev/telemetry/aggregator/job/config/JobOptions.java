@@ -42,6 +42,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param maxSeries the most (series, metric) keys per grouping and window; 0: no cap
  * @param idleAdvance quiet time after which a partition's event time follows the wall clock; null:
  *     never
+ * @param outputMode what an output record stands for: a closed window, or a revision of one
+ * @param earlyResultsInterval in upsert mode, how often an open window with new events is written
+ *     as it stands; null: never
  * @param alignedCheckpointTimeout how long checkpoint barriers may queue behind in-flight records
  *     before the checkpoint goes unaligned (stores those records); zero: unaligned from the start;
  *     null: always aligned
@@ -82,7 +85,9 @@ public record JobOptions(
         Grouping groupBy,
         List<Grouping> extraGroupings,
         int maxSeries,
-        Duration idleAdvance)
+        Duration idleAdvance,
+        OutputMode outputMode,
+        Duration earlyResultsInterval)
         implements Serializable {
 
     public static final String HASHMAP = "hashmap";
@@ -209,7 +214,9 @@ public record JobOptions(
                                 .map(grouping -> grouping.withLevels(rollups))
                                 .toList(),
                         settings.get(Settings.MAX_SERIES).orElse(0),
-                        settings.get(Settings.IDLE_ADVANCE).orElse(null));
+                        settings.get(Settings.IDLE_ADVANCE).orElse(null),
+                        settings.get(Settings.OUTPUT_MODE),
+                        settings.get(Settings.EARLY_RESULTS_INTERVAL).orElse(null));
         options.validate();
         return options;
     }
@@ -260,6 +267,7 @@ public record JobOptions(
         if (idleAdvance != null) {
             requirePositive(Settings.IDLE_ADVANCE, idleAdvance);
         }
+        validateEarlyResults();
         requirePositive(Settings.CHECKPOINT_INTERVAL, checkpointInterval);
         requirePositive(Settings.CHECKPOINT_TIMEOUT, checkpointTimeout);
         if (incrementalCheckpoints && !stateBackend.equals(ROCKSDB)) {
@@ -481,7 +489,9 @@ public record JobOptions(
                 groupBy,
                 extraGroupings,
                 maxSeries,
-                idleAdvance);
+                idleAdvance,
+                outputMode,
+                earlyResultsInterval);
     }
 
     /**
@@ -528,6 +538,36 @@ public record JobOptions(
     public static final String MINIMUM_TRANSACTION_TIMEOUT_RULE =
             "(tolerable checkpoint failures + 1) x max(checkpoint interval, checkpoint timeout) +"
                     + " checkpoint timeout + expected restart time";
+
+    /** The shortest early-results interval: each early result is a record per open window. */
+    public static final Duration MIN_EARLY_RESULTS_INTERVAL = Duration.ofMillis(100);
+
+    private void validateEarlyResults() {
+        if (earlyResultsInterval == null) {
+            return;
+        }
+        if (outputMode != OutputMode.UPSERT) {
+            throw new InvalidSettingException(
+                    Settings.EARLY_RESULTS_INTERVAL,
+                    "early results are revisions of a window, which only upsert mode writes; set "
+                            + Settings.environmentVariable(Settings.OUTPUT_MODE)
+                            + "=upsert, or "
+                            + Settings.environmentVariable(Settings.EARLY_RESULTS_INTERVAL)
+                            + "=off");
+        }
+        if (earlyResultsInterval.compareTo(MIN_EARLY_RESULTS_INTERVAL) < 0) {
+            throw new InvalidSettingException(
+                    Settings.EARLY_RESULTS_INTERVAL,
+                    "must be at least "
+                            + MIN_EARLY_RESULTS_INTERVAL.toMillis()
+                            + "ms: every open window is written once per interval");
+        }
+    }
+
+    /** Whether records are revisions of windows (keyed by window, compacted topics). */
+    public boolean upsert() {
+        return outputMode == OutputMode.UPSERT;
+    }
 
     private static void requirePositive(Setting<?> setting, Duration duration) {
         if (duration.isZero() || duration.isNegative()) {

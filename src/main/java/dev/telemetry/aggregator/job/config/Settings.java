@@ -113,6 +113,22 @@ public final class Settings {
                     "0s",
                     "How long after its window closed an event is still aggregated (the window"
                             + " is emitted again); later events are dead letters (late).");
+    public static final Setting<OutputMode> OUTPUT_MODE =
+            Setting.choice(
+                    "telemetry.output-mode",
+                    "final",
+                    Map.of("final", OutputMode.FINAL, "upsert", OutputMode.UPSERT),
+                    "final: a record per window when it closes, keyed by its series. upsert:"
+                            + " keyed by the window, with \"revision\" and \"final\"; early"
+                            + " results, corrections for late events on every level, compacted"
+                            + " topics.");
+    public static final Setting<Optional<Duration>> EARLY_RESULTS_INTERVAL =
+            Setting.durationOrOff(
+                    "telemetry.early-results-interval",
+                    "off",
+                    "In upsert mode, how often (processing time) an open window that received"
+                            + " events is written as it stands so far (\"final\":false); at"
+                            + " least 100ms.");
     public static final Setting<DeliveryGuarantee> DELIVERY_GUARANTEE =
             Setting.choice(
                     "telemetry.delivery-guarantee",

@@ -43,6 +43,12 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * its level-1 window. Without lateness every firing is final and merged at once. Coarser levels get
  * only final windows (each is emitted once), so they merge at once too.
  *
+ * <p>In upsert mode a coarse window is also written before it is final, each time as it stands so
+ * far (what its final finer windows merged, plus the latest firing of each finer window still
+ * open): when event time reaches its end, for each late firing of a finer window inside it after
+ * that (a correction), and, with early results, for each firing of a finer window before that. Each
+ * write has the next {@code revision}, kept per level and window until the final one.
+ *
  * <p>Always in the topology, with or without levels, so turning rollups on or off across a
  * savepoint needs no {@code allow-non-restored-state}. Each level's state is named after its size
  * and the size of the level below: after a change of levels, a level that is new or now made from
@@ -64,12 +70,20 @@ public class RollupOperator extends AbstractStreamOperator<TelemetryAggregate>
     private final String[] labels;
     private final double[] quantiles;
     private final boolean withSketch;
+    private final boolean upsert;
+    private final boolean earlyResults;
+
+    /** Whether a finer window can fire before it is final, so {@code pending} can hold it. */
+    private final boolean mayPend;
 
     /** Each level's open windows by start. */
     private transient List<MapState<Long, TelemetryAccumulator>> windows;
 
-    /** Windows of the finest level that may still fire again, by start (with lateness only). */
+    /** Windows of the finest level that may still fire again, by start. */
     private transient MapState<Long, TelemetryAccumulator> pending;
+
+    /** Upsert mode: each level's revisions written so far, by window start, until final. */
+    private transient List<MapState<Long, Integer>> revisions;
 
     private transient InternalTimerService<VoidNamespace> timers;
     private transient Counter windowsOut;
@@ -89,6 +103,25 @@ public class RollupOperator extends AbstractStreamOperator<TelemetryAggregate>
             List<RollupLevel> levels,
             double[] quantiles,
             boolean withSketch) {
+        this(windowSize, allowedLateness, levels, quantiles, withSketch, false, false);
+    }
+
+    /**
+     * @param upsert whether coarse windows are written before they are final, with revisions
+     * @param earlyResults whether the window operator fires windows early (upsert mode), which the
+     *     coarse windows containing them follow
+     */
+    public RollupOperator(
+            Duration windowSize,
+            Duration allowedLateness,
+            List<RollupLevel> levels,
+            double[] quantiles,
+            boolean withSketch,
+            boolean upsert,
+            boolean earlyResults) {
+        this.upsert = upsert;
+        this.earlyResults = earlyResults;
+        this.mayPend = !allowedLateness.isZero() || earlyResults;
         this.windowSize = windowSize.toMillis();
         this.allowedLateness = allowedLateness.toMillis();
         this.sizes = levels.stream().mapToLong(level -> level.size().toMillis()).toArray();
@@ -135,14 +168,31 @@ public class RollupOperator extends AbstractStreamOperator<TelemetryAggregate>
                     getInternalTimerService(
                             "rollup-timers", VoidNamespaceSerializer.INSTANCE, this);
         }
+        if (upsert) {
+            revisions = new ArrayList<>();
+            for (long size : sizes) {
+                revisions.add(
+                        getRuntimeContext()
+                                .getMapState(
+                                        new MapStateDescriptor<>(
+                                                "rollup-" + size + "ms-revisions",
+                                                Types.LONG,
+                                                Types.INT)));
+            }
+        }
         outRecord = new StreamRecord<>(null);
     }
 
     @Override
     public void processElement(StreamRecord<TelemetryAggregate> element) throws Exception {
         TelemetryAggregate aggregate = element.getValue();
+        // Without lateness or early results every firing is final.
+        boolean isFinal = aggregate.isFinal || !mayPend;
         if (sizes.length > 0) {
-            if (allowedLateness == 0) {
+            if (isFinal) {
+                if (mayPend) {
+                    pending.remove(aggregate.windowStart);
+                }
                 mergeInto(0, aggregate.windowStart, summaryOf(aggregate, false));
             } else {
                 // Replaces an earlier firing of the same window: a firing has all its contents.
@@ -151,15 +201,20 @@ public class RollupOperator extends AbstractStreamOperator<TelemetryAggregate>
                         VoidNamespace.INSTANCE, finalAt(aggregate.windowStart, windowSize));
             }
         }
+        long windowStart = aggregate.windowStart;
         windowsOut.inc();
         output.collect(element);
+        if (upsert && sizes.length > 0) {
+            // After the finer window, which a consumer then sees first.
+            followFiner(windowStart, isFinal);
+        }
     }
 
     @Override
     public void onEventTime(InternalTimer<Tuple2<String, String>, VoidNamespace> timer)
             throws Exception {
         long time = timer.getTimestamp();
-        if (allowedLateness > 0) {
+        if (mayPend) {
             for (Map.Entry<Long, TelemetryAccumulator> window : due(pending, windowSize, time)) {
                 mergeInto(0, window.getKey(), window.getValue());
                 pending.remove(window.getKey());
@@ -172,23 +227,105 @@ public class RollupOperator extends AbstractStreamOperator<TelemetryAggregate>
                     due(windows.get(level), sizes[level], time)) {
                 long start = window.getKey();
                 TelemetryAccumulator summary = window.getValue();
-                TelemetryAggregate aggregate =
-                        TelemetryAggregate.of(
-                                key.f0,
-                                key.f1,
-                                start,
-                                start + sizes[level],
-                                summary,
-                                quantiles,
-                                withSketch);
-                levelsOut[level].inc();
-                output.collect(outRecord.replace(aggregate, start + sizes[level] - 1));
+                emit(key, level, start, summary, true);
                 if (level + 1 < sizes.length) {
                     mergeInto(level + 1, start, summary);
                 }
                 windows.get(level).remove(start);
             }
         }
+        if (upsert && allowedLateness > 0) {
+            // Event time reached the end of these windows; they are final only later.
+            for (int level = 0; level < sizes.length; level++) {
+                if (Math.floorMod(time + 1, sizes[level]) == 0) {
+                    long start = time + 1 - sizes[level];
+                    if (timers.currentWatermark() < finalAt(start, sizes[level])) {
+                        emitSoFar(key, level, start);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Upsert mode: the coarse windows that contain a firing of the finest level follow it. Before a
+     * coarse window's end they are written with it if early results are on (and get a timer for
+     * their end); after, a firing that is not final is a late event's correction, written at once.
+     * A final firing changes nothing: it repeats the window's last firing (every late element fires
+     * at once).
+     */
+    private void followFiner(long finerStart, boolean finerIsFinal) throws Exception {
+        @SuppressWarnings("unchecked")
+        Tuple2<String, String> key = (Tuple2<String, String>) getCurrentKey();
+        long watermark = timers.currentWatermark();
+        for (int level = 0; level < sizes.length; level++) {
+            long start = finerStart - Math.floorMod(finerStart, sizes[level]);
+            long lastMillisecond = start + sizes[level] - 1;
+            if (watermark < lastMillisecond) {
+                timers.registerEventTimeTimer(VoidNamespace.INSTANCE, lastMillisecond);
+                if (earlyResults && (!finerIsFinal || allowedLateness == 0)) {
+                    emitSoFar(key, level, start);
+                }
+            } else if (!finerIsFinal) {
+                emitSoFar(key, level, start);
+            }
+        }
+    }
+
+    /**
+     * Writes a coarse window before it is final, as it stands: its merged windows of the level
+     * below and every window still open inside it on the levels below that, {@code pending}
+     * included (each is held in exactly one of them).
+     */
+    private void emitSoFar(Tuple2<String, String> key, int level, long start) throws Exception {
+        long end = start + sizes[level];
+        TelemetryAccumulator soFar = new TelemetryAccumulator();
+        for (int below = level; below >= 0; below--) {
+            mergeWithin(windows.get(below), start, end, soFar);
+        }
+        mergeWithin(pending, start, end, soFar);
+        if (soFar.count > 0) {
+            emit(key, level, start, soFar, false);
+        }
+    }
+
+    private static void mergeWithin(
+            MapState<Long, TelemetryAccumulator> state,
+            long start,
+            long end,
+            TelemetryAccumulator into)
+            throws Exception {
+        for (Map.Entry<Long, TelemetryAccumulator> window : state.entries()) {
+            if (window.getKey() >= start && window.getKey() < end) {
+                into.merge(window.getValue());
+            }
+        }
+    }
+
+    /** Writes a window of {@code level}: in upsert mode with its next revision. */
+    private void emit(
+            Tuple2<String, String> key,
+            int level,
+            long start,
+            TelemetryAccumulator summary,
+            boolean isFinal)
+            throws Exception {
+        long end = start + sizes[level];
+        TelemetryAggregate aggregate =
+                TelemetryAggregate.of(key.f0, key.f1, start, end, summary, quantiles, withSketch);
+        aggregate.isFinal = isFinal;
+        if (upsert) {
+            MapState<Long, Integer> written = revisions.get(level);
+            Integer previous = written.get(start);
+            aggregate.revision = previous == null ? 1 : previous + 1;
+            if (isFinal) {
+                written.remove(start);
+            } else {
+                written.put(start, aggregate.revision);
+            }
+        }
+        levelsOut[level].inc();
+        output.collect(outRecord.replace(aggregate, end - 1));
     }
 
     /** Keys aggregates as the window operator keys its input, so the two share key groups. */

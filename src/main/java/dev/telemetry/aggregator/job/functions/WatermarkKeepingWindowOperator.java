@@ -12,6 +12,7 @@ import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.operators.InternalTimer;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.api.windowing.assigners.WindowAssigner;
 import org.apache.flink.streaming.api.windowing.triggers.Trigger;
@@ -134,6 +135,17 @@ public class WatermarkKeepingWindowOperator<K, IN, ACC, OUT>
         if (mark.getTimestamp() > currentWatermark()) {
             super.processWatermark(mark);
         }
+    }
+
+    /**
+     * A processing-time timer (an early result, upsert mode) restored with the state can be due at
+     * once, before any record: it must see the restored event time, or a window that had closed
+     * would look open.
+     */
+    @Override
+    public void onProcessingTime(InternalTimer<K, TimeWindow> timer) throws Exception {
+        applyRestoredWatermark();
+        super.onProcessingTime(timer);
     }
 
     @Override

@@ -86,7 +86,8 @@ public final class TelemetryKafka {
     public static KafkaSink<TelemetryAggregate> aggregateSink(JobOptions options) {
         return sink(
                 options,
-                new AggregateSerializationSchema(options.groupings(), options.quantiles()),
+                new AggregateSerializationSchema(
+                        options.groupings(), options.quantiles(), options.upsert()),
                 AGGREGATES_SINK);
     }
 

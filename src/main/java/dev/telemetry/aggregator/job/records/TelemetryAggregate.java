@@ -34,6 +34,18 @@ public class TelemetryAggregate {
      */
     public ValueSketch distribution;
 
+    /**
+     * In upsert mode, which firing of its window this is, from 1, each a whole-window value; 0 in
+     * final mode, where it is not written.
+     */
+    public int revision;
+
+    /**
+     * Whether the window can no longer change: event time has passed its end plus the allowed
+     * lateness. The rollup above merges a window once it is final; upsert mode writes it.
+     */
+    public boolean isFinal;
+
     public TelemetryAggregate() {}
 
     public static TelemetryAggregate of(
@@ -82,6 +94,10 @@ public class TelemetryAggregate {
         return aggregate;
     }
 
+    /**
+     * The window and its value; not {@link #revision} or {@link #isFinal}, which say which firing
+     * of the window this is (tests check those on their own).
+     */
     @Override
     public boolean equals(Object o) {
         if (this == o) {
@@ -131,6 +147,8 @@ public class TelemetryAggregate {
                 + avg
                 + (percentiles == null ? "" : ", percentiles=" + Arrays.toString(percentiles))
                 + (sketch == null ? "" : ", sketch=" + sketch.length + " bytes")
+                + (revision == 0 ? "" : ", revision=" + revision)
+                + (isFinal ? ", final" : "")
                 + '}';
     }
 }

@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
@@ -23,12 +24,20 @@ import org.apache.kafka.common.errors.TopicExistsException;
 import org.jboss.logging.Logger;
 
 /**
- * Start-up checks of the topics: each exists, or is created if topic creation is on; and the
- * dead-letter topic's {@code max.message.bytes} caps the size of a dead letter.
+ * Start-up checks of the topics: each exists, or is created if topic creation is on (in upsert mode
+ * the aggregate topics compacted); and the dead-letter topic's {@code max.message.bytes} caps the
+ * size of a dead letter.
  */
 final class TopicPreflight extends PreflightStep {
     private static final Logger LOG = Logger.getLogger(TopicPreflight.class);
     static final String TOPIC_MAX_MESSAGE_BYTES = "max.message.bytes";
+    static final String CLEANUP_POLICY = "cleanup.policy";
+
+    /**
+     * Of upsert mode's aggregate topics: compaction keeps each window's latest revision, deletion
+     * by retention keeps the topic from growing by every window ever written.
+     */
+    static final String UPSERT_CLEANUP_POLICY = "compact,delete";
 
     TopicPreflight(Admin admin, Duration timeout, KafkaAccess access) {
         super(admin, timeout, access);
@@ -46,6 +55,9 @@ final class TopicPreflight extends PreflightStep {
         required.put(job.deadLetterTopic(), Settings.DEAD_LETTER_TOPIC.key());
 
         Set<String> existing = await(admin.listTopics().names(), "list topics");
+        if (job.upsert()) {
+            warnIfNotCompacted(job.aggregateTopics().stream().filter(existing::contains).toList());
+        }
         List<NewTopic> missing = new ArrayList<>();
         for (Map.Entry<String, String> topic : required.entrySet()) {
             if (existing.contains(topic.getKey())) {
@@ -64,11 +76,15 @@ final class TopicPreflight extends PreflightStep {
                                 + Settings.environmentVariable(ServiceOptions.TOPICS_CREATE)
                                 + ").");
             }
-            missing.add(
+            NewTopic created =
                     new NewTopic(
                             topic.getKey(),
                             options.topicPartitions(),
-                            options.topicReplicationFactor()));
+                            options.topicReplicationFactor());
+            if (job.upsert() && job.aggregateTopics().contains(topic.getKey())) {
+                created.configs(Map.of(CLEANUP_POLICY, UPSERT_CLEANUP_POLICY));
+            }
+            missing.add(created);
         }
         if (missing.isEmpty()) {
             return;
@@ -108,6 +124,59 @@ final class TopicPreflight extends PreflightStep {
             throw new IllegalStateException("Interrupted while creating topics", e);
         } catch (TimeoutException e) {
             throw brokerUnreachable("create topics", e);
+        }
+    }
+
+    /**
+     * Upsert mode writes every revision of a window under one key; without compaction a consumer
+     * reading the topic from the start sees them all (still correct if it keeps the highest
+     * revision, but not what the mode is for). Existing topics are the user's: warned about, not
+     * changed.
+     */
+    private void warnIfNotCompacted(List<String> topics) {
+        if (topics.isEmpty()) {
+            return;
+        }
+        List<ConfigResource> resources =
+                topics.stream()
+                        .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic))
+                        .toList();
+        try {
+            Map<ConfigResource, Config> configs =
+                    admin.describeConfigs(resources)
+                            .all()
+                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            for (Map.Entry<ConfigResource, Config> topic : configs.entrySet()) {
+                ConfigEntry policy = topic.getValue().get(CLEANUP_POLICY);
+                if (policy == null
+                        || policy.value() == null
+                        || !policy.value().contains("compact")) {
+                    LOG.warnf(
+                            "Topic %s has %s=%s, but %s=upsert writes every revision of a window"
+                                    + " under the window's key: set %s=%s on it so that"
+                                    + " compaction keeps the latest",
+                            topic.getKey().name(),
+                            CLEANUP_POLICY,
+                            policy == null ? null : policy.value(),
+                            Settings.environmentVariable(Settings.OUTPUT_MODE),
+                            CLEANUP_POLICY,
+                            UPSERT_CLEANUP_POLICY);
+                }
+            }
+        } catch (ExecutionException e) {
+            if (isTimeout(e)) {
+                throw brokerUnreachable("read the aggregate topics' configuration", e.getCause());
+            }
+            // Without DescribeConfigs the check is skipped; the output is right either way.
+            LOG.warnf(
+                    "Cannot read %s of the aggregate topics (%s); in upsert mode they should be"
+                            + " compacted (%s=%s)",
+                    CLEANUP_POLICY, e.getCause().toString(), CLEANUP_POLICY, UPSERT_CLEANUP_POLICY);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while reading topic configuration", e);
+        } catch (TimeoutException e) {
+            throw brokerUnreachable("read the aggregate topics' configuration", e);
         }
     }
 

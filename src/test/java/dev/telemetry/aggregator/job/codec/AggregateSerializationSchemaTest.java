@@ -193,6 +193,61 @@ class AggregateSerializationSchemaTest {
         assertThat(grouped.serialize(aggregate, null, 1L).topic()).isEqualTo("by-region-1h");
     }
 
+    /**
+     * Upsert mode: the key is the window's identity (dimensions, always named, and bounds); the
+     * value carries the revision and whether it is final, after the bounds.
+     */
+    @Test
+    void anUpsertRecordIsKeyedByItsWindowAndCarriesItsRevision() {
+        Grouping byRegion =
+                new Grouping(
+                        false,
+                        List.of("region"),
+                        "by-region",
+                        List.of(new RollupLevel(Duration.ofHours(1), "by-region-1h")));
+        AggregateSerializationSchema upsert =
+                new AggregateSerializationSchema(
+                        List.of(new Grouping(true, List.of(), "out", List.of()), byRegion),
+                        new double[0],
+                        true);
+        TelemetryAggregate perDevice = aggregate("sensor-1", 1.0, 2.0);
+        perDevice.revision = 3;
+
+        ProducerRecord<byte[], byte[]> record = upsert.serialize(perDevice, null, 1L);
+
+        assertThat(record.topic()).isEqualTo("out");
+        assertThat(new String(record.key(), StandardCharsets.UTF_8))
+                .isEqualTo(
+                        "{\"deviceId\":\"sensor-1\",\"metric\":\"temperature\","
+                                + "\"windowStart\":1763683200000,\"windowEnd\":1763683260000}");
+        assertThat(new String(record.value(), StandardCharsets.UTF_8))
+                .isEqualTo(
+                        "{\"deviceId\":\"sensor-1\",\"metric\":\"temperature\","
+                                + "\"windowStart\":1763683200000,\"windowEnd\":1763683260000,"
+                                + "\"revision\":3,\"final\":false,"
+                                + "\"count\":2,\"sum\":3.0,\"min\":1.0,\"max\":2.0,\"avg\":1.5}");
+
+        TelemetryAggregate hourly =
+                aggregate(
+                        byRegion.seriesOf(
+                                "sensor-1",
+                                new String[] {"region", "eu-1"},
+                                byRegion.seriesPrefix()),
+                        4.0);
+        hourly.windowEnd = hourly.windowStart + 3_600_000;
+        hourly.revision = 1;
+        hourly.isFinal = true;
+        record = upsert.serialize(hourly, null, 1L);
+
+        assertThat(record.topic()).isEqualTo("by-region-1h");
+        assertThat(new String(record.key(), StandardCharsets.UTF_8))
+                .isEqualTo(
+                        "{\"metric\":\"temperature\",\"tags\":{\"region\":\"eu-1\"},"
+                                + "\"windowStart\":1763683200000,\"windowEnd\":1763686800000}");
+        assertThat(new String(record.value(), StandardCharsets.UTF_8))
+                .contains("\"windowEnd\":1763686800000,\"revision\":1,\"final\":true,");
+    }
+
     @Test
     void anAggregateOfAGroupingNoLongerConfiguredIsSkipped() {
         AggregateSerializationSchema byZone =

@@ -182,7 +182,46 @@ class JobOptionsTest {
                 Arguments.of(
                         "telemetry.watermark.idle-advance",
                         "0s",
-                        "TELEMETRY_WATERMARK_IDLE_ADVANCE"));
+                        "TELEMETRY_WATERMARK_IDLE_ADVANCE"),
+                Arguments.of("telemetry.output-mode", "replace", "TELEMETRY_OUTPUT_MODE"),
+                // Early results are revisions, which final mode (the default) does not write.
+                Arguments.of(
+                        "telemetry.early-results-interval",
+                        "1s",
+                        "TELEMETRY_EARLY_RESULTS_INTERVAL"),
+                Arguments.of(
+                        "telemetry.early-results-interval",
+                        "soon",
+                        "TELEMETRY_EARLY_RESULTS_INTERVAL"));
+    }
+
+    @Test
+    void upsertModeIsOffByDefaultAndTakesEarlyResultsOfAtLeast100ms() {
+        JobOptions defaults = JobOptions.fromSettings(settings());
+        assertThat(defaults.outputMode()).isEqualTo(OutputMode.FINAL);
+        assertThat(defaults.upsert()).isFalse();
+        assertThat(defaults.earlyResultsInterval()).isNull();
+
+        JobOptions upsert =
+                JobOptions.fromSettings(
+                        settings(
+                                "telemetry.output-mode",
+                                "upsert",
+                                "telemetry.early-results-interval",
+                                "100ms"));
+        assertThat(upsert.upsert()).isTrue();
+        assertThat(upsert.earlyResultsInterval()).isEqualTo(Duration.ofMillis(100));
+        assertThatThrownBy(
+                        () ->
+                                JobOptions.fromSettings(
+                                        settings(
+                                                "telemetry.output-mode",
+                                                "upsert",
+                                                "telemetry.early-results-interval",
+                                                "99ms")))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("TELEMETRY_EARLY_RESULTS_INTERVAL")
+                .hasMessageContaining("at least 100ms");
     }
 
     @Test

@@ -299,6 +299,165 @@ class TelemetryPipelineIT extends SharedBrokerTest {
     }
 
     /**
+     * Upsert mode on the input of {@link #everyRollupLevelEqualsItsEventsAndALateEventIsInNone},
+     * with early results, a 30 s rollup level and a grouping by metric: on every output every
+     * window's revisions are 1 to n exactly once, the last alone final and equal to what final
+     * mode's last firing gives (the event within the lateness included, in the 10 s window and the
+     * 30 s window that contain it, as corrections after they were written at their end); an open
+     * window is written early; the late event is a dead letter.
+     */
+    @Test
+    void inUpsertModeTheLastRevisionIsTheFinalResultWithLateCorrections() throws Exception {
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        String input = topics.input();
+        String thirty = KafkaTestClient.uniqueTopic("aggregates-30s");
+        String byMetric = KafkaTestClient.uniqueTopic("by-metric");
+        kafka.createTopic(thirty, 2);
+        kafka.createTopic(byMetric, 2);
+        kafka.createTopic(byMetric + "-30s", 2);
+        List<Event> events = TelemetryFixtures.events("sensor-", 6, 2, 40, START, 1_000, 2_000, 7);
+        kafka.send(events.stream().map(event -> event.toRecord(input, PARTITIONS)).toList());
+        String group = "pipeline-upsert-it-" + input;
+        JobOptions options =
+                options(
+                        kafka,
+                        input,
+                        topics.output(),
+                        topics.deadLetters(),
+                        group,
+                        Map.of(
+                                Settings.OUTPUT_MODE.key(),
+                                "upsert",
+                                Settings.EARLY_RESULTS_INTERVAL.key(),
+                                "200ms",
+                                Settings.ALLOWED_LATENESS.key(),
+                                "10s",
+                                Settings.ROLLUPS.key(),
+                                "30s=" + thirty,
+                                Settings.GROUPINGS.key(),
+                                "metric=" + byMetric));
+        JobClient job = start(options, "pipeline-upsert-it");
+        List<Event> counted = new ArrayList<>(events);
+        Event withinLateness = new Event("sensor-0", "metric-0", 1_000.0, START + 25_000);
+        Event late = new Event("sensor-0", "metric-0", -1_000.0, START + 5_000);
+        long lastWindow = START + 30_000;
+        try {
+            // [10 s, 20 s) final: the watermark passed 30 s, so [0, 10 s) is past its lateness
+            // and [20 s, 30 s) is not. [30 s, 40 s) is still open (the watermark is at most 38 s):
+            // what was written of it is early.
+            List<ConsumerRecord<byte[], byte[]>> before =
+                    kafka.readCommitted(
+                            topics.output(),
+                            Duration.ofMinutes(2),
+                            read -> {
+                                List<TelemetryFixtures.Revision> revisions =
+                                        TelemetryFixtures.parseRevisions(read, true, null);
+                                return revisions.stream()
+                                                        .filter(
+                                                                r ->
+                                                                        r.aggregate().windowStart()
+                                                                                        == START
+                                                                                                + 10_000
+                                                                                && r.isFinal())
+                                                        .count()
+                                                == 12
+                                        && revisions.stream()
+                                                .anyMatch(
+                                                        r ->
+                                                                r.aggregate().windowStart()
+                                                                        == lastWindow);
+                            });
+            assertThat(
+                            TelemetryFixtures.parseRevisions(before, true, null).stream()
+                                    .filter(r -> r.aggregate().windowStart() == lastWindow))
+                    .as("written before the window closed: early")
+                    .noneMatch(TelemetryFixtures.Revision::isFinal);
+            kafka.send(
+                    List.of(
+                            withinLateness.toRecord(input, PARTITIONS),
+                            late.toRecord(input, PARTITIONS)));
+            counted.add(withinLateness);
+            kafka.readCommitted(
+                    topics.deadLetters(), Duration.ofMinutes(1), read -> read.size() >= 1);
+            kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
+            for (String topic : List.of(topics.output(), thirty)) {
+                long size = topic.equals(thirty) ? 30_000 : WINDOW_MILLIS;
+                int windows = TelemetryFixtures.expectedAggregates(counted, size).size();
+                kafka.readCommitted(
+                        topic,
+                        Duration.ofMinutes(2),
+                        read ->
+                                TelemetryFixtures.parseRevisions(read, true, null).stream()
+                                                .filter(TelemetryFixtures.Revision::isFinal)
+                                                .count()
+                                        >= windows);
+            }
+            for (String topic : List.of(byMetric, byMetric + "-30s")) {
+                long size = topic.equals(byMetric) ? WINDOW_MILLIS : 30_000;
+                int windows =
+                        TelemetryFixtures.expectedAggregates(
+                                        TelemetryFixtures.asSeries(counted, null), size)
+                                .size();
+                kafka.readCommitted(
+                        topic,
+                        Duration.ofMinutes(2),
+                        read ->
+                                TelemetryFixtures.parseRevisions(read, false, null).stream()
+                                                .filter(TelemetryFixtures.Revision::isFinal)
+                                                .count()
+                                        >= windows);
+            }
+        } finally {
+            job.cancel().get();
+        }
+
+        Map<String, Long> sizes =
+                Map.of(
+                        topics.output(),
+                        WINDOW_MILLIS,
+                        thirty,
+                        30_000L,
+                        byMetric,
+                        WINDOW_MILLIS,
+                        byMetric + "-30s",
+                        30_000L);
+        for (Map.Entry<String, Long> output : sizes.entrySet()) {
+            boolean perDevice =
+                    output.getKey().equals(topics.output()) || output.getKey().equals(thirty);
+            List<Event> series = perDevice ? counted : TelemetryFixtures.asSeries(counted, null);
+            Map<AggregateKey, List<TelemetryFixtures.Revision>> windows =
+                    TelemetryFixtures.assertRevisionsExactlyOnce(
+                            TelemetryFixtures.parseRevisions(
+                                    kafka.readCommittedToEnd(
+                                            output.getKey(), Duration.ofSeconds(30)),
+                                    perDevice,
+                                    null),
+                            TelemetryFixtures.expectedAggregates(series, output.getValue()));
+            // The window that took the event within the lateness, on this level: written at its
+            // end without it, then corrected with it.
+            long start = START + 25_000 - Math.floorMod(25_000, output.getValue());
+            List<Long> counts =
+                    windows
+                            .get(new AggregateKey(perDevice ? "sensor-0" : "", "metric-0", start))
+                            .stream()
+                            .map(r -> r.aggregate().count())
+                            .toList();
+            long total =
+                    TelemetryFixtures.expectedAggregates(series, output.getValue())
+                            .get(new AggregateKey(perDevice ? "sensor-0" : "", "metric-0", start))
+                            .count();
+            assertThat(counts).as("%s", output.getKey()).contains(total - 1, total);
+            assertThat(counts.indexOf(total - 1)).isLessThan(counts.indexOf(total));
+        }
+        assertThat(
+                        kafka
+                                .readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(10))
+                                .stream()
+                                .map(r -> header(r, DeadLetterSerializationSchema.REASON_HEADER)))
+                .containsExactly("late");
+    }
+
+    /**
      * Two more groupings (by metric and region, by metric) beside the per-device output, with a 30
      * s rollup level and percentiles: every grouping's records on every level are exactly those
      * computed from the events each covers (an event without the region tag counts under the empty

@@ -23,6 +23,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -78,6 +79,21 @@ public final class KafkaTestClient implements AutoCloseable {
                     .get();
         } catch (InterruptedException | ExecutionException e) {
             throw new IllegalStateException("Cannot create topic " + name, e);
+        }
+    }
+
+    /** A topic's configuration value, e.g. its {@code cleanup.policy}. */
+    public String topicConfig(String topic, String name) {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        try {
+            return admin.describeConfigs(List.of(resource))
+                    .all()
+                    .get()
+                    .get(resource)
+                    .get(name)
+                    .value();
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException("Cannot describe topic " + topic, e);
         }
     }
 

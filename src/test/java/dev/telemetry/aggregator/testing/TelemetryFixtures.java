@@ -277,6 +277,95 @@ public final class TelemetryFixtures {
                 json.get("avg").asDouble());
     }
 
+    /** An upsert-mode record read back: its aggregate, revision and whether it is final. */
+    public record Revision(Aggregate aggregate, int revision, boolean isFinal) {
+        public AggregateKey key() {
+            return aggregate.key();
+        }
+    }
+
+    /**
+     * A record of upsert mode read back as {@link #parseAggregate} ({@code perDevice}) or {@link
+     * #parseGrouped} (by metric and {@code tag}) would read it in final mode. Checks that the key
+     * is the window's identity: the record's dimensions, always named, then its bounds.
+     */
+    public static Revision parseRevision(
+            ConsumerRecord<byte[], byte[]> record, boolean perDevice, String tag) {
+        try {
+            JsonNode json = JSON.readTree(record.value());
+            ObjectNode key = JSON.createObjectNode();
+            String series;
+            if (perDevice) {
+                key.set("deviceId", json.get("deviceId"));
+                series = json.get("deviceId").asText();
+            } else {
+                assertThat(json.has("deviceId")).as("%s", json).isFalse();
+                series = tag == null ? "" : json.get("tags").get(tag).asText();
+            }
+            key.set("metric", json.get("metric"));
+            if (!perDevice && tag != null) {
+                assertThat(json.get("tags").size()).as("%s", json).isEqualTo(1);
+                key.set("tags", json.get("tags"));
+            }
+            key.set("windowStart", json.get("windowStart"));
+            key.set("windowEnd", json.get("windowEnd"));
+            assertThat(JSON.readTree(record.key())).as("the key of %s", json).isEqualTo(key);
+            assertThat(json.get("revision").isInt()).as("%s", json).isTrue();
+            assertThat(json.get("final").isBoolean()).as("%s", json).isTrue();
+            return new Revision(
+                    aggregateOf(json, series),
+                    json.get("revision").asInt(),
+                    json.get("final").asBoolean());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Upsert-mode records read from an output ({@link #parseRevision}), leaving out the flush. */
+    public static List<Revision> parseRevisions(
+            List<ConsumerRecord<byte[], byte[]>> records, boolean perDevice, String tag) {
+        return records.stream()
+                .map(record -> parseRevision(record, perDevice, tag))
+                .filter(
+                        r ->
+                                !r.aggregate().metric().equals("flush")
+                                        && !r.aggregate().deviceId().startsWith("flush-"))
+                .toList();
+    }
+
+    /**
+     * What a reader of an upsert-mode output must see, exactly once: every expected window, each
+     * with revisions 1, 2, ... n in the order written (none twice, none missing), the last one
+     * alone final and equal to the expected aggregate. Returns each window's revisions.
+     */
+    public static Map<AggregateKey, List<Revision>> assertRevisionsExactlyOnce(
+            List<Revision> committed, Map<AggregateKey, Aggregate> expected) {
+        Map<AggregateKey, List<Revision>> byWindow =
+                committed.stream()
+                        .collect(
+                                Collectors.groupingBy(
+                                        Revision::key,
+                                        java.util.LinkedHashMap::new,
+                                        Collectors.toList()));
+        assertThat(byWindow.keySet()).containsExactlyInAnyOrderElementsOf(expected.keySet());
+        byWindow.forEach(
+                (window, revisions) -> {
+                    for (int i = 0; i < revisions.size(); i++) {
+                        Revision revision = revisions.get(i);
+                        assertThat(revision.revision())
+                                .as("revision %d of %s in %s", i + 1, window, revisions)
+                                .isEqualTo(i + 1);
+                        assertThat(revision.isFinal())
+                                .as("final: revision %d of %s in %s", i + 1, window, revisions)
+                                .isEqualTo(i == revisions.size() - 1);
+                    }
+                    assertThat(revisions.get(revisions.size() - 1).aggregate())
+                            .as("the final revision of %s", window)
+                            .isEqualTo(expected.get(window));
+                });
+        return byWindow;
+    }
+
     /** Aggregates read from the output, leaving out the flush devices. */
     public static List<Aggregate> parseAggregates(List<ConsumerRecord<byte[], byte[]>> records) {
         return records.stream()

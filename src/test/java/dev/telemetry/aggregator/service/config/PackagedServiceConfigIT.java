@@ -168,6 +168,52 @@ class PackagedServiceConfigIT {
                 name, (System.nanoTime() - stopping) / 1_000_000);
     }
 
+    /**
+     * Upsert mode: the aggregate topics the service creates are compacted (and deleted by
+     * retention); an existing one that is not is left as it is, with a warning naming it.
+     */
+    @Test
+    void upsertModeCreatesCompactedAggregateTopicsAndWarnsAboutOneThatIsNot() throws Exception {
+        String output = "cfg-missing-out-" + run;
+        String hourly = "cfg-hourly-" + run;
+        kafka.createTopic("cfg-in-" + run, 1);
+        kafka.createTopic(output, 1, Map.of("cleanup.policy", "delete"));
+        int port = freePort();
+        process =
+                start(
+                        environment(
+                                port,
+                                Map.of(
+                                        "TELEMETRY_OUTPUT_MODE",
+                                        "upsert",
+                                        "TELEMETRY_ROLLUPS",
+                                        "1h=" + hourly)));
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        await().atMost(READY_TIMEOUT)
+                .pollInterval(Duration.ofMillis(500))
+                .until(
+                        () -> {
+                            if (!process.isAlive()) {
+                                throw new AssertionError(
+                                        "the service exited before it was ready:\n" + output());
+                            }
+                            return readinessBody(http, port).contains("\"status\": \"UP\"");
+                        });
+
+        assertThat(kafka.topicConfig(hourly, "cleanup.policy")).isEqualTo("compact,delete");
+        assertThat(kafka.topicConfig("cfg-dlq-" + run, "cleanup.policy")).isEqualTo("delete");
+        assertThat(kafka.topicConfig(output, "cleanup.policy")).isEqualTo("delete");
+        assertThat(output())
+                .contains(
+                        "Topic "
+                                + output
+                                + " has cleanup.policy=delete, but TELEMETRY_OUTPUT_MODE=upsert")
+                .doesNotContain("Topic " + hourly + " has");
+        process.destroy();
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as("exit status; output:\n%s", output()).isZero();
+    }
+
     /** Starts the jar with the overrides and returns its output once it has exited non-zero. */
     private String assertStartUpFails(Map<String, String> overrides) throws Exception {
         process = start(environment(freePort(), overrides));

@@ -1,0 +1,206 @@
+package dev.telemetry.aggregator.service.flink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.telemetry.aggregator.job.codec.DeadLetterSerializationSchema;
+import dev.telemetry.aggregator.testing.KafkaTestClient;
+import dev.telemetry.aggregator.testing.PacedInput;
+import dev.telemetry.aggregator.testing.ServiceProcess;
+import dev.telemetry.aggregator.testing.SharedBrokerTest;
+import dev.telemetry.aggregator.testing.TelemetryFixtures;
+import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Upsert mode is state like the rest: the packaged service with {@code
+ * TELEMETRY_OUTPUT_MODE=upsert}, early results, allowed lateness, two rollup levels and two more
+ * groupings (by metric and region, by metric), killed with {@code kill -9} three times while input
+ * with late events flows. On every level of every grouping, each window's committed revisions
+ * ({@code read_committed}) are 1 to n, none written twice and none missing, the last alone final
+ * and equal to the window's events, the events that came late within the lateness included; each
+ * event later than that is one {@code late} dead letter.
+ *
+ * <p>The aggregate topics are created here, not compacted, so that every revision written can be
+ * checked: the service would create them compacted, and the records' timestamps (event time, long
+ * past here) make the broker roll a segment at nearly every append, so the cleaner drops superseded
+ * revisions within seconds. ({@code PackagedServiceConfigIT} checks the topics the service
+ * creates.)
+ */
+class UpsertCrashIT extends SharedBrokerTest {
+    private static final int PARTITIONS = 4;
+    private static final long WINDOW_MILLIS = 2_000;
+    private static final long[] LEVEL_MILLIS = {6_000, 12_000};
+    private static final long START = 1_763_712_000_000L;
+    private static final int KILLS = 3;
+
+    @Test
+    void killedThreeTimesEveryWindowsRevisionsAreExactlyOnceAndTheLastIsItsEvents()
+            throws Exception {
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        String input = topics.input();
+        String output = KafkaTestClient.uniqueTopic("upsert");
+        String byRegion = KafkaTestClient.uniqueTopic("upsert-by-region");
+        String byMetric = KafkaTestClient.uniqueTopic("upsert-by-metric");
+        List<Long> sizes = List.of(WINDOW_MILLIS, LEVEL_MILLIS[0], LEVEL_MILLIS[1]);
+        for (String topic : List.of(output, byRegion, byMetric)) {
+            for (int level = 0; level < sizes.size(); level++) {
+                kafka.createTopic(levelTopic(topic, level), 2, Map.of("cleanup.policy", "delete"));
+            }
+        }
+
+        // 10 devices x 2 metrics, an event every 100 ms of event time each (25 s), tagged but for
+        // one device. Every 50th event is followed by one 4 s older (its window closed, within the
+        // 6 s lateness: a correction) and, once every partition has been read for a while, every
+        // 500th by one an hour older (a dead letter).
+        List<Event> events = new ArrayList<>();
+        List<Event> counted = new ArrayList<>();
+        List<Event> late = new ArrayList<>();
+        List<Event> base = TelemetryFixtures.events("sensor-", 10, 2, 250, START, 100, 0, 17);
+        for (int i = 0; i < base.size(); i++) {
+            Event event = tagged(base.get(i));
+            events.add(event);
+            counted.add(event);
+            if (i % 50 == 49) {
+                Event corrected =
+                        new Event(
+                                event.deviceId(),
+                                event.metric(),
+                                0.25 * (i % 7),
+                                event.timestamp() - 4_000,
+                                event.tags());
+                events.add(corrected);
+                counted.add(corrected);
+            }
+            if (i % 500 == 499 && i > 1_000) {
+                Event tooLate =
+                        new Event(
+                                event.deviceId(),
+                                event.metric(),
+                                1.0,
+                                event.timestamp() - 3_600_000,
+                                event.tags());
+                events.add(tooLate);
+                late.add(tooLate);
+            }
+        }
+        Path checkpoints = Paths.get("target", "upsert-crash-it", input, "checkpoints");
+        PacedInput paced = new PacedInput(input, PARTITIONS, events, 0, KILLS + 1);
+
+        Map<String, String> environment =
+                PacedInput.serviceEnvironment(
+                        kafka, input, output, topics.deadLetters(), checkpoints);
+        environment.put("TELEMETRY_OUTPUT_MODE", "upsert");
+        environment.put("TELEMETRY_EARLY_RESULTS_INTERVAL", "300ms");
+        environment.put("TELEMETRY_ALLOWED_LATENESS", "6s");
+        environment.put("TELEMETRY_ROLLUPS", "6s=" + output + "-6s,12s=" + output + "-12s");
+        environment.put(
+                "TELEMETRY_GROUPINGS", "metric,tags.region=" + byRegion + ";metric=" + byMetric);
+        try (ServiceProcess service =
+                new ServiceProcess(environment, Paths.get("target", "upsert-crash-it", input))) {
+            service.start();
+            service.awaitReady(Duration.ofMinutes(2));
+            paced.sendKillingEachRun(kafka, service, checkpoints, KILLS, 7);
+            kafka.send(paced.chunk(KILLS));
+            kafka.awaitCheckpointed(
+                    environment.get("TELEMETRY_SOURCE_GROUP_ID"), input, Duration.ofMinutes(2));
+            kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
+            for (String topic : List.of(output, byRegion, byMetric)) {
+                for (int level = 0; level < sizes.size(); level++) {
+                    int windows =
+                            TelemetryFixtures.expectedAggregates(
+                                            seriesOf(topic, output, byRegion, counted),
+                                            sizes.get(level))
+                                    .size();
+                    boolean perDevice = topic.equals(output);
+                    String tag = topic.equals(byRegion) ? "region" : null;
+                    kafka.readCommitted(
+                            levelTopic(topic, level),
+                            Duration.ofMinutes(3),
+                            read ->
+                                    TelemetryFixtures.parseRevisions(read, perDevice, tag).stream()
+                                                    .filter(TelemetryFixtures.Revision::isFinal)
+                                                    .count()
+                                            >= windows);
+                }
+            }
+            assertThat(service.stop(Duration.ofSeconds(60))).as("exit code after SIGTERM").isZero();
+        }
+
+        for (String topic : List.of(output, byRegion, byMetric)) {
+            boolean perDevice = topic.equals(output);
+            String tag = topic.equals(byRegion) ? "region" : null;
+            for (int level = 0; level < sizes.size(); level++) {
+                String levelTopic = levelTopic(topic, level);
+                var windows =
+                        TelemetryFixtures.assertRevisionsExactlyOnce(
+                                TelemetryFixtures.parseRevisions(
+                                        kafka.readCommittedToEnd(
+                                                levelTopic, Duration.ofSeconds(30)),
+                                        perDevice,
+                                        tag),
+                                TelemetryFixtures.expectedAggregates(
+                                        seriesOf(topic, output, byRegion, counted),
+                                        sizes.get(level)));
+                // A window whose count went down would be a revision written from older state.
+                windows.values()
+                        .forEach(
+                                revisions -> {
+                                    for (int i = 1; i < revisions.size(); i++) {
+                                        assertThat(revisions.get(i).aggregate().count())
+                                                .as("%s", revisions)
+                                                .isGreaterThanOrEqualTo(
+                                                        revisions.get(i - 1).aggregate().count());
+                                    }
+                                });
+            }
+        }
+
+        List<ConsumerRecord<byte[], byte[]>> deadLetters =
+                kafka.readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(30));
+        assertThat(
+                        deadLetters.stream()
+                                .map(r -> new String(r.value(), StandardCharsets.UTF_8))
+                                .toList())
+                .as("each event later than the lateness is one dead letter")
+                .containsExactlyInAnyOrderElementsOf(late.stream().map(Event::json).toList());
+        assertThat(
+                        deadLetters.stream()
+                                .map(
+                                        r ->
+                                                TelemetryFixtures.header(
+                                                        r,
+                                                        DeadLetterSerializationSchema
+                                                                .REASON_HEADER)))
+                .containsOnly("late");
+    }
+
+    /** Tags every device but sensor-9 with one of three regions. */
+    private static Event tagged(Event event) {
+        return event.deviceId().equals("sensor-9")
+                ? event
+                : event.withTags(
+                        Map.of("region", "eu-" + Math.floorMod(event.deviceId().hashCode(), 3)));
+    }
+
+    /** The events as the series of {@code topic}'s grouping see them. */
+    private static List<Event> seriesOf(
+            String topic, String output, String byRegion, List<Event> events) {
+        if (topic.equals(output)) {
+            return events;
+        }
+        return TelemetryFixtures.asSeries(events, topic.equals(byRegion) ? "region" : null);
+    }
+
+    /** A grouping's topic for {@code level} (0: its windows, then each rollup level's). */
+    private static String levelTopic(String topic, int level) {
+        return level == 0 ? topic : topic + "-" + LEVEL_MILLIS[level - 1] / 1000 + "s";
+    }
+}

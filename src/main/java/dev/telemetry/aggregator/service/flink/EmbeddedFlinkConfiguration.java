@@ -158,7 +158,8 @@ final class EmbeddedFlinkConfiguration {
     static String summary(ServiceOptions options, Optional<RestorePlan.Restore> restore) {
         JobOptions job = options.job();
         return String.format(
-                "%s -> %s%s (dead letters: %s), %s windows%s, %s, checkpoints every %s in %s, %s",
+                "%s -> %s%s (dead letters: %s), %s windows%s, %s%s, checkpoints every %s in %s,"
+                        + " %s",
                 job.inputTopicPattern() != null
                         ? "pattern " + job.inputTopicPattern()
                         : job.inputTopics(),
@@ -181,6 +182,12 @@ final class EmbeddedFlinkConfiguration {
                                 .map(level -> level.label() + " -> " + level.topic())
                                 .collect(Collectors.joining(", ", " rolled up to ", "")),
                 job.deliveryGuarantee(),
+                !job.upsert()
+                        ? ""
+                        : job.earlyResultsInterval() == null
+                                ? ", upsert"
+                                : ", upsert with early results every "
+                                        + RollupLevel.label(job.earlyResultsInterval()),
                 job.checkpointInterval(),
                 options.checkpointDir(),
                 restore.map(r -> "restored from " + r.snapshot().path())

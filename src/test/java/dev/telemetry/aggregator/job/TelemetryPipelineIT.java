@@ -39,6 +39,15 @@ class TelemetryPipelineIT extends SharedBrokerTest {
     private static final long WINDOW_MILLIS = 10_000;
     private static final long START = 1_763_683_200_000L;
 
+    /**
+     * Sent once [20 s, 30 s) has closed (the watermark past 30 s, with a 10 s lateness): an event
+     * within the lateness of its window, and one past the lateness of [0, 10 s).
+     */
+    private static final Event WITHIN_LATENESS =
+            new Event("sensor-0", "metric-0", 1_000.0, START + 25_000);
+
+    private static final Event LATE = new Event("sensor-0", "metric-0", -1_000.0, START + 5_000);
+
     @RegisterExtension
     static final MiniClusterExtension MINI_CLUSTER =
             new MiniClusterExtension(
@@ -230,8 +239,6 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                                 "30s=" + outputs.get(1) + ",1m=" + outputs.get(2)));
         JobClient job = start(options, "pipeline-rollups-it");
         List<Event> counted = new ArrayList<>(events);
-        Event withinLateness = new Event("sensor-0", "metric-0", 1_000.0, START + 25_000);
-        Event late = new Event("sensor-0", "metric-0", -1_000.0, START + 5_000);
         try {
             // Once [20 s, 30 s) is out, the watermark is past 30 s: [0, 10 s) is past its
             // lateness, [20 s, 30 s) is not.
@@ -246,9 +253,9 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                                     == 12);
             kafka.send(
                     List.of(
-                            withinLateness.toRecord(input, PARTITIONS),
-                            late.toRecord(input, PARTITIONS)));
-            counted.add(withinLateness);
+                            WITHIN_LATENESS.toRecord(input, PARTITIONS),
+                            LATE.toRecord(input, PARTITIONS)));
+            counted.add(WITHIN_LATENESS);
             kafka.readCommitted(
                     topics.deadLetters(), Duration.ofMinutes(1), read -> read.size() >= 1);
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
@@ -290,12 +297,7 @@ class TelemetryPipelineIT extends SharedBrokerTest {
         assertThat(last).isEqualTo(TelemetryFixtures.expectedAggregates(counted, WINDOW_MILLIS));
         assertThat(windows)
                 .hasSize(TelemetryFixtures.expectedAggregates(events, WINDOW_MILLIS).size() + 1);
-        assertThat(
-                        kafka
-                                .readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(10))
-                                .stream()
-                                .map(r -> header(r, DeadLetterSerializationSchema.REASON_HEADER)))
-                .containsExactly("late");
+        assertOneLateDeadLetter(topics.deadLetters());
     }
 
     /**
@@ -338,8 +340,6 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                                 "metric=" + byMetric));
         JobClient job = start(options, "pipeline-upsert-it");
         List<Event> counted = new ArrayList<>(events);
-        Event withinLateness = new Event("sensor-0", "metric-0", 1_000.0, START + 25_000);
-        Event late = new Event("sensor-0", "metric-0", -1_000.0, START + 5_000);
         long lastWindow = START + 30_000;
         try {
             // [10 s, 20 s) final: the watermark passed 30 s, so [0, 10 s) is past its lateness
@@ -374,9 +374,9 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                     .noneMatch(TelemetryFixtures.Revision::isFinal);
             kafka.send(
                     List.of(
-                            withinLateness.toRecord(input, PARTITIONS),
-                            late.toRecord(input, PARTITIONS)));
-            counted.add(withinLateness);
+                            WITHIN_LATENESS.toRecord(input, PARTITIONS),
+                            LATE.toRecord(input, PARTITIONS)));
+            counted.add(WITHIN_LATENESS);
             kafka.readCommitted(
                     topics.deadLetters(), Duration.ofMinutes(1), read -> read.size() >= 1);
             kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
@@ -449,12 +449,7 @@ class TelemetryPipelineIT extends SharedBrokerTest {
             assertThat(counts).as("%s", output.getKey()).contains(total - 1, total);
             assertThat(counts.indexOf(total - 1)).isLessThan(counts.indexOf(total));
         }
-        assertThat(
-                        kafka
-                                .readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(10))
-                                .stream()
-                                .map(r -> header(r, DeadLetterSerializationSchema.REASON_HEADER)))
-                .containsExactly("late");
+        assertOneLateDeadLetter(topics.deadLetters());
     }
 
     /**
@@ -578,12 +573,7 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                 TelemetryFixtures.parseAggregates(
                         kafka.readCommittedToEnd(perDevice30s, Duration.ofSeconds(30))),
                 TelemetryFixtures.expectedAggregates(events, 30_000));
-        assertThat(
-                        kafka
-                                .readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(10))
-                                .stream()
-                                .map(r -> header(r, DeadLetterSerializationSchema.REASON_HEADER)))
-                .containsExactly("late");
+        assertOneLateDeadLetter(topics.deadLetters());
     }
 
     /**
@@ -630,6 +620,14 @@ class TelemetryPipelineIT extends SharedBrokerTest {
                         kafka.readCommittedToEnd(topics.output(), Duration.ofSeconds(30))),
                 expected);
         assertThat(kafka.readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(5))).isEmpty();
+    }
+
+    /** The late event's dead letter, the only one. */
+    private void assertOneLateDeadLetter(String deadLetters) {
+        assertThat(
+                        kafka.readCommittedToEnd(deadLetters, Duration.ofSeconds(10)).stream()
+                                .map(r -> header(r, DeadLetterSerializationSchema.REASON_HEADER)))
+                .containsExactly("late");
     }
 
     /**

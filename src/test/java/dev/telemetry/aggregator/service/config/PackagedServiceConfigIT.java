@@ -138,20 +138,7 @@ class PackagedServiceConfigIT {
     void goodSettingsBecomeReadyAndSigtermStopsCleanly() throws Exception {
         int port = freePort();
         process = start(environment(port, Map.of()));
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        await().atMost(READY_TIMEOUT)
-                .pollInterval(Duration.ofMillis(500))
-                .until(
-                        () -> {
-                            if (!process.isAlive()) {
-                                throw new AssertionError(
-                                        "the service exited with "
-                                                + process.exitValue()
-                                                + " before it was ready:\n"
-                                                + output());
-                            }
-                            return readinessBody(http, port).contains("\"status\": \"UP\"");
-                        });
+        HttpClient http = awaitReady(port);
         assertThat(readinessBody(http, port)).contains("RUNNING");
 
         long stopping = System.nanoTime();
@@ -188,17 +175,7 @@ class PackagedServiceConfigIT {
                                         "upsert",
                                         "TELEMETRY_ROLLUPS",
                                         "1h=" + hourly)));
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        await().atMost(READY_TIMEOUT)
-                .pollInterval(Duration.ofMillis(500))
-                .until(
-                        () -> {
-                            if (!process.isAlive()) {
-                                throw new AssertionError(
-                                        "the service exited before it was ready:\n" + output());
-                            }
-                            return readinessBody(http, port).contains("\"status\": \"UP\"");
-                        });
+        awaitReady(port);
 
         assertThat(kafka.topicConfig(hourly, "cleanup.policy")).isEqualTo("compact,delete");
         assertThat(kafka.topicConfig("cfg-dlq-" + run, "cleanup.policy")).isEqualTo("delete");
@@ -212,6 +189,25 @@ class PackagedServiceConfigIT {
         process.destroy();
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(process.exitValue()).as("exit status; output:\n%s", output()).isZero();
+    }
+
+    /** Waits until the started service reports ready; fails at once if it exits. */
+    private HttpClient awaitReady(int port) {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        await().atMost(READY_TIMEOUT)
+                .pollInterval(Duration.ofMillis(500))
+                .until(
+                        () -> {
+                            if (!process.isAlive()) {
+                                throw new AssertionError(
+                                        "the service exited with "
+                                                + process.exitValue()
+                                                + " before it was ready:\n"
+                                                + output());
+                            }
+                            return readinessBody(http, port).contains("\"status\": \"UP\"");
+                        });
+        return http;
     }
 
     /** Starts the jar with the overrides and returns its output once it has exited non-zero. */

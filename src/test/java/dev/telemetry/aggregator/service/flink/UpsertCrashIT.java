@@ -8,6 +8,8 @@ import dev.telemetry.aggregator.testing.PacedInput;
 import dev.telemetry.aggregator.testing.ServiceProcess;
 import dev.telemetry.aggregator.testing.SharedBrokerTest;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;
+import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
+import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -16,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -45,6 +48,20 @@ class UpsertCrashIT extends SharedBrokerTest {
     @Test
     void killedThreeTimesEveryWindowsRevisionsAreExactlyOnceAndTheLastIsItsEvents()
             throws Exception {
+        killThreeTimes(true);
+    }
+
+    /**
+     * The idempotent sink: with {@code at-least-once} a replay after a crash writes revisions
+     * again, but on every level of every grouping each window's highest revision is final and equal
+     * to its events, and each event past the lateness is a dead letter (perhaps more than once).
+     */
+    @Test
+    void atLeastOnceTheHighestRevisionOfEveryWindowIsItsEvents() throws Exception {
+        killThreeTimes(false);
+    }
+
+    private void killThreeTimes(boolean exactlyOnce) throws Exception {
         KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
         String input = topics.input();
         String output = KafkaTestClient.uniqueTopic("upsert");
@@ -99,6 +116,8 @@ class UpsertCrashIT extends SharedBrokerTest {
                 PacedInput.serviceEnvironment(
                         kafka, input, output, topics.deadLetters(), checkpoints);
         environment.put("TELEMETRY_OUTPUT_MODE", "upsert");
+        environment.put(
+                "TELEMETRY_DELIVERY_GUARANTEE", exactlyOnce ? "exactly-once" : "at-least-once");
         environment.put("TELEMETRY_EARLY_RESULTS_INTERVAL", "300ms");
         environment.put("TELEMETRY_ALLOWED_LATENESS", "6s");
         environment.put("TELEMETRY_ROLLUPS", "6s=" + output + "-6s,12s=" + output + "-12s");
@@ -139,6 +158,8 @@ class UpsertCrashIT extends SharedBrokerTest {
                             read ->
                                     TelemetryFixtures.parseRevisions(read, perDevice, tag).stream()
                                                     .filter(TelemetryFixtures.Revision::isFinal)
+                                                    .map(TelemetryFixtures.Revision::key)
+                                                    .distinct()
                                                     .count()
                                             >= windows);
                 }
@@ -150,26 +171,29 @@ class UpsertCrashIT extends SharedBrokerTest {
             boolean perDevice = topic.equals(output);
             String tag = topic.equals(byRegion) ? "region" : null;
             for (int level = 0; level < sizes.size(); level++) {
-                String levelTopic = levelTopic(topic, level);
-                var windows =
-                        TelemetryFixtures.assertRevisionsExactlyOnce(
-                                TelemetryFixtures.parseRevisions(
-                                        kafka.readCommittedToEnd(
-                                                levelTopic, Duration.ofSeconds(30)),
-                                        perDevice,
-                                        tag),
-                                TelemetryFixtures.expectedAggregates(
-                                        seriesOf(topic, output, byRegion, counted),
-                                        sizes.get(level)));
+                List<TelemetryFixtures.Revision> revisions =
+                        TelemetryFixtures.parseRevisions(
+                                kafka.readCommittedToEnd(
+                                        levelTopic(topic, level), Duration.ofSeconds(30)),
+                                perDevice,
+                                tag);
+                Map<AggregateKey, Aggregate> expected =
+                        TelemetryFixtures.expectedAggregates(
+                                seriesOf(topic, output, byRegion, counted), sizes.get(level));
+                if (!exactlyOnce) {
+                    assertHighestRevisions(revisions, expected);
+                    continue;
+                }
+                var windows = TelemetryFixtures.assertRevisionsExactlyOnce(revisions, expected);
                 // A window whose count went down would be a revision written from older state.
                 windows.values()
                         .forEach(
-                                revisions -> {
-                                    for (int i = 1; i < revisions.size(); i++) {
-                                        assertThat(revisions.get(i).aggregate().count())
-                                                .as("%s", revisions)
+                                written -> {
+                                    for (int i = 1; i < written.size(); i++) {
+                                        assertThat(written.get(i).aggregate().count())
+                                                .as("%s", written)
                                                 .isGreaterThanOrEqualTo(
-                                                        revisions.get(i - 1).aggregate().count());
+                                                        written.get(i - 1).aggregate().count());
                                     }
                                 });
             }
@@ -177,12 +201,20 @@ class UpsertCrashIT extends SharedBrokerTest {
 
         List<ConsumerRecord<byte[], byte[]>> deadLetters =
                 kafka.readCommittedToEnd(topics.deadLetters(), Duration.ofSeconds(30));
-        assertThat(
-                        deadLetters.stream()
-                                .map(r -> new String(r.value(), StandardCharsets.UTF_8))
-                                .toList())
-                .as("each event later than the lateness is one dead letter")
-                .containsExactlyInAnyOrderElementsOf(late.stream().map(Event::json).toList());
+        List<String> deadLetterValues =
+                deadLetters.stream()
+                        .map(r -> new String(r.value(), StandardCharsets.UTF_8))
+                        .toList();
+        List<String> lateValues = late.stream().map(Event::json).toList();
+        if (exactlyOnce) {
+            assertThat(deadLetterValues)
+                    .as("each event later than the lateness is one dead letter")
+                    .containsExactlyInAnyOrderElementsOf(lateValues);
+        } else {
+            assertThat(deadLetterValues.stream().distinct().toList())
+                    .as("each event later than the lateness is a dead letter")
+                    .containsExactlyInAnyOrderElementsOf(lateValues);
+        }
         assertThat(
                         deadLetters.stream()
                                 .map(
@@ -192,6 +224,29 @@ class UpsertCrashIT extends SharedBrokerTest {
                                                         DeadLetterSerializationSchema
                                                                 .REASON_HEADER)))
                 .containsOnly("late");
+    }
+
+    /**
+     * What a consumer that keeps the highest revision per window ends with: every expected window,
+     * its highest revision final and equal to its events (written once or, replayed, more often).
+     */
+    private static void assertHighestRevisions(
+            List<TelemetryFixtures.Revision> revisions, Map<AggregateKey, Aggregate> expected) {
+        Map<AggregateKey, List<TelemetryFixtures.Revision>> byWindow =
+                revisions.stream().collect(Collectors.groupingBy(TelemetryFixtures.Revision::key));
+        assertThat(byWindow.keySet()).containsExactlyInAnyOrderElementsOf(expected.keySet());
+        byWindow.forEach(
+                (window, written) -> {
+                    int highest =
+                            written.stream()
+                                    .mapToInt(TelemetryFixtures.Revision::revision)
+                                    .max()
+                                    .orElseThrow();
+                    assertThat(written.stream().filter(r -> r.revision() == highest))
+                            .as("the highest revision of %s in %s", window, written)
+                            .allMatch(TelemetryFixtures.Revision::isFinal)
+                            .allMatch(r -> r.aggregate().equals(expected.get(window)));
+                });
     }
 
     /** Tags every device but sensor-9 with one of three regions. */

@@ -21,7 +21,9 @@ import javax.imageio.ImageIO;
 /**
  * Turns the scenario results ({@code <dir>/<scenario>.json}) into {@code <dir>/README.md}: targets
  * met or not, then ratios, then absolute figures (marked machine-dependent); and plots drawn with
- * Java2D, headless: latency distributions and throughput against keys.
+ * Java2D, headless: latency distributions and throughput against keys. A figure measured over
+ * repeated runs is an object with {@code median}, {@code min}, {@code max} and {@code each run};
+ * its table cell reads "median m (min a, max b; each run: x / y / ...)".
  */
 final class BenchReport {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -141,7 +143,16 @@ final class BenchReport {
         return fields;
     }
 
-    private static String format(JsonNode value) {
+    static String format(JsonNode value) {
+        if (value.isObject() && value.has("median")) {
+            // A figure over repeated runs (BenchSuite.Spread): the median first, then the spread.
+            return String.format(
+                    "median %s (min %s, max %s; each run: %s)",
+                    format(value.path("median")),
+                    format(value.path("min")),
+                    format(value.path("max")),
+                    format(value.path("each run")));
+        }
         if (value.isArray()) {
             List<String> each = new ArrayList<>();
             value.forEach(element -> each.add(format(element)));

@@ -11,10 +11,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Proves the benchmark suite still runs end to end, on tiny input: throughput (perf tools, the
- * service in both modes, the Kafka Streams twin) and latency, then the report. Results go to {@code
+ * service in both modes, the Kafka Streams twin), latency, recovery and footprint (one kill -9
+ * cycle and one fresh launch per contestant), then the report. Results go to {@code
  * target/bench-smoke}, never to the committed {@code bench/results}. The figures of so small a run
- * mean nothing; what it checks is that every contestant produced exactly the expected aggregates
- * and that the result files are written.
+ * mean nothing; what it checks is that every contestant produced exactly the expected aggregates,
+ * that the start-up figures were measured and that the result files are written.
  */
 class BenchSmokeIT {
     @Test
@@ -24,9 +25,13 @@ class BenchSmokeIT {
                 BenchSuite.Options.parse(
                         "--scenario", "throughput",
                         "--scenario", "latency",
+                        "--scenario", "recovery",
+                        "--scenario", "footprint",
                         "--shape", "high-cardinality",
                         "--events", "20000",
                         "--latency-seconds", "3",
+                        "--recovery-seconds", "3",
+                        "--starts", "1",
                         "--results", results.toString()));
 
         JsonNode throughput =
@@ -40,12 +45,49 @@ class BenchSmokeIT {
                     .as("aggregates %s committed", contestant)
                     .isEqualTo(expected);
         }
-        assertThat(throughput.path("rows").get(0).path("targets")).hasSize(3);
+        assertThat(throughput.path("rows").get(0).path("targets")).hasSize(4);
+        assertThat(
+                        throughput
+                                .path("rows")
+                                .get(0)
+                                .path("ratios")
+                                .path(BenchSuite.FROM_LAUNCH_RATIO)
+                                .asDouble())
+                .isPositive();
 
         JsonNode latency = new ObjectMapper().readTree(results.resolve("latency.json").toFile());
         assertThat(latency.path("rows").get(0).path("absolute").path("service EOS p99 ms").asLong())
                 .isPositive();
         assertThat(results.resolve("latency-high-cardinality.png")).isNotEmptyFile();
+
+        JsonNode recovery =
+                new ObjectMapper()
+                        .readTree(results.resolve("recovery.json").toFile())
+                        .path("rows")
+                        .get(0);
+        assertThat(
+                        recovery.path("absolute")
+                                .path(
+                                        "service EOS s from relaunch to processing again (first"
+                                                + " offset commit)")
+                                .path("median")
+                                .isNumber())
+                .as("the relaunched service processed again: %s", recovery)
+                .isTrue();
+        assertThat(recovery.path("targets")).hasSize(1);
+        JsonNode footprint =
+                new ObjectMapper()
+                        .readTree(results.resolve("footprint.json").toFile())
+                        .path("rows")
+                        .get(0);
+        assertThat(
+                        footprint
+                                .path("absolute")
+                                .path("service EOS s from launch to ready")
+                                .path("median")
+                                .isNumber())
+                .as("the service was ready: %s", footprint)
+                .isTrue();
         assertThat(Files.readString(results.resolve("README.md")))
                 .contains("## Targets", "## Ratios", "machine-dependent");
     }

@@ -1,7 +1,10 @@
 package dev.telemetry.aggregator.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class BenchSuiteTest {
@@ -21,5 +24,79 @@ class BenchSuiteTest {
         BenchSuite.Run run = new BenchSuite.Run("service EOS", 4, 4, 300, 1000, true);
 
         assertThat(BenchSuite.capacityOf(run, 20_000)).isEqualTo(5_000);
+    }
+
+    @Test
+    void startsDefaultToFiveAndAreSetByTheirOption() {
+        assertThat(BenchSuite.Options.parse().starts()).isEqualTo(5);
+        assertThat(BenchSuite.Options.parse("--scenario", "recovery", "--starts", "2").starts())
+                .isEqualTo(2);
+        assertThatThrownBy(() -> BenchSuite.Options.parse("--starts", "0"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--starts");
+    }
+
+    /**
+     * Each contestant is credited with its own fastest run by each clock: the run with the shorter
+     * start-up can be the faster from launch while the other is the faster from ready.
+     */
+    @Test
+    void theFastestRunFromLaunchNeedNotBeTheFastestFromReady() {
+        BenchSuite.Run slowStart = new BenchSuite.Run("service EOS", 5, 10, 300, 1000, true);
+        BenchSuite.Run quickStart = new BenchSuite.Run("service EOS", 2, 8, 300, 1000, true);
+        List<BenchSuite.Run> runs = List.of(slowStart, quickStart);
+
+        assertThat(BenchSuite.fastest(runs, 1_000_000)).isSameAs(slowStart);
+        assertThat(BenchSuite.fastestFromLaunch(runs, 1_000_000)).isSameAs(quickStart);
+        assertThat(quickStart.eventsPerSecondFromLaunch(1_000_000)).isEqualTo(125_000);
+    }
+
+    @Test
+    void aFinishedRunBeatsAFasterLookingUnfinishedOneFromLaunchToo() {
+        BenchSuite.Run unfinished = new BenchSuite.Run("service EOS", 1, 2, 300, 10, false);
+        BenchSuite.Run finished = new BenchSuite.Run("service EOS", 2, 8, 300, 1000, true);
+
+        assertThat(BenchSuite.fastestFromLaunch(List.of(unfinished, finished), 1_000))
+                .isSameAs(finished);
+    }
+
+    @Test
+    void aSpreadHasTheMedianMinimumAndMaximumOfTheRunsInOrder() {
+        BenchSuite.Spread odd = BenchSuite.Spread.of(3.0, 1.0, 2.0, 5.0, 4.0);
+        assertThat(odd.median()).isEqualTo(3.0);
+        assertThat(odd.min()).isEqualTo(1.0);
+        assertThat(odd.max()).isEqualTo(5.0);
+        assertThat(odd.json()).containsEntry("each run", List.of(3.0, 1.0, 2.0, 5.0, 4.0));
+
+        assertThat(BenchSuite.Spread.of(4.0, 1.0, 2.0, 3.0).median()).isEqualTo(2.5);
+        assertThat(BenchSuite.Spread.of(2.0).median()).isEqualTo(2.0);
+    }
+
+    /** A run that never got there counts as slower than any that did, never as fast. */
+    @Test
+    void aRunThatDidNotReachAFigureCountsAsTheSlowest() {
+        BenchSuite.Spread oneMissed = BenchSuite.Spread.of(Double.NaN, 1.0, 2.0);
+        assertThat(oneMissed.median()).isEqualTo(2.0);
+        assertThat(oneMissed.min()).isEqualTo(1.0);
+        assertThat(oneMissed.max()).isNaN();
+        assertThat(oneMissed.json())
+                .containsEntry("max", BenchSuite.NOT_REACHED)
+                .containsEntry("each run", List.of(BenchSuite.NOT_REACHED, 1.0, 2.0));
+
+        BenchSuite.Spread mostMissed = BenchSuite.Spread.of(Double.NaN, 1.0, Double.NaN);
+        assertThat(mostMissed.median()).isNaN();
+        assertThat(mostMissed.json()).containsEntry("median", BenchSuite.NOT_REACHED);
+        assertThat(BenchSuite.Spread.of(Double.NaN).min()).isNaN();
+    }
+
+    @Test
+    void theReportShowsASpreadAsItsMedianThenItsRange() {
+        var json =
+                new ObjectMapper().valueToTree(BenchSuite.Spread.of(2.5, Double.NaN, 1.25).json());
+
+        assertThat(BenchReport.format(json))
+                .isEqualTo(
+                        "median 2.50 (min 1.25, max not reached; each run: 2.50 / not reached /"
+                                + " 1.25)");
     }
 }

@@ -61,9 +61,19 @@ abstract class Engine implements AutoCloseable {
         LIVE.add(this);
     }
 
+    /**
+     * How often every contestant's readiness is polled: the same for all, so neither is credited
+     * with a coarser (later) or finer (earlier) reading of the same moment.
+     */
+    static final Duration READY_POLL = Duration.ofMillis(100);
+
     abstract void start();
 
-    /** Waits until the engine says it is processing (service: ready; Streams: RUNNING). */
+    /**
+     * Waits until the engine says it is processing (service: ready; Streams: RUNNING), polling
+     * every {@link #READY_POLL}; throws {@link IllegalStateException} if it exits first or is not
+     * ready within {@code timeout}.
+     */
     abstract void awaitReady(Duration timeout) throws InterruptedException;
 
     /** SIGKILL; no shutdown hook runs. */
@@ -218,9 +228,34 @@ abstract class Engine implements AutoCloseable {
             process.start();
         }
 
+        /**
+         * {@code /q/health/ready} answers 200 (the job and all its tasks are running). The
+         * benchmark's own poll, at {@link #READY_POLL} like the twin's, rather than {@link
+         * ServiceProcess#awaitReady}'s coarser one that other tests use.
+         */
         @Override
         void awaitReady(Duration timeout) throws InterruptedException {
-            process.awaitReady(timeout);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException(
+                            name
+                                    + " exited with "
+                                    + process.exitCode()
+                                    + " before it was ready; see its logs in "
+                                    + setup.workDir().toAbsolutePath());
+                }
+                if (process.health("ready") == 200) {
+                    return;
+                }
+                Thread.sleep(READY_POLL.toMillis());
+            }
+            throw new IllegalStateException(
+                    name
+                            + " was not ready within "
+                            + timeout
+                            + "; see its logs in "
+                            + setup.workDir().toAbsolutePath());
         }
 
         @Override
@@ -336,7 +371,7 @@ abstract class Engine implements AutoCloseable {
                 } catch (IOException e) {
                     // Not written yet.
                 }
-                Thread.sleep(100);
+                Thread.sleep(READY_POLL.toMillis());
             }
             throw new IllegalStateException("the Kafka Streams twin was not RUNNING in " + timeout);
         }

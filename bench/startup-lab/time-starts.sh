@@ -11,21 +11,13 @@
 # (java -cp target/test-classes:... dev.telemetry.aggregator.testing.StandaloneTestBroker prints it).
 set -uo pipefail
 label=$1; java_bin=$2; runs=$3; shift 3
-app=${APP:-target/quarkus-app}
 out=${OUT:-target/startup-lab.tsv}
+source "$(dirname "$0")/service.sh"
 for run in $(seq 1 "$runs"); do
-  id="lab-$label-$run-$RANDOM"
-  dir=$(mktemp -d /tmp/lab.XXXX)
-  port=$((20000 + RANDOM % 20000))
-  envs=(KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" TELEMETRY_INPUT_TOPICS="$id-in" TELEMETRY_OUTPUT_TOPIC="$id-out"
-        TELEMETRY_DEAD_LETTER_TOPIC="$id-dlq" TELEMETRY_SOURCE_GROUP_ID="$id" TELEMETRY_TRANSACTIONAL_ID_PREFIX="$id"
-        TELEMETRY_CHECKPOINT_DIR="$dir/checkpoints" TELEMETRY_CHECKPOINT_INTERVAL=1s TELEMETRY_PARALLELISM=2
-        QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT=$port)
+  lab_instance "lab-$label-$run"
   for phase in fresh relaunch; do
     start=$(date +%s%N)
-    env -i PATH="$PATH" HOME="$dir" "${envs[@]}" "$java_bin" -Xmx384m "$@" -Djava.io.tmpdir="$dir" \
-      -jar "$(realpath "$app")/quarkus-run.jar" > "$dir/$phase.log" 2>&1 &
-    pid=$!
+    lab_launch "$phase.log" "$@"
     ready=""
     for i in $(seq 1 600); do
       if curl -sf -m 1 "http://127.0.0.1:$port/q/health/ready" > /dev/null 2>&1; then

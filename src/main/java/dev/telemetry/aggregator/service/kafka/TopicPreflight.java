@@ -55,9 +55,9 @@ final class TopicPreflight extends PreflightStep {
         required.put(job.deadLetterTopic(), Settings.DEAD_LETTER_TOPIC.key());
 
         Set<String> existing = await(admin.listTopics().names(), "list topics");
-        if (job.upsert()) {
-            warnIfNotCompacted(job.aggregateTopics().stream().filter(existing::contains).toList());
-        }
+        // Upsert mode's aggregate topics are compacted: created so, warned about if not.
+        List<String> compacted = job.upsert() ? job.aggregateTopics() : List.of();
+        warnIfNotCompacted(compacted.stream().filter(existing::contains).toList());
         List<NewTopic> missing = new ArrayList<>();
         for (Map.Entry<String, String> topic : required.entrySet()) {
             if (existing.contains(topic.getKey())) {
@@ -81,7 +81,7 @@ final class TopicPreflight extends PreflightStep {
                             topic.getKey(),
                             options.topicPartitions(),
                             options.topicReplicationFactor());
-            if (job.upsert() && job.aggregateTopics().contains(topic.getKey())) {
+            if (compacted.contains(topic.getKey())) {
                 created.configs(Map.of(CLEANUP_POLICY, UPSERT_CLEANUP_POLICY));
             }
             missing.add(created);

@@ -129,8 +129,8 @@ final class TopicPreflight extends PreflightStep {
 
     /**
      * Upsert mode writes every revision of a window under one key; without compaction a consumer
-     * reading the topic from the start sees them all (still correct if it keeps the highest
-     * revision, but not what the mode is for). Existing topics are the user's: warned about, not
+     * reading the topic from the start sees them all (still correct if it keeps the latest record
+     * per key, but not what the mode is for). Existing topics are the user's: warned about, not
      * changed.
      */
     private void warnIfNotCompacted(List<String> topics) {

@@ -28,10 +28,14 @@ COPY target/quarkus-app/app/ /deployments/app/
 COPY target/quarkus-app/quarkus-run.jar /deployments/quarkus-run.jar
 COPY src/main/docker/healthcheck.sh /deployments/healthcheck.sh
 
-# Class data of a start-up (AppCDS, see the script): a restart after a crash maps it instead of
-# loading ~10,000 classes again, which is most of the time until the job runs again.
+# Class data of a relaunch (AppCDS, see the script): a restart after a crash maps it instead of
+# loading ~10,000 classes again, which is most of the time until the job runs again. The training
+# relaunches the service against a Kafka broker of its own on 127.0.0.1, from Apache Kafka's jars
+# that `./mvnw package` puts in target/training-broker, mounted for this step only (no layer keeps
+# them; `RUN --mount` needs BuildKit, Docker's default builder, or buildah).
 COPY src/main/docker/class-data-training.sh /tmp/class-data-training.sh
-RUN bash /tmp/class-data-training.sh java /deployments /deployments/app-cds.jsa \
+RUN --mount=type=bind,source=target/training-broker,target=/tmp/training-broker \
+    bash /tmp/class-data-training.sh java /deployments /deployments/app-cds.jsa /tmp/training-broker \
     && rm /tmp/class-data-training.sh
 
 # All configuration is by environment variable (see README "Configuration"). The defaults that

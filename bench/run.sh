@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./mvnw -B -q -DskipTests package
 # The image's class-data archive, made the same way for the packaged service the bench runs.
-bash src/main/docker/class-data-training.sh "$(command -v java)" target/quarkus-app target/quarkus-app/app-cds.jsa
+bash src/main/docker/class-data-training.sh "$(command -v java)" target/quarkus-app target/quarkus-app/app-cds.jsa target/training-broker
 ./mvnw -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-classpath.txt
 # Headless: the plots are drawn with Java2D into PNG files.
 exec java -Xmx2g -Djava.awt.headless=true \

@@ -2,6 +2,7 @@ package dev.telemetry.aggregator.service.kafka;
 
 import dev.telemetry.aggregator.job.config.InvalidSettingException;
 import dev.telemetry.aggregator.job.config.JobOptions;
+import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import dev.telemetry.aggregator.service.checkpoint.CheckpointLocator;
 import dev.telemetry.aggregator.service.config.ServiceOptions;
 import java.time.Duration;
@@ -27,8 +28,7 @@ public final class KafkaPreflight implements AutoCloseable {
     private final ForkPreflight fork;
 
     public KafkaPreflight(JobOptions job, Duration timeout) {
-        Properties properties = new Properties();
-        properties.putAll(job.kafkaProperties());
+        Properties properties = TelemetryKafka.clientProperties(job);
         properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, job.bootstrapServers());
         int timeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.service.observability;
 
+import dev.telemetry.aggregator.job.kafka.TelemetryKafka;
 import dev.telemetry.aggregator.service.flink.EmbeddedFlinkJob;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -26,8 +27,7 @@ public class ServiceAdminClient {
     /** The client, or empty before the job's options are known. */
     public synchronized Optional<Admin> admin() {
         if (admin == null && job.options().isPresent()) {
-            Properties properties = new Properties();
-            properties.putAll(job.options().get().job().kafkaProperties());
+            Properties properties = TelemetryKafka.clientProperties(job.options().get().job());
             properties.put(
                     AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                     job.options().get().job().bootstrapServers());

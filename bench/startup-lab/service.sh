@@ -25,3 +25,23 @@ lab_launch() {
 lab_checkpoints() {
   ls "$dir"/checkpoints/*/chk-*/_metadata 2>/dev/null | wc -l
 }
+
+# lab_load_start <events/s>: telemetry into the instance's input topic at that rate, from 1000
+# devices x 5 metrics (Kafka's producer-perf-test with a payload file; event time from the record,
+# so windows close as the wall clock moves). Needs the tests' class path (target/bench-classpath.txt,
+# made by bench/run.sh). Sets load_pid; lab_load_stop ends it.
+lab_load_start() {
+  local rate=$1 payload="$dir/payload.txt"
+  for d in $(seq 0 999); do for m in 0 1 2 3 4; do
+    echo "{\"deviceId\":\"sensor-$d\",\"metric\":\"metric-$m\",\"value\":$((d % 97)).5,\"timestamp\":0}"
+  done; done > "$payload"
+  envs+=(TELEMETRY_EVENT_TIME=kafka)
+  java -Xmx256m -cp "target/test-classes:target/classes:$(cat target/bench-classpath.txt)" \
+    org.apache.kafka.tools.ProducerPerformance --topic "$id-in" --num-records $((rate * 3600)) \
+    --throughput "$rate" --payload-file "$payload" \
+    --producer-props bootstrap.servers="$BOOTSTRAP" linger.ms=5 > "$dir/load.log" 2>&1 &
+  load_pid=$!
+}
+lab_load_stop() {
+  kill "$load_pid" 2>/dev/null; wait "$load_pid" 2>/dev/null
+}

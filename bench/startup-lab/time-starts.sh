@@ -7,7 +7,8 @@
 #
 #   BOOTSTRAP=127.0.0.1:9092 bench/startup-lab/time-starts.sh <label> <java> <runs> [jvm options...]
 #
-# APP: the packaged service (default target/quarkus-app). A broker on 127.0.0.1: e.g. the tests'
+# APP: the packaged service (default target/quarkus-app). LOAD: events/s of input flowing during
+# both starts (the bench's recovery scenario uses 5000), else idle input. A broker on 127.0.0.1: e.g. the tests'
 # (java -cp target/test-classes:... dev.telemetry.aggregator.testing.StandaloneTestBroker prints it).
 set -uo pipefail
 label=$1; java_bin=$2; runs=$3; shift 3
@@ -15,6 +16,7 @@ out=${OUT:-target/startup-lab.tsv}
 source "$(dirname "$0")/service.sh"
 for run in $(seq 1 "$runs"); do
   lab_instance "lab-$label-$run"
+  [ -n "${LOAD:-}" ] && lab_load_start "$LOAD"
   for phase in fresh relaunch; do
     start=$(date +%s%N)
     lab_launch "$phase.log" "$@"
@@ -41,5 +43,6 @@ for run in $(seq 1 "$runs"); do
     sleep 2
     kill -9 $pid; wait $pid 2>/dev/null
   done
+  [ -n "${LOAD:-}" ] && lab_load_stop
   rm -rf "$dir"
 done

@@ -142,6 +142,10 @@ produce $((now - 100)) 1000
 run_service relaunch.log 3 -XX:ArchiveClassesAtExit="$archive"
 kill -TERM "$service_pid"
 for _ in $(seq 1 600); do kill -0 "$service_pid" 2>/dev/null || break; sleep 0.1; done
+# A JVM still writing its archive would leave a truncated one behind.
+if kill -0 "$service_pid" 2>/dev/null; then
+    fail "the service did not exit within 60 s of SIGTERM"
+fi
 if [ ! -s "$archive" ]; then
     fail "no archive written to $archive"
 fi

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -34,9 +35,8 @@ class BenchSmokeIT {
                         "--starts", "1",
                         "--results", results.toString()));
 
-        JsonNode throughput =
-                new ObjectMapper().readTree(results.resolve("throughput.json").toFile());
-        JsonNode absolute = throughput.path("rows").get(0).path("absolute");
+        JsonNode throughput = firstRow(results, "throughput.json");
+        JsonNode absolute = throughput.path("absolute");
         long expected = absolute.path("aggregates").asLong();
         assertThat(expected).isPositive();
         for (String contestant :
@@ -45,26 +45,15 @@ class BenchSmokeIT {
                     .as("aggregates %s committed", contestant)
                     .isEqualTo(expected);
         }
-        assertThat(throughput.path("rows").get(0).path("targets")).hasSize(4);
-        assertThat(
-                        throughput
-                                .path("rows")
-                                .get(0)
-                                .path("ratios")
-                                .path(BenchSuite.FROM_LAUNCH_RATIO)
-                                .asDouble())
+        assertThat(throughput.path("targets")).hasSize(4);
+        assertThat(throughput.path("ratios").path(BenchSuite.FROM_LAUNCH_RATIO).asDouble())
                 .isPositive();
 
-        JsonNode latency = new ObjectMapper().readTree(results.resolve("latency.json").toFile());
-        assertThat(latency.path("rows").get(0).path("absolute").path("service EOS p99 ms").asLong())
-                .isPositive();
+        JsonNode latency = firstRow(results, "latency.json");
+        assertThat(latency.path("absolute").path("service EOS p99 ms").asLong()).isPositive();
         assertThat(results.resolve("latency-high-cardinality.png")).isNotEmptyFile();
 
-        JsonNode recovery =
-                new ObjectMapper()
-                        .readTree(results.resolve("recovery.json").toFile())
-                        .path("rows")
-                        .get(0);
+        JsonNode recovery = firstRow(results, "recovery.json");
         assertThat(
                         recovery.path("absolute")
                                 .path(
@@ -75,11 +64,7 @@ class BenchSmokeIT {
                 .as("the relaunched service processed again: %s", recovery)
                 .isTrue();
         assertThat(recovery.path("targets")).hasSize(1);
-        JsonNode footprint =
-                new ObjectMapper()
-                        .readTree(results.resolve("footprint.json").toFile())
-                        .path("rows")
-                        .get(0);
+        JsonNode footprint = firstRow(results, "footprint.json");
         assertThat(
                         footprint
                                 .path("absolute")
@@ -90,5 +75,10 @@ class BenchSmokeIT {
                 .isTrue();
         assertThat(Files.readString(results.resolve("README.md")))
                 .contains("## Targets", "## Ratios", "machine-dependent");
+    }
+
+    /** A scenario's result file's first (here: only) row. */
+    private static JsonNode firstRow(Path results, String file) throws IOException {
+        return new ObjectMapper().readTree(results.resolve(file).toFile()).path("rows").get(0);
     }
 }

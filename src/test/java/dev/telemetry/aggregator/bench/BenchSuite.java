@@ -684,7 +684,7 @@ public final class BenchSuite {
         Map<String, long[]> percentiles = new LinkedHashMap<>();
         for (boolean twin : List.of(false, true)) {
             long[] latencies = latencies(shape, rate, twin);
-            String name = twin ? "Kafka Streams EOS v2" : "service EOS";
+            String name = twin ? TWIN : SERVICE;
             long[] cdf = new long[101];
             for (int p = 0; p <= 100; p++) {
                 cdf[p] =

@@ -229,33 +229,12 @@ abstract class Engine implements AutoCloseable {
         }
 
         /**
-         * {@code /q/health/ready} answers 200 (the job and all its tasks are running). The
-         * benchmark's own poll, at {@link #READY_POLL} like the twin's, rather than {@link
-         * ServiceProcess#awaitReady}'s coarser one that other tests use.
+         * {@code /q/health/ready} answers 200 (the job and all its tasks are running), polled at
+         * {@link #READY_POLL} like the twin's, rather than the coarser default other tests use.
          */
         @Override
         void awaitReady(Duration timeout) throws InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (System.nanoTime() < deadline) {
-                if (!process.isAlive()) {
-                    throw new IllegalStateException(
-                            name
-                                    + " exited with "
-                                    + process.exitCode()
-                                    + " before it was ready; see its logs in "
-                                    + setup.workDir().toAbsolutePath());
-                }
-                if (process.health("ready") == 200) {
-                    return;
-                }
-                Thread.sleep(READY_POLL.toMillis());
-            }
-            throw new IllegalStateException(
-                    name
-                            + " was not ready within "
-                            + timeout
-                            + "; see its logs in "
-                            + setup.workDir().toAbsolutePath());
+            process.awaitReady(timeout, READY_POLL);
         }
 
         @Override

@@ -103,6 +103,11 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Waits until {@code /q/health/ready} answers 200; fails if the process exits first. */
     public void awaitReady(Duration timeout) throws InterruptedException {
+        awaitReady(timeout, Duration.ofMillis(200));
+    }
+
+    /** {@link #awaitReady(Duration)}, asking every {@code poll}. */
+    public void awaitReady(Duration timeout, Duration poll) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
@@ -115,7 +120,7 @@ public final class ServiceProcess implements AutoCloseable {
             if (health("ready") == 200) {
                 return;
             }
-            Thread.sleep(200);
+            Thread.sleep(poll.toMillis());
         }
         throw new IllegalStateException(
                 "The service was not ready within " + timeout + ":\n" + lastLog());

@@ -1,13 +1,14 @@
-# telemetry-aggregator: the packaged Quarkus service (fast-jar) with its embedded Flink MiniCluster.
+# telemetry-aggregator: the packaged Quarkus service (aot-jar: the fast-jar layout with every jar on the class path) with its embedded Flink MiniCluster.
 #
 #   ./mvnw package -DskipTests
 #   docker build -t telemetry-aggregator .
 #
-# Any JRE 17 image with bash works as the base (bash runs the health check). CI, which reaches no
-# registry, builds on a locally made Debian image:
-#   buildah bud --from localhost/debian-jre17 --format docker -t telemetry-aggregator .
+# Any JRE 25 image with bash works as the base (bash runs the health check; JDK 25 reads the AOT
+# cache below, and JDK_JAVA_OPTIONS names it with an option older JVMs refuse).
+# CI, which reaches no registry, builds on a locally made Debian image:
+#   buildah bud --from localhost/debian-jre25 --format docker -t telemetry-aggregator .
 # (see deploy-check/build-image.sh). Keep the entrypoint plain `java -jar` so that works.
-ARG BASE_IMAGE=eclipse-temurin:17-jre
+ARG BASE_IMAGE=eclipse-temurin:25-jre
 FROM ${BASE_IMAGE}
 
 # Numeric UID (Kubernetes' runAsNonRoot can only verify a numeric user) in group 0, so the image
@@ -28,16 +29,6 @@ COPY target/quarkus-app/app/ /deployments/app/
 COPY target/quarkus-app/quarkus-run.jar /deployments/quarkus-run.jar
 COPY src/main/docker/healthcheck.sh /deployments/healthcheck.sh
 
-# Class data of a relaunch (AppCDS, see the script): a restart after a crash maps it instead of
-# loading ~10,000 classes again, which is most of the time until the job runs again. The training
-# relaunches the service against a Kafka broker of its own on 127.0.0.1, from Apache Kafka's jars
-# that `./mvnw package` puts in target/training-broker, mounted for this step only (no layer keeps
-# them; `RUN --mount` needs BuildKit, Docker's default builder, or buildah).
-COPY src/main/docker/class-data-training.sh /tmp/class-data-training.sh
-RUN --mount=type=bind,source=target/training-broker,target=/tmp/training-broker \
-    bash /tmp/class-data-training.sh java /deployments /deployments/app-cds.jsa /tmp/training-broker \
-    && rm /tmp/class-data-training.sh
-
 # All configuration is by environment variable (see README "Configuration"). The defaults that
 # matter in a container:
 #   TELEMETRY_CHECKPOINT_DIR  the volume below (also the application's own default);
@@ -55,7 +46,7 @@ ENV TELEMETRY_CHECKPOINT_DIR=/data/checkpoints \
 #                         so RSS stays below the limit instead of growing until the OOM killer.
 #   ExitOnOutOfMemoryError  a JVM out of heap exits, and the runtime restarts it from the last
 #                         completed checkpoint, instead of limping on with broken threads.
-#   SharedArchiveFile     the class-data archive made above (a JVM that cannot use it, e.g. a
+#   AOTCache              the AOT cache made below (a JVM that cannot use it, e.g. a
 #                         different JDK, warns and starts without it).
 #   CompileThresholdScaling=3  JIT-compile a method after 3x the default number of calls. Start-up
 #                         code mostly runs a few hundred times and then never again, and compiling
@@ -77,7 +68,19 @@ ENV TELEMETRY_CHECKPOINT_DIR=/data/checkpoints \
 #                         /tmp/telemetry-aggregator; a start removes those of killed runs) and
 #                         Vert.x's cache; /tmp is an emptyDir on a
 #                         read-only root file system.
-ENV JDK_JAVA_OPTIONS="-XX:MaxRAMPercentage=50 -XX:MaxMetaspaceSize=192m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=192m -XX:+ExitOnOutOfMemoryError -XX:SharedArchiveFile=/deployments/app-cds.jsa -XX:CompileThresholdScaling=3 -XX:+UseParallelGC -Djava.io.tmpdir=/tmp"
+ENV JDK_JAVA_OPTIONS="-XX:MaxRAMPercentage=50 -XX:MaxMetaspaceSize=192m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=192m -XX:+ExitOnOutOfMemoryError -XX:AOTCache=/deployments/app.aot -XX:CompileThresholdScaling=3 -XX:+UseParallelGC -Djava.io.tmpdir=/tmp"
+
+# The AOT cache of a relaunch (JEP 483/514/515, see the script), made with the JVM options above
+# (the cache records the collector, among others): a restart after a crash maps the classes it
+# loaded and linked instead of loading ~16,000 classes again, which is most of the time until the
+# job runs again. The training
+# relaunches the service against a Kafka broker of its own on 127.0.0.1, from Apache Kafka's jars
+# that `./mvnw package` puts in target/training-broker, mounted for this step only (no layer keeps
+# them; `RUN --mount` needs BuildKit, Docker's default builder, or buildah).
+COPY src/main/docker/class-data-training.sh /tmp/class-data-training.sh
+RUN --mount=type=bind,source=target/training-broker,target=/tmp/training-broker \
+    bash /tmp/class-data-training.sh java /deployments /deployments/app.aot /tmp/training-broker \
+    && rm /tmp/class-data-training.sh
 
 # Flink checkpoints (completed ones are restored on start). Must survive the container.
 # The service writes nowhere else but java.io.tmpdir (/tmp), so it runs with a read-only root file

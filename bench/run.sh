@@ -8,9 +8,17 @@
 # BENCH_JFR=true records a JFR profile of every service run into its work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The service and its twin run on the JDK the image ships, for the figures to be the image's.
+source deploy-check/image-jdk.sh
+if [ "$image_jdk_found" != true ]; then
+  echo "bench: needs JDK $image_jdk_major, the image's (java on PATH, or under /usr/lib/jvm)" >&2
+  exit 1
+fi
 ./mvnw -B -q -DskipTests package
-# The image's class-data archive, made the same way for the packaged service the bench runs.
-bash src/main/docker/class-data-training.sh "$(command -v java)" target/quarkus-app target/quarkus-app/app-cds.jsa target/training-broker
+# The image's AOT cache, made the same way for the packaged service the bench runs, with the
+# image's JVM options.
+JDK_JAVA_OPTIONS="$(sed -n 's/^ENV JDK_JAVA_OPTIONS="\(.*\)"$/\1/p' Dockerfile)" \
+  bash src/main/docker/class-data-training.sh "$(command -v java)" target/quarkus-app target/quarkus-app/app.aot target/training-broker
 ./mvnw -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-classpath.txt
 # Headless: the plots are drawn with Java2D into PNG files.
 exec java -Xmx2g -Djava.awt.headless=true \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the service image from the Dockerfile with buildah, on a machine with no registry access:
-# the JRE base image is made locally with debootstrap (Debian 12 minbase + openjdk-17-jre-headless)
-# and imported as localhost/debian-jre17. The base is made once and reused while it exists (within
+# the JRE base image is made locally with debootstrap (Debian 13 minbase + openjdk-25-jre-headless)
+# and imported as localhost/debian-jre25. The base is made once and reused while it exists (within
 # one CI run), its root file system is also kept as a tarball under target/ for later runs.
 #
 # Usage: deploy-check/build-image.sh [image-tag]      (needs target/quarkus-app: ./mvnw package)
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tag="${1:-localhost/telemetry-aggregator:latest}"
-base=localhost/debian-jre17
+base=localhost/debian-jre25
 work=target/container-image
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$PWD/deploy-check/containers.conf}"
 
@@ -30,20 +30,20 @@ if podman image exists "$base"; then
   echo "build-image: base $base already present"
 else
   mkdir -p "$work"
-  if [ ! -s "$work/debian-jre17.tar" ]; then
+  if [ ! -s "$work/debian-jre25.tar" ]; then
     m="${DEBIAN_MIRROR:-$(mirror)}"
-    echo "build-image: debootstrap bookworm from $m"
+    echo "build-image: debootstrap trixie from $m"
     rm -rf "$work/rootfs"
-    timeout 600 debootstrap --variant=minbase --include=openjdk-17-jre-headless,ca-certificates \
-      bookworm "$work/rootfs" "$m" > "$work/debootstrap.log" 2>&1 \
+    timeout 600 debootstrap --variant=minbase --include=openjdk-25-jre-headless,ca-certificates \
+      trixie "$work/rootfs" "$m" > "$work/debootstrap.log" 2>&1 \
       || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
     # Smaller base: apt caches and package lists are not needed at run time.
     rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
-    tar -C "$work/rootfs" -cf "$work/debian-jre17.tar.tmp" .
-    mv "$work/debian-jre17.tar.tmp" "$work/debian-jre17.tar"
+    tar -C "$work/rootfs" -cf "$work/debian-jre25.tar.tmp" .
+    mv "$work/debian-jre25.tar.tmp" "$work/debian-jre25.tar"
     rm -rf "$work/rootfs"
   fi
-  timeout 300 podman import --change 'CMD ["/bin/bash"]' "$work/debian-jre17.tar" "$base" > /dev/null
+  timeout 300 podman import --change 'CMD ["/bin/bash"]' "$work/debian-jre25.tar" "$base" > /dev/null
 fi
 t1=$(date +%s)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Writes a class-data-sharing (AppCDS) archive of the classes the service loads when it is
-# relaunched after a crash, so a restarted container maps them instead of loading, verifying and
-# linking them again: on a 2-core machine that is seconds of every restart.
+# Writes what the JVM keeps of a relaunch after a crash, so a restarted container maps it instead
+# of loading, verifying and linking the service's classes again: on a 2-core machine that is
+# seconds of every restart. On JDK 25 (the image's) an AOT cache (JEP 483/514/515: classes loaded
+# and linked, lambda forms, method profiles); on an older JDK a class-data-sharing (AppCDS) archive.
 #
 #   class-data-training.sh <java> <quarkus-app dir> <archive> <kafka libs dir>
 #
@@ -18,9 +19,17 @@
 # benchmark runs what the image runs. Every wait is bounded; the whole run takes about 40 s.
 set -euo pipefail
 java_bin=$1
-app_dir=$2
-archive=$3
+# Absolute: the cache records where each class came from, and a JVM started from another
+# directory would resolve a relative record against that directory.
+app_dir=$(realpath "$2")
+archive=$(realpath -m "$3")
 kafka_libs=$4
+# The JVM options the cache will be used with ($JDK_JAVA_OPTIONS, the image's; a cache records the
+# collector, among others), but the cache or archive itself, which is being made.
+training_options=$(tr ' ' '\n' <<< "${JDK_JAVA_OPTIONS:-}" \
+    | { grep -v -e '^-XX:AOTCache=' -e '^-XX:SharedArchiveFile=' -e '^-XX:MaxRAMPercentage=' || true; } | tr '\n' ' ')
+# The broker's and the producer's JVMs run with their own options.
+unset JDK_JAVA_OPTIONS
 [ -n "$(ls "$kafka_libs"/kafka_*.jar 2>/dev/null)" ] \
     || { echo "class-data-training: no Kafka broker jars in $kafka_libs (./mvnw package makes target/training-broker)" >&2; exit 1; }
 scratch=$(mktemp -d)
@@ -111,7 +120,7 @@ run_service() {
     before=$(newest_checkpoint)
     # -Xmx as in a 768 MiB pod: a heap above 32 GB would turn off compressed oops and the archive
     # would not match the JVM that uses it.
-    env -i PATH="$PATH" HOME="$scratch" \
+    env -i PATH="$PATH" HOME="$scratch" JDK_JAVA_OPTIONS="$training_options" \
         KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$broker_port" \
         TELEMETRY_INPUT_TOPICS=class-data-training \
         TELEMETRY_OUTPUT_TOPIC=class-data-training-out \
@@ -132,6 +141,15 @@ run_service() {
     fail "the service completed no $checkpoints checkpoints within 120 s ($log)"
 }
 
+
+# JDK 25 writes an AOT cache at exit (-XX:AOTCacheOutput, JEP 514); older JDKs an AppCDS archive.
+java_major=$("$java_bin" -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.specification.version = //p')
+if [ "${java_major%%.*}" -ge 25 ]; then
+    record_option=-XX:AOTCacheOutput="$archive"
+else
+    record_option=-XX:ArchiveClassesAtExit="$archive"
+fi
+
 now=$(date +%s)
 rm -f "$archive"
 produce $((now - 300)) 2000
@@ -139,7 +157,7 @@ run_service fresh.log 2
 kill -9 "$service_pid"
 wait "$service_pid" 2>/dev/null || true
 produce $((now - 100)) 1000
-run_service relaunch.log 3 -XX:ArchiveClassesAtExit="$archive"
+run_service relaunch.log 3 "$record_option"
 kill -TERM "$service_pid"
 for _ in $(seq 1 600); do kill -0 "$service_pid" 2>/dev/null || break; sleep 0.1; done
 # A JVM still writing its archive would leave a truncated one behind.

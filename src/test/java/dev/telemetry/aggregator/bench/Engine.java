@@ -118,7 +118,10 @@ abstract class Engine implements AutoCloseable {
      */
     static final boolean PROFILE = Boolean.parseBoolean(System.getenv("BENCH_JFR"));
 
-    private static final String IMAGE_CLASS_DATA = "-XX:SharedArchiveFile=/deployments/";
+    private static final String IMAGE_CLASS_DATA = "-XX:AOTCache=/deployments/";
+
+    /** The JDK the image ships, whose AOT cache it uses (deploy-check/image-jdk.sh). */
+    private static final int IMAGE_JDK = 25;
 
     /** {@code JDK_JAVA_OPTIONS} as the Dockerfile sets it. */
     private static List<String> imageJvmOptions() {
@@ -133,17 +136,20 @@ abstract class Engine implements AutoCloseable {
     }
 
     /**
-     * The image's class-data archive for the service, made for {@code target/quarkus-app} by the
-     * same training run ({@code bench/run.sh} does it); empty if there is none.
+     * The image's AOT cache for the service, made for {@code target/quarkus-app} by the same
+     * training run ({@code bench/run.sh} does it); empty if there is none.
      */
     static List<String> serviceClassData() {
+        if (Runtime.version().feature() < IMAGE_JDK) {
+            return List.of(); // an older JVM refuses the option (bench/run.sh runs on the image's)
+        }
         for (String option : imageJvmOptions()) {
             if (option.startsWith(IMAGE_CLASS_DATA)) {
                 Path archive =
                         Paths.get("target/quarkus-app", option.substring(IMAGE_CLASS_DATA.length()))
                                 .toAbsolutePath();
                 if (Files.isRegularFile(archive)) {
-                    return List.of("-XX:SharedArchiveFile=" + archive);
+                    return List.of("-XX:AOTCache=" + archive);
                 }
             }
         }
@@ -153,10 +159,10 @@ abstract class Engine implements AutoCloseable {
     /**
      * The JVM options the container image uses ({@code JDK_JAVA_OPTIONS} in the Dockerfile), read
      * from the Dockerfile so the benchmark follows it; the heap is fixed at half of the Kubernetes
-     * memory limit (768 MiB), which is what {@code MaxRAMPercentage=50} gives in the pod. The
-     * class-data archive is the service's alone: see {@link #serviceClassData()}. Should the image
-     * name no collector, the benchmark names the one the JVM picks in the pod (SerialGC, below
-     * about 1.8 GB of memory), not the G1 it would pick on this bigger host.
+     * memory limit (768 MiB), which is what {@code MaxRAMPercentage=50} gives in the pod. The AOT
+     * cache is the service's alone: see {@link #serviceClassData()}. Should the image name no
+     * collector, the benchmark names the one the JVM picks in the pod (SerialGC, below about 1.8 GB
+     * of memory), not the G1 it would pick on this bigger host.
      */
     static List<String> containerJvmOptions() {
         List<String> imageOptions = imageJvmOptions();

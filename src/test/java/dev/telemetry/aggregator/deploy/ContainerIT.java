@@ -46,7 +46,7 @@ import org.junit.jupiter.api.Test;
  * is published on 127.0.0.1 only.
  */
 class ContainerIT {
-    private static final String BASE_IMAGE = "localhost/debian-jre17";
+    private static final String BASE_IMAGE = "localhost/debian-jre25";
     private static final int PARTITIONS = 4;
     private static final long WINDOW_MILLIS = 2_000;
     private static final long START = 1_763_712_000_000L;
@@ -104,7 +104,7 @@ class ContainerIT {
     @AfterAll
     static void cleanUp() {
         // Bounded: each command has its own time limit; the base image stays cached for the
-        // next run (podman rmi localhost/debian-jre17 removes it).
+        // next run (podman rmi localhost/debian-jre25 removes it).
         if (containerCreated) {
             podman("rm", "--force", "--time", "5", CONTAINER);
         }
@@ -287,8 +287,11 @@ class ContainerIT {
         assertThat(submissions.get(0)).contains("no checkpoint to restore");
         assertThat(submissions.get(1))
                 .containsPattern("restored from /data/checkpoints/\\w+/chk-\\d+");
-        // Both starts mapped the image's class-data archive (a JVM that cannot use it says so).
-        assertThat(logs).contains("Picked up JDK_JAVA_OPTIONS").doesNotContain("[cds");
+        // Both starts mapped the image's AOT cache (a JVM that cannot use it says so).
+        assertThat(logs)
+                .contains("Picked up JDK_JAVA_OPTIONS")
+                .doesNotContain("[cds")
+                .doesNotContain("[aot");
 
         kafka.send(TelemetryFixtures.watermarkFlush(input, PARTITIONS, START + 3_600_000));
         kafka.readCommitted(

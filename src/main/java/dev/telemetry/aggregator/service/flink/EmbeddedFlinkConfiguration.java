@@ -7,7 +7,10 @@ import dev.telemetry.aggregator.job.config.JobOptions;
 import dev.telemetry.aggregator.job.config.RollupLevel;
 import dev.telemetry.aggregator.service.checkpoint.RestorePlan;
 import dev.telemetry.aggregator.service.config.ServiceOptions;
+import java.io.IOException;
+import java.net.JarURLConnection;
 import java.net.MalformedURLException;
+import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Path;
@@ -137,20 +140,47 @@ final class EmbeddedFlinkConfiguration {
     /**
      * Where the job's classes are (the application jar, or {@code target/classes} in dev and
      * tests). Flink loads user code from {@code pipeline.classpaths}; without it Flink falls back
-     * to the system class loader, which under Quarkus cannot see the application's classes.
+     * to the system class loader, which under Quarkus' dev mode and tests cannot see the
+     * application's classes.
      */
     static URL jobCodeLocation() {
-        CodeSource source = TelemetryAggregationJob.class.getProtectionDomain().getCodeSource();
-        if (source == null || source.getLocation() == null) {
-            throw new IllegalStateException(
-                    "Cannot locate the job classes: " + TelemetryAggregationJob.class.getName());
-        }
-        URL location = source.getLocation();
+        return codeLocation(TelemetryAggregationJob.class);
+    }
+
+    /**
+     * The jar or directory a class is read from: its code source, or else the container of its
+     * class file. A class the JVM maps from its AOT cache (the image's, JDK 25) has no code source.
+     */
+    static URL codeLocation(Class<?> type) {
+        CodeSource source = type.getProtectionDomain().getCodeSource();
+        URL location =
+                source != null && source.getLocation() != null
+                        ? source.getLocation()
+                        : classFileContainer(type);
         try {
             // Normalise so Flink gets a plain file URL even if the class loader adds decorations.
             return Paths.get(location.toURI()).toUri().toURL();
         } catch (URISyntaxException | MalformedURLException | RuntimeException e) {
             return location;
+        }
+    }
+
+    private static URL classFileContainer(Class<?> type) {
+        String file = type.getName().replace('.', '/') + ".class";
+        ClassLoader loader = type.getClassLoader();
+        URL resource = loader == null ? null : loader.getResource(file);
+        if (resource == null) {
+            throw new IllegalStateException("Cannot locate the classes of " + type.getName());
+        }
+        try {
+            if ("jar".equals(resource.getProtocol())) {
+                // Parses the URL only: no I/O before connect().
+                return ((JarURLConnection) resource.openConnection()).getJarFileURL();
+            }
+            String url = resource.toString();
+            return URI.create(url.substring(0, url.length() - file.length())).toURL();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IllegalStateException("Cannot locate the classes of " + type.getName(), e);
         }
     }
 

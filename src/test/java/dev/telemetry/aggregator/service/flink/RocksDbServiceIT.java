@@ -23,10 +23,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The packaged service with the RocksDB state backend and incremental checkpoints: the native
- * library loads from the fast-jar into {@code java.io.tmpdir}, where the state's RocksDB instance
- * lives too, and after a {@code kill -9} while input flows the restart removes the killed run's
- * scratch (its RocksDB files) and restores from the newest (incremental) checkpoint with exactly
- * the expected output.
+ * library loads from the packaged jar into {@code java.io.tmpdir}, where the state's RocksDB
+ * instance lives too, and after a {@code kill -9} while input flows the restart removes the killed
+ * run's scratch (its RocksDB files) and restores from the newest (incremental) checkpoint with
+ * exactly the expected output.
  */
 class RocksDbServiceIT extends SharedBrokerTest {
     private static final int PARTITIONS = 4;

@@ -16,8 +16,7 @@ lab_instance() {
 # lab_launch <log> [jvm options...]: starts the instance in the background; sets pid.
 lab_launch() {
   local log=$1; shift
-  # From the application's directory, as the image does (its WORKDIR): Quarkus' aot-jar entry
-  # point, taken from an AOT cache, finds its quarkus-application.dat relative to it.
+  # From the application's directory, as the image runs it (its WORKDIR).
   local app; app=$(realpath "${APP:-target/quarkus-app}")
   (cd "$app" && exec env -i PATH="$PATH" HOME="$dir" "${envs[@]}" "$java_bin" -Xmx384m "$@" \
     -Djava.io.tmpdir="$dir" -jar "$app/quarkus-run.jar") > "$dir/$log" 2>&1 &

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Writes what the JVM keeps of a relaunch after a crash, so a restarted container maps it instead
-# of loading, verifying and linking the service's classes again: on a 2-core machine that is
-# seconds of every restart. On JDK 25 (the image's) an AOT cache (JEP 483/514/515: classes loaded
-# and linked, lambda forms, method profiles); on an older JDK a class-data-sharing (AppCDS) archive.
+# Writes an AOT cache (JDK 25, the image's; JEP 483/514/515: the classes loaded and linked,
+# lambda forms, method profiles) of a relaunch after a crash, so a restarted container maps it
+# instead of loading, verifying and linking the service's classes again: on a 2-core machine that
+# is seconds of every restart.
 #
-#   class-data-training.sh <java> <quarkus-app dir> <archive> <kafka libs dir>
+#   class-data-training.sh <java> <quarkus-app dir> <cache> <kafka libs dir>
 #
 # The training is a real relaunch: it starts a single-node Kafka broker (KRaft, 127.0.0.1, from
 # <kafka libs dir>: Apache Kafka's jars, target/training-broker after ./mvnw package), feeds it
 # telemetry with a few bad records, runs the service until it has completed checkpoints, kills it
 # with kill -9, feeds more, relaunches it (a restore) with the recording option until it has
-# checkpointed again, and stops it with SIGTERM: the JVM writes the archive as it exits. So the
-# archive holds what a relaunch under input loads: the Kafka clients and transactions, the
+# checkpointed again, and stops it with SIGTERM: the JVM writes the cache as it exits. So the
+# cache holds what a relaunch under input loads: the Kafka clients and transactions, the
 # restore, the job's deployment, parsing, windows, dead letters and checkpoints. (Trained without a
-# broker, the archive missed all that and a relaunch was 1.3 s slower: bench/results/NOTES.md.)
-# The archive only works with the JVM that wrote it and the same application files; a JVM that
+# broker, JDK 17's class-data archive missed all that and a relaunch was 1.3 s slower:
+# bench/results/NOTES.md.)
+# The cache only works with the JVM that wrote it and the same application files; a JVM that
 # cannot use it warns and starts without it. Used by the Dockerfile and by bench/run.sh, so the
 # benchmark runs what the image runs. Every wait is bounded; the whole run takes about 40 s.
 set -euo pipefail
@@ -22,12 +23,17 @@ java_bin=$1
 # Absolute: the cache records where each class came from, and a JVM started from another
 # directory would resolve a relative record against that directory.
 app_dir=$(realpath "$2")
-archive=$(realpath -m "$3")
+cache=$(realpath -m "$3")
 kafka_libs=$4
+java_version=$("$java_bin" -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.specification.version = //p')
+if [ "${java_version%%.*}" -lt 25 ]; then
+    echo "class-data-training: needs JDK 25 or newer (the image's) for an AOT cache; $java_bin is $java_version" >&2
+    exit 1
+fi
 # The JVM options the cache will be used with ($JDK_JAVA_OPTIONS, the image's; a cache records the
-# collector, among others), but the cache or archive itself, which is being made.
+# collector, among others), but the cache itself, which is being made.
 training_options=$(tr ' ' '\n' <<< "${JDK_JAVA_OPTIONS:-}" \
-    | { grep -v -e '^-XX:AOTCache=' -e '^-XX:SharedArchiveFile=' -e '^-XX:MaxRAMPercentage=' || true; } | tr '\n' ' ')
+    | { grep -v -e '^-XX:AOTCache=' -e '^-XX:MaxRAMPercentage=' || true; } | tr '\n' ' ')
 # The broker's and the producer's JVMs run with their own options.
 unset JDK_JAVA_OPTIONS
 [ -n "$(ls "$kafka_libs"/kafka_*.jar 2>/dev/null)" ] \
@@ -118,7 +124,7 @@ run_service() {
     local log=$1 checkpoints=$2 before
     shift 2
     before=$(newest_checkpoint)
-    # -Xmx as in a 768 MiB pod: a heap above 32 GB would turn off compressed oops and the archive
+    # -Xmx as in a 768 MiB pod: a heap above 32 GB would turn off compressed oops and the cache
     # would not match the JVM that uses it.
     env -i PATH="$PATH" HOME="$scratch" JDK_JAVA_OPTIONS="$training_options" \
         KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$broker_port" \
@@ -141,31 +147,22 @@ run_service() {
     fail "the service completed no $checkpoints checkpoints within 120 s ($log)"
 }
 
-
-# JDK 25 writes an AOT cache at exit (-XX:AOTCacheOutput, JEP 514); older JDKs an AppCDS archive.
-java_major=$("$java_bin" -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.specification.version = //p')
-if [ "${java_major%%.*}" -ge 25 ]; then
-    record_option=-XX:AOTCacheOutput="$archive"
-else
-    record_option=-XX:ArchiveClassesAtExit="$archive"
-fi
-
 now=$(date +%s)
-rm -f "$archive"
+rm -f "$cache"
 produce $((now - 300)) 2000
 run_service fresh.log 2
 kill -9 "$service_pid"
 wait "$service_pid" 2>/dev/null || true
 produce $((now - 100)) 1000
-run_service relaunch.log 3 "$record_option"
+run_service relaunch.log 3 -XX:AOTCacheOutput="$cache"
 kill -TERM "$service_pid"
 for _ in $(seq 1 600); do kill -0 "$service_pid" 2>/dev/null || break; sleep 0.1; done
-# A JVM still writing its archive would leave a truncated one behind.
+# A JVM still writing its cache would leave a truncated one behind.
 if kill -0 "$service_pid" 2>/dev/null; then
     fail "the service did not exit within 60 s of SIGTERM"
 fi
-if [ ! -s "$archive" ]; then
-    fail "no archive written to $archive"
+if [ ! -s "$cache" ]; then
+    fail "no cache written to $cache"
 fi
-chmod a+r "$archive"
-echo "class-data-training: wrote $archive ($(du -m "$archive" | cut -f1) MB)"
+chmod a+r "$cache"
+echo "class-data-training: wrote $cache ($(du -m "$cache" | cut -f1) MB)"

@@ -46,8 +46,8 @@ ENV TELEMETRY_CHECKPOINT_DIR=/data/checkpoints \
 #                         so RSS stays below the limit instead of growing until the OOM killer.
 #   ExitOnOutOfMemoryError  a JVM out of heap exits, and the runtime restarts it from the last
 #                         completed checkpoint, instead of limping on with broken threads.
-#   AOTCache              the AOT cache made below (a JVM that cannot use it, e.g. a
-#                         different JDK, warns and starts without it).
+#   AOTCache              the AOT cache made below (a JDK 25 that cannot use it, e.g. another
+#                         build, warns and starts without it; an older JVM refuses the option).
 #   CompileThresholdScaling=3  JIT-compile a method after 3x the default number of calls. Start-up
 #                         code mostly runs a few hundred times and then never again, and compiling
 #                         it was half of the CPU a start took (C1 + C2 threads: 3.9 of 7.1 CPU s to

@@ -8,8 +8,9 @@
 #   BOOTSTRAP=127.0.0.1:9092 bench/startup-lab/time-starts.sh <label> <java> <runs> [jvm options...]
 #
 # APP: the packaged service (default target/quarkus-app). LOAD: events/s of input flowing during
-# both starts (the bench's recovery scenario uses 5000), else idle input. A broker on 127.0.0.1: e.g. the tests'
-# (java -cp target/test-classes:... dev.telemetry.aggregator.testing.StandaloneTestBroker prints it).
+# both starts (the bench's recovery scenario uses 5000), else idle input. A broker on 127.0.0.1:
+# e.g. the tests' (java -cp target/test-classes:... dev.telemetry.aggregator.testing.StandaloneTestBroker
+# prints it).
 set -uo pipefail
 label=$1; java_bin=$2; runs=$3; shift 3
 out=${OUT:-target/startup-lab.tsv}

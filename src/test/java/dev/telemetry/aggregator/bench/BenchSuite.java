@@ -54,9 +54,11 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <p>Arguments: {@code [--scenario throughput|latency|recovery|footprint|keyscale]... [--events N]
  * [--rounds N] [--shape high-cardinality|typical|rollups|groupings]... [--latency-seconds S]
  * [--keys K,K,...] [--keyscale-events N] [--keyscale-backends B,B] [--recovery-seconds S] [--starts
- * N] [--results DIR]}. {@code --starts}: how many kill -9 and relaunch cycles (recovery) and fresh
- * launches (footprint) each contestant gets, default 5; those scenarios report the median and the
- * spread (min, max) of each figure.
+ * N] [--heaps H,H,...] [--results DIR]}. {@code --starts}: how many kill -9 and relaunch cycles
+ * (recovery) and fresh launches (footprint) each contestant gets, default 5; those scenarios report
+ * the median and the spread (min, max) of each figure. {@code --heaps}: the {@code -Xmx} sizes the
+ * throughput scenario runs the service EOS and the twin at (default the container's 384m), each
+ * then credited with its best.
  */
 public final class BenchSuite {
     static final int PARTITIONS = 4;
@@ -152,6 +154,7 @@ public final class BenchSuite {
             List<String> keyScaleBackends,
             int recoverySeconds,
             int starts,
+            List<String> heaps,
             Path results,
             Path workDir) {
         static Options parse(String... args) {
@@ -165,6 +168,7 @@ public final class BenchSuite {
             List<String> backends = List.of("hashmap", "rocksdb");
             int recoverySeconds = 20;
             int starts = 5;
+            List<String> heaps = List.of(Engine.CONTAINER_HEAP);
             Path results = Paths.get("bench", "results");
             for (int a = 0; a < args.length; a++) {
                 String value = a + 1 < args.length ? args[a + 1] : "";
@@ -195,6 +199,7 @@ public final class BenchSuite {
                     case "--keyscale-backends" -> backends = List.of(value.split(","));
                     case "--recovery-seconds" -> recoverySeconds = Integer.parseInt(value);
                     case "--starts" -> starts = Integer.parseInt(value);
+                    case "--heaps" -> heaps = List.of(value.split(","));
                     case "--results" -> results = Paths.get(value);
                     default ->
                             throw new IllegalArgumentException(
@@ -204,6 +209,12 @@ public final class BenchSuite {
             }
             if (starts < 1) {
                 throw new IllegalArgumentException("--starts must be at least 1, not " + starts);
+            }
+            for (String heap : heaps) {
+                if (!heap.matches("[1-9][0-9]*[mg]")) {
+                    throw new IllegalArgumentException(
+                            "--heaps takes -Xmx sizes such as 256m,1g, not " + heap);
+                }
             }
             scenarios.removeIf(s -> s.equals("all"));
             for (String scenario : scenarios) {
@@ -223,6 +234,7 @@ public final class BenchSuite {
                     backends,
                     recoverySeconds,
                     starts,
+                    heaps,
                     results,
                     Paths.get("target", "bench-work"));
         }
@@ -300,17 +312,18 @@ public final class BenchSuite {
                         shape.name(), inputRecords, aggregates));
 
         // Contestants take turns, in reverse order every other round (EOS, Streams, ALO, EOS with
-        // percentiles, then backwards), and each is credited with its fastest run: whoever goes
-        // first pays for a
-        // cold broker and page cache, which cost the first run up to a quarter of its rate. The
-        // floor is measured every round and credited with its fastest runs too: one short
-        // ConsumerPerformance run read the same backlog at anything from 0.83 to 1.74 M records/s.
+        // percentiles, then backwards; with --heaps, EOS and Streams at each heap first), and each
+        // is credited with its fastest run: whoever goes first pays for a cold broker and page
+        // cache, which cost the first run up to a quarter of its rate. The floor is measured every
+        // round and credited with its fastest runs too: one short ConsumerPerformance run read the
+        // same backlog at anything from 0.83 to 1.74 M records/s.
         List<Double> consumerRates = new ArrayList<>();
         List<Double> producerRates = new ArrayList<>();
-        // 0: service EOS, 1: the twin, 2: service at-least-once, 3: service EOS with percentiles
-        // (and, on the rollups shape, rollups; on the groupings shape, three groupings instead).
-        List<List<Run>> runs =
-                List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        Map<Contestant, List<Run>> runs = new LinkedHashMap<>();
+        for (Contestant contestant : contestants(shape)) {
+            runs.put(contestant, new ArrayList<>());
+        }
+        List<Contestant> order = new ArrayList<>(runs.keySet());
         for (int round = 0; round < options.rounds(); round++) {
             consumerRates.add(consumerPerformance(input, inputRecords));
             String perfOutput = KafkaTestClient.uniqueTopic("bench-producer-perf");
@@ -318,54 +331,55 @@ public final class BenchSuite {
             producerRates.add(
                     producerPerformance(
                             perfOutput, aggregates, aggregateBytes, shape.checkpointMillis()));
-            for (int turn = 0; turn < runs.size(); turn++) {
-                int contestant = round % 2 == 0 ? turn : runs.size() - 1 - turn;
-                runs.get(contestant)
-                        .add(
-                                timeToCommitted(
-                                        shape,
-                                        input,
-                                        aggregates,
-                                        contestant == 0 || contestant == 3,
-                                        contestant == 1,
-                                        contestant == 3));
+            for (int turn = 0; turn < order.size(); turn++) {
+                Contestant contestant = order.get(round % 2 == 0 ? turn : order.size() - 1 - turn);
+                runs.get(contestant).add(timeToCommitted(shape, input, aggregates, contestant));
             }
         }
         double consumerRate = Collections.max(consumerRates);
         double producerRate = Collections.max(producerRates);
         double floorSeconds = inputRecords / consumerRate + aggregates / producerRate;
-        Run eos = fastest(runs.get(0), inputRecords);
-        Run twin = fastest(runs.get(1), inputRecords);
+        // Against the twin, each at its best heap: every run of every heap counts.
+        List<Run> eosRuns = runsOf(runs, Kind.EOS, null);
+        List<Run> twinRuns = runsOf(runs, Kind.TWIN, null);
+        Run eos = fastest(eosRuns, inputRecords);
+        Run twin = fastest(twinRuns, inputRecords);
         // From launch, start-up included: each contestant's own fastest run by that clock, which
         // need not be the one fastest from ready.
-        Run eosFromLaunch = fastestFromLaunch(runs.get(0), inputRecords);
-        Run twinFromLaunch = fastestFromLaunch(runs.get(1), inputRecords);
+        Run eosFromLaunch = fastestFromLaunch(eosRuns, inputRecords);
+        Run twinFromLaunch = fastestFromLaunch(twinRuns, inputRecords);
         double fromLaunchRatio =
                 eosFromLaunch.eventsPerSecondFromLaunch(inputRecords)
                         / twinFromLaunch.eventsPerSecondFromLaunch(inputRecords);
         double fromReadyRatio =
                 eos.eventsPerSecond(inputRecords) / twin.eventsPerSecond(inputRecords);
-        Run alo = fastest(runs.get(2), inputRecords);
-        Run percentiles = fastest(runs.get(3), inputRecords);
+        // The service's other modes against its EOS at the same (the container's) heap.
+        Run eosAtContainerHeap =
+                fastest(runsOf(runs, Kind.EOS, Engine.CONTAINER_HEAP), inputRecords);
+        Run alo = fastest(runsOf(runs, Kind.AT_LEAST_ONCE, null), inputRecords);
+        Run percentiles = fastest(runsOf(runs, Kind.VARIANT, null), inputRecords);
         double percentilesRatio =
-                percentiles.eventsPerSecond(inputRecords) / eos.eventsPerSecond(inputRecords);
-        capacity.put(shape.name(), capacityOf(eos, inputRecords));
+                percentiles.eventsPerSecond(inputRecords)
+                        / eosAtContainerHeap.eventsPerSecond(inputRecords);
+        ToDoubleFunction<Run> launchRate = run -> run.eventsPerSecondFromLaunch(inputRecords);
+        ToDoubleFunction<Run> readyRate = run -> run.eventsPerSecond(inputRecords);
+        capacity.put(shape.name(), capacityOf(eosAtContainerHeap, inputRecords));
 
         int cores = Runtime.getRuntime().availableProcessors();
         Map<String, Object> row = row(shape);
-        row.put("capacityEventsPerSecond", capacityOf(eos, inputRecords));
+        row.put("capacityEventsPerSecond", capacityOf(eosAtContainerHeap, inputRecords));
+        row.put("heaps (service EOS and Kafka Streams EOS v2 at each)", options.heaps());
         Map<String, Object> ratios = ratios(row);
         ratios.put(FROM_LAUNCH_RATIO, fromLaunchRatio);
         ratios.put(FROM_READY_RATIO, fromReadyRatio);
         ratios.put(
                 "service EOS / Kafka Streams EOS v2, from launch (start-up included), medians of"
-                        + " the runs",
-                median(runs.get(0), run -> run.eventsPerSecondFromLaunch(inputRecords))
-                        / median(runs.get(1), run -> run.eventsPerSecondFromLaunch(inputRecords)));
+                        + " the runs (each at the heap with the best median)",
+                bestMedian(runs, Kind.EOS, launchRate) / bestMedian(runs, Kind.TWIN, launchRate));
         ratios.put(
-                "service EOS / Kafka Streams EOS v2, from ready, medians of the runs",
-                median(runs.get(0), run -> run.eventsPerSecond(inputRecords))
-                        / median(runs.get(1), run -> run.eventsPerSecond(inputRecords)));
+                "service EOS / Kafka Streams EOS v2, from ready, medians of the runs (each at the"
+                        + " heap with the best median)",
+                bestMedian(runs, Kind.EOS, readyRate) / bestMedian(runs, Kind.TWIN, readyRate));
         log(
                 String.format(
                         "%s: service EOS / Kafka Streams EOS v2 = %.2f from launch, %.2f from"
@@ -376,7 +390,8 @@ public final class BenchSuite {
                 eos.eventsPerSecond(inputRecords) * floorSeconds / inputRecords);
         ratios.put(
                 "service EOS / service at-least-once",
-                eos.eventsPerSecond(inputRecords) / alo.eventsPerSecond(inputRecords));
+                eosAtContainerHeap.eventsPerSecond(inputRecords)
+                        / alo.eventsPerSecond(inputRecords));
         ratios.put(percentiles.name() + " / service EOS", percentilesRatio);
         log(
                 String.format(
@@ -438,7 +453,9 @@ public final class BenchSuite {
                 producerRates.stream().map(Math::round).toList());
         absolute.put(
                 "I/O floor events/s (read input + write aggregates)", inputRecords / floorSeconds);
-        for (List<Run> contestantRuns : runs) {
+        absolute.put("service EOS: its fastest run from launch", eosFromLaunch.name());
+        absolute.put("Kafka Streams EOS v2: its fastest run from launch", twinFromLaunch.name());
+        for (List<Run> contestantRuns : runs.values()) {
             Run run = fastest(contestantRuns, inputRecords);
             Run fromLaunch = fastestFromLaunch(contestantRuns, inputRecords);
             absolute.put(
@@ -467,6 +484,71 @@ public final class BenchSuite {
         }
         row.put("parallelism (service) = stream threads (Kafka Streams) = cores", cores);
         return row;
+    }
+
+    /** What a throughput contestant runs. */
+    enum Kind {
+        EOS,
+        TWIN,
+        AT_LEAST_ONCE,
+        /** The service EOS with the shape's extra: percentiles, rollups or groupings. */
+        VARIANT
+    }
+
+    /** A throughput contestant: which engine, with which heap, under which name. */
+    record Contestant(Kind kind, String heap, String name) {}
+
+    /**
+     * The service EOS and the twin at each of {@code --heaps} (named by their heap when there are
+     * several), then at-least-once and the shape's variant at the container's heap.
+     */
+    private List<Contestant> contestants(Shape shape) {
+        List<Contestant> contestants = new ArrayList<>();
+        boolean sweep = options.heaps().size() > 1;
+        for (String heap : options.heaps()) {
+            String suffix = sweep ? " -Xmx" + heap : "";
+            contestants.add(new Contestant(Kind.EOS, heap, SERVICE + suffix));
+            contestants.add(new Contestant(Kind.TWIN, heap, TWIN + suffix));
+        }
+        contestants.add(
+                new Contestant(Kind.AT_LEAST_ONCE, Engine.CONTAINER_HEAP, "service at-least-once"));
+        contestants.add(
+                new Contestant(
+                        Kind.VARIANT,
+                        Engine.CONTAINER_HEAP,
+                        shape == GROUPINGS
+                                ? "service EOS with three groupings"
+                                : shape == ROLLUPS
+                                        ? "service EOS with percentiles and rollups"
+                                        : "service EOS with percentiles"));
+        return contestants;
+    }
+
+    /** The runs of every contestant of {@code kind}, at {@code heap} only unless it is null. */
+    static List<Run> runsOf(Map<Contestant, List<Run>> runs, Kind kind, String heap) {
+        List<Run> of = new ArrayList<>();
+        runs.forEach(
+                (contestant, its) -> {
+                    if (contestant.kind() == kind
+                            && (heap == null || heap.equals(contestant.heap()))) {
+                        of.addAll(its);
+                    }
+                });
+        if (of.isEmpty()) {
+            // No run at the container's heap (--heaps without it): every heap's.
+            return heap == null ? of : runsOf(runs, kind, null);
+        }
+        return of;
+    }
+
+    /** The best median of {@code figure} among the heaps {@code kind} ran at. */
+    static double bestMedian(
+            Map<Contestant, List<Run>> runs, Kind kind, ToDoubleFunction<Run> figure) {
+        return runs.entrySet().stream()
+                .filter(entry -> entry.getKey().kind() == kind)
+                .mapToDouble(entry -> median(entry.getValue(), figure))
+                .max()
+                .orElse(Double.NaN);
     }
 
     static final String FROM_LAUNCH_RATIO =
@@ -602,17 +684,11 @@ public final class BenchSuite {
         return environment;
     }
 
-    private Run timeToCommitted(
-            Shape shape,
-            String input,
-            long aggregates,
-            boolean eos,
-            boolean twin,
-            boolean percentiles)
+    private Run timeToCommitted(Shape shape, String input, long aggregates, Contestant contestant)
             throws Exception {
         String output = KafkaTestClient.uniqueTopic("bench-out");
         kafka.createTopic(output, PARTITIONS);
-        Engine.Setup setup = setup(shape, input, output);
+        Engine.Setup setup = setup(shape, input, output).withMaxHeap(contestant.heap());
         AtomicLong seen = new AtomicLong();
         // When the reader saw the last expected aggregate: closer than the polling loop below.
         AtomicLong lastSeenAt = new AtomicLong();
@@ -625,27 +701,23 @@ public final class BenchSuite {
                                     }
                                 });
                 Engine engine =
-                        twin
-                                ? new Engine.Twin(setup)
-                                : percentiles && shape == GROUPINGS
-                                        ? new Engine.Service(
-                                                "service EOS with three groupings",
-                                                setup,
-                                                true,
-                                                withGroupings(output))
-                                        : percentiles && shape == ROLLUPS
-                                                ? new Engine.Service(
-                                                        "service EOS with percentiles and rollups",
-                                                        setup,
-                                                        true,
-                                                        withRollups(output))
-                                                : percentiles
-                                                        ? new Engine.Service(
-                                                                "service EOS with percentiles",
-                                                                setup,
-                                                                true,
-                                                                PERCENTILES)
-                                                        : new Engine.Service(setup, eos)) {
+                        switch (contestant.kind()) {
+                            case TWIN -> new Engine.Twin(contestant.name(), setup);
+                            case EOS ->
+                                    new Engine.Service(contestant.name(), setup, true, Map.of());
+                            case AT_LEAST_ONCE ->
+                                    new Engine.Service(contestant.name(), setup, false, Map.of());
+                            case VARIANT ->
+                                    new Engine.Service(
+                                            contestant.name(),
+                                            setup,
+                                            true,
+                                            shape == GROUPINGS
+                                                    ? withGroupings(output)
+                                                    : shape == ROLLUPS
+                                                            ? withRollups(output)
+                                                            : PERCENTILES);
+                        }) {
             log("running " + engine.name + " over the backlog");
             long launched = System.nanoTime();
             engine.start();
@@ -1119,7 +1191,8 @@ public final class BenchSuite {
         double rate = 0.5 * capacity(shape);
         int starts = options.starts();
         Map<String, Object> row = row(shape);
-        List<String> jvmOptions = new ArrayList<>(Engine.containerJvmOptions());
+        List<String> jvmOptions =
+                new ArrayList<>(Engine.containerJvmOptions(Engine.CONTAINER_HEAP));
         jvmOptions.addAll(Engine.serviceClassData());
         row.put("jvmOptions", String.join(" ", jvmOptions));
         row.put("rateEventsPerSecond", rate);
@@ -1472,7 +1545,8 @@ public final class BenchSuite {
                 shape.outOfOrdernessMillis(),
                 shape.checkpointMillis(),
                 Runtime.getRuntime().availableProcessors(),
-                dir);
+                dir,
+                Engine.CONTAINER_HEAP);
     }
 
     /**
@@ -1598,7 +1672,7 @@ public final class BenchSuite {
     private String runTool(String name, String mainClass, String... args) throws Exception {
         List<String> command = new ArrayList<>();
         command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(Engine.containerJvmOptions());
+        command.addAll(Engine.containerJvmOptions(Engine.CONTAINER_HEAP));
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(mainClass);

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class BenchSuiteTest {
@@ -34,6 +36,45 @@ class BenchSuiteTest {
         assertThatThrownBy(() -> BenchSuite.Options.parse("--starts", "0"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--starts");
+    }
+
+    @Test
+    void heapsDefaultToTheContainersAndTakeXmxSizes() {
+        assertThat(BenchSuite.Options.parse().heaps()).containsExactly("384m");
+        assertThat(BenchSuite.Options.parse("--heaps", "256m,1g").heaps())
+                .containsExactly("256m", "1g");
+        assertThatThrownBy(() -> BenchSuite.Options.parse("--heaps", "256m,1.5g"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--heaps");
+    }
+
+    /**
+     * Against the twin, each is credited with its best heap: the fastest run among all heaps, and
+     * the best of the heaps' medians; the service's other modes are compared at the container's.
+     */
+    @Test
+    void eachContestantIsCreditedWithItsBestHeap() {
+        Map<BenchSuite.Contestant, List<BenchSuite.Run>> runs = new LinkedHashMap<>();
+        BenchSuite.Run small = new BenchSuite.Run("service EOS -Xmx256m", 2, 12, 300, 1000, true);
+        BenchSuite.Run container =
+                new BenchSuite.Run("service EOS -Xmx384m", 2, 10, 300, 1000, true);
+        BenchSuite.Run large = new BenchSuite.Run("service EOS -Xmx1g", 2, 8, 300, 1000, true);
+        runs.put(
+                new BenchSuite.Contestant(BenchSuite.Kind.EOS, "256m", small.name()),
+                List.of(small));
+        runs.put(
+                new BenchSuite.Contestant(BenchSuite.Kind.EOS, "384m", container.name()),
+                List.of(container));
+        runs.put(
+                new BenchSuite.Contestant(BenchSuite.Kind.EOS, "1g", large.name()), List.of(large));
+
+        List<BenchSuite.Run> all = BenchSuite.runsOf(runs, BenchSuite.Kind.EOS, null);
+        assertThat(BenchSuite.fastestFromLaunch(all, 1_000_000)).isSameAs(large);
+        assertThat(BenchSuite.bestMedian(runs, BenchSuite.Kind.EOS, run -> run.doneSeconds()))
+                .isEqualTo(12);
+        assertThat(BenchSuite.runsOf(runs, BenchSuite.Kind.EOS, "384m")).containsExactly(container);
+        // No run at the asked heap: every heap's.
+        assertThat(BenchSuite.runsOf(runs, BenchSuite.Kind.EOS, "512m")).hasSize(3);
     }
 
     /**

@@ -32,7 +32,28 @@ abstract class Engine implements AutoCloseable {
             long outOfOrdernessMillis,
             long checkpointMillis,
             int parallelism,
-            Path workDir) {}
+            Path workDir,
+            String maxHeap) {
+        /** The same with {@code -Xmx<maxHeap>} instead. */
+        Setup withMaxHeap(String heap) {
+            return new Setup(
+                    bootstrap,
+                    input,
+                    output,
+                    windowMillis,
+                    outOfOrdernessMillis,
+                    checkpointMillis,
+                    parallelism,
+                    workDir,
+                    heap);
+        }
+    }
+
+    /**
+     * The heap the container gives the JVM: half of the Kubernetes memory limit (768 MiB), which is
+     * what {@code MaxRAMPercentage=50} gives in the pod.
+     */
+    static final String CONTAINER_HEAP = "384m";
 
     final Setup setup;
     final String name;
@@ -158,15 +179,15 @@ abstract class Engine implements AutoCloseable {
 
     /**
      * The JVM options the container image uses ({@code JDK_JAVA_OPTIONS} in the Dockerfile), read
-     * from the Dockerfile so the benchmark follows it; the heap is fixed at half of the Kubernetes
-     * memory limit (768 MiB), which is what {@code MaxRAMPercentage=50} gives in the pod. The AOT
-     * cache is the service's alone: see {@link #serviceClassData()}. Should the image name no
-     * collector, the benchmark names the one the JVM picks in the pod (SerialGC, below about 1.8 GB
-     * of memory), not the G1 it would pick on this bigger host.
+     * from the Dockerfile so the benchmark follows it, with {@code -Xmx<maxHeap>} first in place of
+     * the image's {@code MaxRAMPercentage} (the pod's is {@link #CONTAINER_HEAP}). The AOT cache is
+     * the service's alone: see {@link #serviceClassData()}. Should the image name no collector, the
+     * benchmark names the one the JVM picks in the pod (SerialGC, below about 1.8 GB of memory),
+     * not the G1 it would pick on this bigger host.
      */
-    static List<String> containerJvmOptions() {
+    static List<String> containerJvmOptions(String maxHeap) {
         List<String> imageOptions = imageJvmOptions();
-        List<String> options = new ArrayList<>(List.of("-Xmx384m"));
+        List<String> options = new ArrayList<>(List.of("-Xmx" + maxHeap));
         if (imageOptions.stream().noneMatch(option -> option.matches("-XX:\\+Use\\w+GC"))) {
             options.add("-XX:+UseSerialGC");
         }
@@ -217,7 +238,7 @@ abstract class Engine implements AutoCloseable {
             environment.put("TELEMETRY_TOPICS_REPLICATION_FACTOR", "1");
             environment.put(
                     "TELEMETRY_DELIVERY_GUARANTEE", exactlyOnce ? "exactly-once" : "at-least-once");
-            List<String> jvmOptions = new ArrayList<>(containerJvmOptions());
+            List<String> jvmOptions = new ArrayList<>(containerJvmOptions(setup.maxHeap()));
             jvmOptions.remove(0); // -Xmx, which ServiceProcess sets
             jvmOptions.addAll(serviceClassData());
             if (PROFILE) {
@@ -226,7 +247,7 @@ abstract class Engine implements AutoCloseable {
             environment.put("JDK_JAVA_OPTIONS", String.join(" ", jvmOptions));
             environment.putAll(overrides);
             group = environment.get("TELEMETRY_SOURCE_GROUP_ID");
-            process = new ServiceProcess(environment, setup.workDir());
+            process = new ServiceProcess(environment, setup.workDir(), setup.maxHeap());
         }
 
         @Override
@@ -303,7 +324,12 @@ abstract class Engine implements AutoCloseable {
         private Process process;
 
         Twin(Setup setup) {
-            super("Kafka Streams EOS v2", setup);
+            this("Kafka Streams EOS v2", setup);
+        }
+
+        /** Named: e.g. by its heap among several. */
+        Twin(String name, Setup setup) {
+            super(name, setup);
             this.applicationId = "streams-" + setup.input() + "-" + setup.output();
         }
 
@@ -315,7 +341,7 @@ abstract class Engine implements AutoCloseable {
                 logs.add(log);
                 List<String> command = new ArrayList<>();
                 command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-                command.addAll(containerJvmOptions());
+                command.addAll(containerJvmOptions(setup.maxHeap()));
                 command.addAll(
                         List.of(
                                 "-cp",

@@ -28,6 +28,7 @@ public final class ServiceProcess implements AutoCloseable {
 
     private final Map<String, String> environment;
     private final Path logDir;
+    private final String maxHeap;
     private final int httpPort;
     private static final HttpClient HEALTH_CLIENT =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -37,8 +38,14 @@ public final class ServiceProcess implements AutoCloseable {
     private Process process;
 
     public ServiceProcess(Map<String, String> environment, Path logDir) {
+        this(environment, logDir, "384m");
+    }
+
+    /** With {@code -Xmx<maxHeap>} (the others get the container's 384 MB). */
+    public ServiceProcess(Map<String, String> environment, Path logDir, String maxHeap) {
         this.environment = new HashMap<>(environment);
         this.logDir = logDir;
+        this.maxHeap = maxHeap;
         this.httpPort = freePort();
         this.environment.put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
         this.environment.put("QUARKUS_HTTP_HOST", "127.0.0.1");
@@ -89,7 +96,7 @@ public final class ServiceProcess implements AutoCloseable {
                     new ProcessBuilder(
                                     Paths.get(System.getProperty("java.home"), "bin", "java")
                                             .toString(),
-                                    "-Xmx384m",
+                                    "-Xmx" + maxHeap,
                                     "-jar",
                                     JAR.toString())
                             .redirectErrorStream(true)

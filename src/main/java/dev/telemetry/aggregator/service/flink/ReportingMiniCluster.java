@@ -22,7 +22,8 @@ import org.apache.flink.runtime.resourcemanager.StandaloneResourceManagerFactory
  * instantiates by class name: the reporter needs the service's Micrometer registry, and
  * instantiating by name would also depend on which class loader Flink searches.
  *
- * <p>Its REST endpoint serves nothing ({@link EmptyRestEndpoint}).
+ * <p>Its REST endpoint serves nothing ({@link EmptyRestEndpoint}); its RPC system comes from the
+ * jar the build extracted ({@link PackagedRpcSystem}).
  *
  * <p>Flink internals: both overrides are protected methods of {@link MiniCluster} built from {@code
  * org.apache.flink.runtime} classes ({@code MetricRegistryImpl}, {@code ReporterSetup}, the
@@ -34,7 +35,7 @@ final class ReportingMiniCluster extends MiniCluster {
     private final MetricReporter reporter;
 
     ReportingMiniCluster(MiniClusterConfiguration configuration, MetricReporter reporter) {
-        super(configuration);
+        super(configuration, PackagedRpcSystem.supplier(configuration.getConfiguration()));
         this.reporter = reporter;
     }
 

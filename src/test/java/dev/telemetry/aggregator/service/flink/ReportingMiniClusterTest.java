@@ -55,6 +55,33 @@ class ReportingMiniClusterTest {
         }
     }
 
+    /**
+     * The task manager gets Flink's default number of network buffers, at 8 KB each: the pool is
+     * allocated whole at every start.
+     */
+    @Test
+    void theNetworkBufferPoolKeepsItsCountAtAQuarterOfTheSize() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (ReportingMiniCluster cluster = startedCluster(registry)) {
+            await().atMost(Duration.ofSeconds(30))
+                    .untilAsserted(
+                            () -> {
+                                assertThat(gauge(registry, "Shuffle.Netty.TotalMemorySegments"))
+                                        .isEqualTo(EmbeddedFlinkConfiguration.NETWORK_BUFFERS);
+                                assertThat(gauge(registry, "Shuffle.Netty.TotalMemory"))
+                                        .isEqualTo(16 * 1024 * 1024);
+                            });
+        }
+    }
+
+    private static double gauge(SimpleMeterRegistry registry, String suffix) {
+        return registry.getMeters().stream()
+                .filter(meter -> meter.getId().getName().endsWith(suffix))
+                .findFirst()
+                .map(meter -> meter.measure().iterator().next().getValue())
+                .orElseThrow(() -> new AssertionError("no meter named *" + suffix));
+    }
+
     private static ReportingMiniCluster startedCluster() throws Exception {
         return startedCluster(new SimpleMeterRegistry());
     }
@@ -63,6 +90,7 @@ class ReportingMiniClusterTest {
             throws Exception {
         Configuration configuration = new Configuration();
         EmbeddedFlinkConfiguration.bindToLoopback(configuration);
+        EmbeddedFlinkConfiguration.smallNetworkBuffers(configuration);
         ReportingMiniCluster cluster =
                 new ReportingMiniCluster(
                         new MiniClusterConfiguration.Builder()

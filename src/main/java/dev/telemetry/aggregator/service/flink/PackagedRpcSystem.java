@@ -1,94 +1,59 @@
 package dev.telemetry.aggregator.service.flink;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.MalformedURLException;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.function.Supplier;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.classloading.SubmoduleClassLoader;
-import org.apache.flink.runtime.rpc.CleanupOnCloseRpcSystem;
 import org.apache.flink.runtime.rpc.RpcSystem;
-import org.apache.flink.runtime.rpc.pekko.PekkoRpcSystemLoader;
 import org.apache.flink.util.Reference;
+import org.jboss.logging.Logger;
 
 /**
- * Flink's Pekko RPC system, read from the jar the build took out of {@code flink-rpc-akka-loader}
- * ({@code lib/flink-rpc/flink-rpc-akka.jar} beside {@code lib/main}, see the pom) rather than from
- * the copy Flink's own loader inflates into its temp directory at every start: 21 MB, about 0.15 s
- * of the cluster's start, on its critical path. Loaded the way Flink's loader does (its own {@link
- * SubmoduleClassLoader}, so Pekko's Scala stays out of the application's class path), and closed
- * with the cluster; the jar itself stays.
+ * Flink's Pekko RPC system from the JVM's own class path, where the package puts it: the build
+ * takes {@code flink-rpc-akka.jar} out of {@code flink-rpc-akka-loader} into {@code lib/flink-rpc/}
+ * and adds it to {@code quarkus-run.jar}'s class path (see the pom). Flink's own loader would
+ * instead inflate those 21 MB into its temp directory at every start and read them through a class
+ * loader of its own, whose classes the AOT cache cannot hold linked: defining Pekko's classes and
+ * spinning their lambdas was about a third of the embedded cluster's start. Pekko brings Scala
+ * 2.12; nothing else on the class path uses Scala, and the job's user-code class loader keeps the
+ * job's own classes apart as before.
  *
- * <p>Without that jar (tests on {@code target/classes}, the Flink cluster's job jar never gets
- * here) it is Flink's loader, as before.
+ * <p>Without that jar on the class path (tests on {@code target/classes}, dev mode) it is Flink's
+ * loader, as before.
  */
 final class PackagedRpcSystem {
-    /** The name Flink's loader looks for inside its own jar, and the one the build gives it. */
-    static final String JAR = "flink-rpc-akka.jar";
+    private static final Logger LOG = Logger.getLogger(PackagedRpcSystem.class);
+
+    /** The class Flink's Pekko jar registers as its {@link RpcSystem}. */
+    static final String PEKKO_RPC_SYSTEM = "org.apache.flink.runtime.rpc.pekko.PekkoRpcSystem";
 
     private PackagedRpcSystem() {}
 
     /** What {@link org.apache.flink.runtime.minicluster.MiniCluster} takes to get its system. */
     static Supplier<Reference<RpcSystem>> supplier(Configuration configuration) {
-        return () -> Reference.owned(load(configuration, extractedJar()));
+        return () -> Reference.owned(load(configuration, RpcSystem.class.getClassLoader()));
     }
 
-    /** From {@code jar} when there is one, else through Flink's loader. */
-    static RpcSystem load(Configuration configuration, Optional<Path> jar) {
-        if (jar.isEmpty()) {
-            return RpcSystem.load(configuration);
+    /** From {@code loader} when Pekko's jar is on it, else through Flink's loader. */
+    static RpcSystem load(Configuration configuration, ClassLoader loader) {
+        Optional<RpcSystem> onClassPath = onClassPath(loader);
+        if (onClassPath.isPresent()) {
+            LOG.debug("Flink's RPC system: Pekko, from the class path");
+            return onClassPath.get();
         }
-        URL url;
-        try {
-            url = jar.get().toUri().toURL();
-        } catch (MalformedURLException e) {
-            throw new IllegalStateException("Cannot read Flink's RPC system from " + jar.get(), e);
-        }
-        SubmoduleClassLoader loader =
-                new SubmoduleClassLoader(new URL[] {url}, RpcSystem.class.getClassLoader());
-        try {
-            return new CleanupOnCloseRpcSystem(
-                    ServiceLoader.load(RpcSystem.class, loader).iterator().next(), loader, null);
-        } catch (RuntimeException | Error e) {
-            try {
-                loader.close();
-            } catch (IOException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
-        }
+        LOG.debug("Flink's RPC system: through Flink's loader (Pekko is not on the class path)");
+        return RpcSystem.load(configuration);
     }
 
-    /** {@code lib/flink-rpc/flink-rpc-akka.jar} if the loader's jar is in a {@code lib/main}. */
-    static Optional<Path> extractedJar() {
-        return extractedJar(EmbeddedFlinkConfiguration.codeLocation(PekkoRpcSystemLoader.class));
-    }
-
-    static Optional<Path> extractedJar(URL loaderLocation) {
-        Path loaderJar;
-        try {
-            loaderJar = Paths.get(loaderLocation.toURI());
-        } catch (URISyntaxException | IllegalArgumentException e) {
+    /** Pekko's RPC system if {@code loader} sees its jar. */
+    static Optional<RpcSystem> onClassPath(ClassLoader loader) {
+        if (loader == null
+                || loader.getResource(PEKKO_RPC_SYSTEM.replace('.', '/') + ".class") == null) {
             return Optional.empty();
         }
-        Path libraries = loaderJar.getParent();
-        if (libraries == null || !libraries.endsWith(Paths.get("lib", "main"))) {
-            return Optional.empty();
-        }
-        Path jar = libraries.resolveSibling("flink-rpc").resolve(JAR);
-        try {
-            return Files.isRegularFile(jar) && Files.size(jar) > 0
-                    ? Optional.of(jar)
-                    : Optional.empty();
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read " + jar, e);
-        }
+        return ServiceLoader.load(RpcSystem.class, loader).stream()
+                .filter(provider -> provider.type().getName().equals(PEKKO_RPC_SYSTEM))
+                .map(ServiceLoader.Provider::get)
+                .findFirst();
     }
 }

@@ -6,9 +6,9 @@ import java.io.InputStream;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.core.classloading.SubmoduleClassLoader;
 import org.apache.flink.runtime.rpc.RpcService;
 import org.apache.flink.runtime.rpc.RpcSystem;
@@ -19,71 +19,58 @@ import org.junit.jupiter.api.io.TempDir;
 class PackagedRpcSystemTest {
     @TempDir Path app;
 
-    /** The layout of {@code target/quarkus-app}: the loader's jar in lib/main. */
-    private Path loaderJarIn(Path app) throws Exception {
-        Path loaderJar = app.resolve("lib/main/org.apache.flink.flink-rpc-akka-loader.jar");
-        Files.createDirectories(loaderJar.getParent());
-        Files.createFile(loaderJar);
-        return loaderJar;
+    /** The tests' class path has only Flink's loader jar: its own loader does the work. */
+    @Test
+    void withoutPekkoOnTheClassPathItIsFlinksLoader() throws Exception {
+        assertThat(PackagedRpcSystem.onClassPath(RpcSystem.class.getClassLoader())).isEmpty();
+
+        Configuration configuration = new Configuration();
+        configuration.set(CoreOptions.TMP_DIRS, app.toString());
+        try (RpcSystem system =
+                PackagedRpcSystem.load(configuration, RpcSystem.class.getClassLoader())) {
+            assertThat(startsAndRuns(system, configuration)).isEqualTo(42);
+        }
     }
 
+    /**
+     * With the Pekko jar the build takes out of the loader on the class path, the system comes from
+     * that class path and starts an RPC service. (A loader that reads Pekko's own Scala first: the
+     * tests' class path has Kafka's Scala 2.13 for the in-JVM broker, which Pekko's 2.12 code
+     * cannot use; the service's class path has no other Scala.)
+     */
     @Test
-    void theExtractedJarIsTheOneBesideTheLibraries() throws Exception {
-        Path loaderJar = loaderJarIn(app);
-        assertThat(PackagedRpcSystem.extractedJar(loaderJar.toUri().toURL())).isEmpty();
-
-        Path extracted = app.resolve("lib/flink-rpc").resolve(PackagedRpcSystem.JAR);
-        Files.createDirectories(extracted.getParent());
-        Files.writeString(extracted, "a jar");
-        assertThat(PackagedRpcSystem.extractedJar(loaderJar.toUri().toURL())).contains(extracted);
-    }
-
-    @Test
-    void aLoaderJarOutsideAnApplicationsLibrariesHasNone() throws Exception {
-        // As in tests and dev mode: the loader from the local Maven repository.
-        Path elsewhere = app.resolve("repository/flink-rpc-akka-loader.jar");
-        Files.createDirectories(elsewhere.getParent());
-        Files.createFile(elsewhere);
-        Files.createDirectories(app.resolve("repository/flink-rpc"));
-        Files.writeString(app.resolve("repository/flink-rpc").resolve(PackagedRpcSystem.JAR), "x");
-
-        assertThat(PackagedRpcSystem.extractedJar(elsewhere.toUri().toURL())).isEmpty();
-    }
-
-    /** The real Pekko jar, taken out of the loader as the build does, starts an RPC service. */
-    @Test
-    void theExtractedJarStartsAnRpcService() throws Exception {
-        Path extracted = app.resolve("lib/flink-rpc").resolve(PackagedRpcSystem.JAR);
+    void withPekkoOnTheClassPathItIsThatOne() throws Exception {
+        Path extracted = app.resolve("lib/flink-rpc/flink-rpc-akka.jar");
         Files.createDirectories(extracted.getParent());
         try (InputStream packaged =
                 PekkoRpcSystemLoader.class
                         .getClassLoader()
-                        .getResourceAsStream(PackagedRpcSystem.JAR)) {
+                        .getResourceAsStream("flink-rpc-akka.jar")) {
             assertThat(packaged).as("flink-rpc-akka.jar inside the loader's jar").isNotNull();
             Files.copy(packaged, extracted);
         }
-        Configuration configuration = new Configuration();
-        URL extractedUrl = extracted.toUri().toURL();
-
-        try (RpcSystem system = PackagedRpcSystem.load(configuration, Optional.of(extracted))) {
-            RpcService service = system.localServiceBuilder(configuration).createAndStart();
-            try {
-                // Pekko's, from the extracted jar, in a class loader of its own.
-                assertThat(service.getClass().getClassLoader())
-                        .isInstanceOfSatisfying(
-                                SubmoduleClassLoader.class,
-                                loader ->
-                                        assertThat(loader.getURLs()).containsExactly(extractedUrl));
-                // And it runs work.
-                assertThat(
-                                service.getScheduledExecutor()
-                                        .schedule(() -> 42, 0, TimeUnit.MILLISECONDS)
-                                        .get(10, TimeUnit.SECONDS))
-                        .isEqualTo(42);
-            } finally {
-                service.closeAsync().get();
+        try (SubmoduleClassLoader classPath =
+                new SubmoduleClassLoader(
+                        new URL[] {extracted.toUri().toURL()}, RpcSystem.class.getClassLoader())) {
+            Configuration configuration = new Configuration();
+            try (RpcSystem system = PackagedRpcSystem.load(configuration, classPath)) {
+                assertThat(system.getClass().getName())
+                        .isEqualTo(PackagedRpcSystem.PEKKO_RPC_SYSTEM);
+                assertThat(system.getClass().getClassLoader()).isSameAs(classPath);
+                assertThat(startsAndRuns(system, configuration)).isEqualTo(42);
             }
         }
-        assertThat(extracted).as("the jar stays for the next start").exists();
+    }
+
+    private static int startsAndRuns(RpcSystem system, Configuration configuration)
+            throws Exception {
+        RpcService service = system.localServiceBuilder(configuration).createAndStart();
+        try {
+            return service.getScheduledExecutor()
+                    .schedule(() -> 42, 0, TimeUnit.MILLISECONDS)
+                    .get(10, TimeUnit.SECONDS);
+        } finally {
+            service.closeAsync().get(10, TimeUnit.SECONDS);
+        }
     }
 }

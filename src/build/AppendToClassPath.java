@@ -1,8 +1,8 @@
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Enumeration;
@@ -23,8 +23,10 @@ public class AppendToClassPath {
     public static void main(String[] args) throws IOException {
         Path jar = Path.of(args[0]);
         List<String> add = Arrays.asList(args).subList(1, args.length);
-        Path rewritten =
-                Files.createTempFile(jar.toAbsolutePath().getParent(), "class-path", ".jar");
+        // Rewritten in memory and written back over the same file, which keeps its permissions
+        // (a temporary file would be readable by its owner only, and the image's service user is
+        // not the owner).
+        ByteArrayOutputStream rewritten = new ByteArrayOutputStream();
         try (JarFile in = new JarFile(jar.toFile())) {
             Manifest manifest = new Manifest(in.getManifest());
             Attributes main = manifest.getMainAttributes();
@@ -34,7 +36,6 @@ public class AppendToClassPath {
                 entries.addAll(Arrays.asList(classPath.trim().split("\\s+")));
             }
             if (entries.containsAll(add)) {
-                Files.delete(rewritten);
                 return;
             }
             for (String entry : add) {
@@ -43,8 +44,7 @@ public class AppendToClassPath {
                 }
             }
             main.put(Attributes.Name.CLASS_PATH, String.join(" ", entries));
-            try (JarOutputStream out =
-                    new JarOutputStream(Files.newOutputStream(rewritten), manifest)) {
+            try (JarOutputStream out = new JarOutputStream(rewritten, manifest)) {
                 for (Enumeration<JarEntry> e = in.entries(); e.hasMoreElements(); ) {
                     JarEntry entry = e.nextElement();
                     if (entry.getName().equalsIgnoreCase(JarFile.MANIFEST_NAME)) {
@@ -57,11 +57,8 @@ public class AppendToClassPath {
                     out.closeEntry();
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(rewritten);
-            throw e;
         }
-        Files.move(rewritten, jar, StandardCopyOption.REPLACE_EXISTING);
+        Files.write(jar, rewritten.toByteArray());
         System.out.println("AppendToClassPath: " + jar + " += " + add);
     }
 }

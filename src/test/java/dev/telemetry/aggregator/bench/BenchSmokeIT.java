@@ -11,9 +11,9 @@ import java.nio.file.Paths;
 import org.junit.jupiter.api.Test;
 
 /**
- * Proves the benchmark suite still runs end to end, on tiny input: throughput (perf tools, the
- * service in both modes, the Kafka Streams twin), latency, recovery and footprint (one kill -9
- * cycle and one fresh launch per contestant), then the report. Results go to {@code
+ * Proves the benchmark suite still runs end to end, on tiny input: throughput (one round: perf
+ * tools, the service in both modes, the Kafka Streams twin), latency, recovery and footprint (one
+ * kill -9 cycle and one fresh launch per contestant), then the report. Results go to {@code
  * target/bench-smoke}, never to the committed {@code bench/results}. The figures of so small a run
  * mean nothing; what it checks is that every contestant produced exactly the expected aggregates,
  * that the start-up figures were measured and that the result files are written.
@@ -30,6 +30,7 @@ class BenchSmokeIT {
                         "--scenario", "footprint",
                         "--shape", "high-cardinality",
                         "--events", "20000",
+                        "--rounds", "1",
                         "--latency-seconds", "3",
                         "--recovery-seconds", "3",
                         "--starts", "1",

@@ -95,7 +95,10 @@ kafka() { "$java_bin" -Xmx256m -XX:TieredStopAtLevel=1 -cp "$kafka_libs/*" "$@";
 cluster_id=$(kafka kafka.tools.StorageTool random-uuid 2>/dev/null)
 kafka kafka.tools.StorageTool format -t "$cluster_id" -c "$scratch/broker.properties" > "$scratch/format.log" 2>&1 \
     || fail "formatting the broker's log directory failed"
-kafka kafka.Kafka "$scratch/broker.properties" > "$scratch/broker.log" 2>&1 &
+# The broker's own JVM in the background, not the kafka function's subshell: the pid the cleanup
+# kills and waits for must be the broker's, or it goes on writing while its directory is removed.
+"$java_bin" -Xmx256m -XX:TieredStopAtLevel=1 -cp "$kafka_libs/*" kafka.Kafka "$scratch/broker.properties" \
+    > "$scratch/broker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do listening "$broker_port" && break; sleep 0.1; done
 listening "$broker_port" || fail "the broker did not listen on 127.0.0.1:$broker_port within 60 s"

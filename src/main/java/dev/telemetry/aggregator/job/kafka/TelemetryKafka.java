@@ -38,6 +38,16 @@ public final class TelemetryKafka {
      */
     static final int SOURCE_MAX_POLL_RECORDS = 2000;
 
+    /**
+     * The sinks' producers' {@code retry.backoff.ms} unless set. Every start makes each producer
+     * ask the transaction coordinator for its id ({@code InitProducerId}); after a crash the
+     * coordinator first aborts the dead run's open transaction under that id and answers {@code
+     * CONCURRENT_TRANSACTIONS} meanwhile, and the producer asks again only after this backoff
+     * (Kafka's 100 ms), while the task waits. The backoff still doubles on each retry up to {@code
+     * retry.backoff.max.ms} (1 s), so a broker in trouble is not hammered.
+     */
+    static final long SINK_RETRY_BACKOFF_MS = 20;
+
     private TelemetryKafka() {}
 
     /** Offsets live in checkpoints; committing them to the group is for monitoring only. */
@@ -84,6 +94,17 @@ public final class TelemetryKafka {
         return properties;
     }
 
+    /** The sinks' producers' properties: the defaults below unless the user set them. */
+    static Properties sinkProperties(JobOptions options) {
+        Properties properties = clientProperties(options);
+        properties.setProperty(
+                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                Long.toString(options.transactionTimeout().toMillis()));
+        properties.putIfAbsent(
+                CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG, Long.toString(SINK_RETRY_BACKOFF_MS));
+        return properties;
+    }
+
     public static KafkaSink<TelemetryAggregate> aggregateSink(JobOptions options) {
         return sink(
                 options,
@@ -106,14 +127,10 @@ public final class TelemetryKafka {
      */
     private static <T> KafkaSink<T> sink(
             JobOptions options, KafkaRecordSerializationSchema<T> schema, String sinkName) {
-        Properties properties = clientProperties(options);
-        properties.setProperty(
-                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
-                Long.toString(options.transactionTimeout().toMillis()));
         KafkaSinkBuilder<T> builder =
                 KafkaSink.<T>builder()
                         .setBootstrapServers(options.bootstrapServers())
-                        .setKafkaProducerConfig(properties)
+                        .setKafkaProducerConfig(sinkProperties(options))
                         .setRecordSerializer(schema)
                         .setDeliveryGuarantee(options.deliveryGuarantee());
         if (options.deliveryGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {

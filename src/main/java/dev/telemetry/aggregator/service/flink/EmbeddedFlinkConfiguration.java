@@ -95,6 +95,7 @@ final class EmbeddedFlinkConfiguration {
 
         bindToLoopback(configuration);
         smallNetworkBuffers(configuration);
+        jobClassesFromTheService(configuration);
         configuration.set(TaskManagerOptions.NUM_TASK_SLOTS, options.job().parallelism());
 
         // Scratch files (blobs, spilling, uploads, RocksDB's native library and local state) go
@@ -148,6 +149,21 @@ final class EmbeddedFlinkConfiguration {
         configuration.set(TaskManagerOptions.MEMORY_SEGMENT_SIZE, NETWORK_BUFFER_SIZE);
         configuration.set(TaskManagerOptions.NETWORK_MEMORY_MIN, pool);
         configuration.set(TaskManagerOptions.NETWORK_MEMORY_MAX, pool);
+    }
+
+    /**
+     * The tasks run the job with the service's own classes, not copies. The job's code is the
+     * service's jar, already on the class path, but Flink's default child-first class loader reads
+     * {@code pipeline.classpaths} (set below) before asking its parent, so every task defined a
+     * second copy of each job class from the jar: parsed and verified again, with none of the AOT
+     * cache's classes, profiles or compiled code (the parser and aggregator among them), at every
+     * start. Parent-first finds them where the service already has them; where the parent cannot
+     * see them (Quarkus' test and dev class loaders), the jar or {@code target/classes} in {@code
+     * pipeline.classpaths} still serves them. A {@code telemetry.flink."classloader.resolve-order"}
+     * setting wins.
+     */
+    static void jobClassesFromTheService(Configuration configuration) {
+        configuration.set(CoreOptions.CLASSLOADER_RESOLVE_ORDER, "parent-first");
     }
 
     /** The embedded cluster serves nobody outside this process. */

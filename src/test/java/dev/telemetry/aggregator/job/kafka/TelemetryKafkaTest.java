@@ -15,8 +15,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * The clients' defaults (no JMX; the consumer's isolation and batches), and that a user's Kafka
- * client properties win over them.
+ * The clients' defaults (no JMX; the consumer's isolation and batches; the sinks' retry backoff),
+ * and that a user's Kafka client properties win over them.
  */
 class TelemetryKafkaTest {
     /**
@@ -71,6 +71,21 @@ class TelemetryKafkaTest {
                 .containsEntry(
                         "max.poll.records",
                         Integer.toString(TelemetryKafka.SOURCE_MAX_POLL_RECORDS));
+    }
+
+    @Test
+    void theSinksRetryTheirTransactionCoordinatorSoonerByDefault() {
+        assertThat(TelemetryKafka.sinkProperties(options(Map.of())))
+                .containsEntry(
+                        "retry.backoff.ms", Long.toString(TelemetryKafka.SINK_RETRY_BACKOFF_MS));
+        assertThat(
+                        TelemetryKafka.sinkProperties(
+                                options(
+                                        Map.of(
+                                                Settings.KAFKA_PROPERTIES_PREFIX
+                                                        + "retry.backoff.ms",
+                                                "250"))))
+                .containsEntry("retry.backoff.ms", "250");
     }
 
     @Test

@@ -133,7 +133,7 @@ class ConfigurationDocsTest {
 
                 | property | environment variable | meaning |
                 |---|---|---|
-                | `kafka.properties."<name>"` | `KAFKA_PROPERTIES_<NAME>` | any Kafka client property for every client, e.g. `KAFKA_PROPERTIES_MAX_POLL_RECORDS=500`; yours win over the clients' own defaults (`metric.reporters` empty: no JMX beans; the source consumer's `isolation.level=read_committed`, `max.poll.records=2000`) |
+                | `kafka.properties."<name>"` | `KAFKA_PROPERTIES_<NAME>` | any Kafka client property for every client, e.g. `KAFKA_PROPERTIES_MAX_POLL_RECORDS=500`; yours win over the clients' own defaults (`metric.reporters` empty: no JMX beans; the source consumer's `isolation.level=read_committed`, `max.poll.records=2000`; the sinks' `retry.backoff.ms=20`) |
                 | `telemetry.flink."<key>"` | `TELEMETRY_FLINK_<KEY>` | Flink configuration for the embedded cluster, e.g. `telemetry.flink."state.backend.rocksdb.localdir"`; keys the service sets itself are refused with the setting to use instead |
                 | `quarkus.http.port` | `QUARKUS_HTTP_PORT` | the HTTP port of health, metrics and the admin API (`8080`) |
                 """);

@@ -19,27 +19,29 @@ for run in $(seq 1 "$runs"); do
   lab_instance "lab-$label-$run"
   [ -n "${LOAD:-}" ] && lab_load_start "$LOAD"
   for phase in fresh relaunch; do
+    # The newest completed checkpoint before this process (the previous run's, on a relaunch):
+    # the process restores it and numbers its own from the next id.
+    before=$(ls "$dir"/checkpoints/*/chk-*/_metadata 2>/dev/null | sed 's/.*chk-\([0-9]*\).*/\1/' | sort -n | tail -1)
     start=$(date +%s%N)
     lab_launch "$phase.log" "$@"
-    ready=""
+    # Ready and this process's first completed checkpoint (which may come before ready), each
+    # with the process's CPU seconds when first seen.
+    ready=""; cpu_ready=""; checkpointed=""; cpu_chk=""
     for i in $(seq 1 600); do
-      if curl -sf -m 1 "http://127.0.0.1:$port/q/health/ready" > /dev/null 2>&1; then
-        ready=$(( ($(date +%s%N) - start) / 1000000 )); break
+      if [ -z "$ready" ] && curl -sf -m 1 "http://127.0.0.1:$port/q/health/ready" > /dev/null 2>&1; then
+        ready=$(( ($(date +%s%N) - start) / 1000000 ))
+        cpu_ready=$(awk '{print ($14+$15)/100}' /proc/$pid/stat 2>/dev/null)
       fi
+      if [ -z "$checkpointed" ]; then
+        newest=$(ls "$dir"/checkpoints/*/chk-*/_metadata 2>/dev/null | sed 's/.*chk-\([0-9]*\).*/\1/' | sort -n | tail -1)
+        if [ -n "$newest" ] && { [ -z "$before" ] || [ "$newest" -gt "$before" ]; }; then
+          checkpointed=$(( ($(date +%s%N) - start) / 1000000 ))
+          cpu_chk=$(awk '{print ($14+$15)/100}' /proc/$pid/stat 2>/dev/null)
+        fi
+      fi
+      [ -n "$ready" ] && [ -n "$checkpointed" ] && break
       sleep 0.05
     done
-    cpu_ready=$(awk '{print ($14+$15)/100}' /proc/$pid/stat 2>/dev/null)
-    # The first checkpoint completed by this process.
-    before=$(ls -d "$dir"/checkpoints/*/chk-* 2>/dev/null | sed 's/.*chk-//' | sort -n | tail -1)
-    checkpointed=""
-    for i in $(seq 1 600); do
-      newest=$(ls "$dir"/checkpoints/*/chk-*/_metadata 2>/dev/null | sed 's/.*chk-\([0-9]*\).*/\1/' | sort -n | tail -1)
-      if [ -n "$newest" ] && { [ -z "$before" ] || [ "$newest" -gt "$before" ]; }; then
-        checkpointed=$(( ($(date +%s%N) - start) / 1000000 )); break
-      fi
-      sleep 0.05
-    done
-    cpu_chk=$(awk '{print ($14+$15)/100}' /proc/$pid/stat 2>/dev/null)
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$run" "$phase" "$ready" "$cpu_ready" "$checkpointed" "$cpu_chk" | tee -a "$out"
     sleep 2
     kill -9 $pid; wait $pid 2>/dev/null

@@ -154,13 +154,13 @@ final class EmbeddedFlinkConfiguration {
     /**
      * The tasks run the job with the service's own classes, not copies. The job's code is the
      * service's jar, already on the class path, but Flink's default child-first class loader reads
-     * {@code pipeline.classpaths} (set below) before asking its parent, so every task defined a
-     * second copy of each job class from the jar: parsed and verified again, with none of the AOT
-     * cache's classes, profiles or compiled code (the parser and aggregator among them), at every
-     * start. Parent-first finds them where the service already has them; where the parent cannot
-     * see them (Quarkus' test and dev class loaders), the jar or {@code target/classes} in {@code
-     * pipeline.classpaths} still serves them. A {@code telemetry.flink."classloader.resolve-order"}
-     * setting wins.
+     * {@code pipeline.classpaths} (set in {@link #build}) before asking its parent, so every task
+     * defined a second copy of each job class from the jar: parsed and verified again, with none of
+     * the AOT cache's classes, profiles or compiled code (the parser and aggregator among them), at
+     * every start. Parent-first finds them where the service already has them; where the parent
+     * cannot see them (Quarkus' test and dev class loaders), the jar or {@code target/classes} in
+     * {@code pipeline.classpaths} still serves them. A {@code
+     * telemetry.flink."classloader.resolve-order"} setting wins.
      */
     static void jobClassesFromTheService(Configuration configuration) {
         configuration.set(CoreOptions.CLASSLOADER_RESOLVE_ORDER, "parent-first");

@@ -317,20 +317,27 @@ class ContainerIT {
     }
 
     /**
-     * Waits for {@code /q/health/ready} through the published port; fails if the container exits.
+     * Waits for {@code /q/health/ready} through the published port; fails if the container exits,
+     * with the container's log (why it exited is there, not in the test's output).
      */
     private void awaitReady(int port) {
-        Awaitility.await()
-                .atMost(Duration.ofMinutes(3))
-                .pollInterval(Duration.ofMillis(250))
-                .failFast(
-                        "container exited",
-                        () ->
-                                podman("inspect", "--format", "{{.State.Running}}", CONTAINER)
-                                        .output()
-                                        .trim()
-                                        .equals("false"))
-                .until(() -> ServiceProcess.healthStatus(port, "ready") == 200);
+        try {
+            Awaitility.await()
+                    .atMost(Duration.ofMinutes(3))
+                    .pollInterval(Duration.ofMillis(250))
+                    .failFast(
+                            "container exited",
+                            () ->
+                                    podman("inspect", "--format", "{{.State.Running}}", CONTAINER)
+                                            .output()
+                                            .trim()
+                                            .equals("false"))
+                    .until(() -> ServiceProcess.healthStatus(port, "ready") == 200);
+        } catch (RuntimeException notReady) {
+            throw new AssertionError(
+                    "not ready: " + notReady.getMessage() + "\n--- container log ---\n" + logs(),
+                    notReady);
+        }
     }
 
     /** The image's HEALTHCHECK, run by podman (no systemd here to run it on a timer). */

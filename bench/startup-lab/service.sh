@@ -23,6 +23,11 @@ lab_launch() {
   pid=$!
 }
 
+# lab_cpu <pid>: CPU seconds (user + system) the process has used so far.
+lab_cpu() {
+  awk '{print ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null
+}
+
 # lab_checkpoints: how many checkpoints the instance's volume holds, completed.
 lab_checkpoints() {
   ls "$dir"/checkpoints/*/chk-*/_metadata 2>/dev/null | wc -l

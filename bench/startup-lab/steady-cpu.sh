@@ -10,14 +10,13 @@ set -uo pipefail
 label=$1; java_bin=$2; shift 2
 out=${OUT:-target/steady-cpu.tsv}
 source "$(dirname "$0")/service.sh"
-cpu() { awk '{print ($14+$15)/100}' "/proc/$1/stat"; }
 lab_instance "steady-$label"
 lab_load_start "${LOAD:-5000}"
 lab_launch run.log "$@"
 sleep "${WARM:-40}"
-service_before=$(cpu "$pid"); load_before=$(cpu "$load_pid")
+service_before=$(lab_cpu "$pid"); load_before=$(lab_cpu "$load_pid")
 sleep "${WINDOW:-30}"
-service_after=$(cpu "$pid"); load_after=$(cpu "$load_pid")
+service_after=$(lab_cpu "$pid"); load_after=$(lab_cpu "$load_pid")
 rss=$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$pid/status")
 awk -v l="$label" -v s0="$service_before" -v s1="$service_after" -v g0="$load_before" -v g1="$load_after" -v r="$rss" \
   'BEGIN {printf "%s\t%.2f\t%.2f\t%.0f\n", l, s1 - s0, g1 - g0, r}' | tee -a "$out"

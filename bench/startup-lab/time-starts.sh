@@ -30,13 +30,13 @@ for run in $(seq 1 "$runs"); do
     for i in $(seq 1 600); do
       if [ -z "$ready" ] && curl -sf -m 1 "http://127.0.0.1:$port/q/health/ready" > /dev/null 2>&1; then
         ready=$(( ($(date +%s%N) - start) / 1000000 ))
-        cpu_ready=$(awk '{print ($14+$15)/100}' /proc/$pid/stat 2>/dev/null)
+        cpu_ready=$(lab_cpu "$pid")
       fi
       if [ -z "$checkpointed" ]; then
         newest=$(ls "$dir"/checkpoints/*/chk-*/_metadata 2>/dev/null | sed 's/.*chk-\([0-9]*\).*/\1/' | sort -n | tail -1)
         if [ -n "$newest" ] && { [ -z "$before" ] || [ "$newest" -gt "$before" ]; }; then
           checkpointed=$(( ($(date +%s%N) - start) / 1000000 ))
-          cpu_chk=$(awk '{print ($14+$15)/100}' /proc/$pid/stat 2>/dev/null)
+          cpu_chk=$(lab_cpu "$pid")
         fi
       fi
       [ -n "$ready" ] && [ -n "$checkpointed" ] && break

@@ -14,9 +14,9 @@ import org.apache.flink.core.fs.local.LocalFileSystem;
  *
  * <p>Flink's {@link LocalFileSystem} hands out unbuffered streams, and a restore reads state
  * through {@code DataInputStream}: a string key is read one byte at a time, each byte a {@code
- * read(2)} of the file (10,000 keys: 208,901 system calls). A relaunch under load with 5,000 series
- * spent 0.66 of its ~7 CPU seconds there, and the count grows with the number of series. Buffered,
- * it is one call per {@value #BUFFER_BYTES} bytes.
+ * read(2)} of the file, so a restore's system calls grow with the number of series (figures: {@code
+ * bench/results/NOTES.md}, "sixth pass"). Buffered, it is one call per {@value #BUFFER_BYTES}
+ * bytes.
  *
  * <p>Flink loads file systems by scheme through {@link java.util.ServiceLoader} (this jar's {@code
  * META-INF/services}), after its own local one, so this factory replaces it. Everything but {@code

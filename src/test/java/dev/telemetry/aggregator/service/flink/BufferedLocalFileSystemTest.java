@@ -15,6 +15,7 @@ import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.core.fs.FSDataOutputStream;
 import org.apache.flink.core.fs.FileSystem;
+import org.apache.flink.core.fs.local.LocalFileSystem;
 import org.apache.flink.core.memory.DataInputViewStreamWrapper;
 import org.apache.flink.core.memory.DataOutputViewStreamWrapper;
 import org.junit.jupiter.api.Test;
@@ -36,7 +37,7 @@ class BufferedLocalFileSystemTest {
 
     /** On Flink's own local file system this made one read(2) per byte: 100,000 and more. */
     @Test
-    void readingStringKeysAsARestoreDoesMakesOneSystemCallPerBuffer() throws Exception {
+    void readingStringKeysTheWayARestoreDoesMakesOneSystemCallPerBuffer() throws Exception {
         org.apache.flink.core.fs.Path file =
                 new org.apache.flink.core.fs.Path(dir.resolve("state").toUri());
         FileSystem fs = file.getFileSystem();
@@ -79,8 +80,7 @@ class BufferedLocalFileSystemTest {
         for (int bufferBytes : new int[] {1, 7, 64, 4096, 20_000}) {
             try (BufferedLocalFileSystem.BufferedInput in =
                     new BufferedLocalFileSystem.BufferedInput(
-                            new org.apache.flink.core.fs.local.LocalFileSystem().open(file),
-                            bufferBytes)) {
+                            new LocalFileSystem().open(file), bufferBytes)) {
                 long position = 0;
                 for (int step = 0; step < 2_000; step++) {
                     switch (random.nextInt(5)) {

@@ -33,6 +33,7 @@ class BenchSmokeIT {
                         "--rounds", "1",
                         "--latency-seconds", "3",
                         "--recovery-seconds", "3",
+                        "--footprint-load-seconds", "3",
                         "--starts", "1",
                         "--results", results.toString()));
 

@@ -53,12 +53,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * <p>Arguments: {@code [--scenario throughput|latency|recovery|footprint|keyscale]... [--events N]
  * [--rounds N] [--shape high-cardinality|typical|rollups|groupings]... [--latency-seconds S]
- * [--keys K,K,...] [--keyscale-events N] [--keyscale-backends B,B] [--recovery-seconds S] [--starts
- * N] [--heaps H,H,...] [--results DIR]}. {@code --starts}: how many kill -9 and relaunch cycles
- * (recovery) and fresh launches (footprint) each contestant gets, default 5; those scenarios report
- * the median and the spread (min, max) of each figure. {@code --heaps}: the {@code -Xmx} sizes the
- * throughput scenario runs the service EOS and the twin at (default the container's 384m), each
- * then credited with its best.
+ * [--keys K,K,...] [--keyscale-events N] [--keyscale-backends B,B] [--recovery-seconds S]
+ * [--footprint-load-seconds S] [--starts N] [--heaps H,H,...] [--results DIR]}. {@code --starts}:
+ * how many kill -9 and relaunch cycles (recovery) and fresh launches (footprint) each contestant
+ * gets, default 5; those scenarios report the median and the spread (min, max) of each figure.
+ * {@code --heaps}: the {@code -Xmx} sizes the throughput scenario runs the service EOS and the twin
+ * at (default the container's 384m), each then credited with its best.
  */
 public final class BenchSuite {
     static final int PARTITIONS = 4;
@@ -153,6 +153,7 @@ public final class BenchSuite {
             long keyScaleEvents,
             List<String> keyScaleBackends,
             int recoverySeconds,
+            int footprintLoadSeconds,
             int starts,
             List<String> heaps,
             Path results,
@@ -167,6 +168,7 @@ public final class BenchSuite {
             long keyEvents = 3_000_000;
             List<String> backends = List.of("hashmap", "rocksdb");
             int recoverySeconds = 20;
+            int footprintLoadSeconds = 30;
             int starts = 5;
             List<String> heaps = List.of(Engine.CONTAINER_HEAP);
             Path results = Paths.get("bench", "results");
@@ -198,6 +200,8 @@ public final class BenchSuite {
                     case "--keyscale-events" -> keyEvents = Long.parseLong(value);
                     case "--keyscale-backends" -> backends = List.of(value.split(","));
                     case "--recovery-seconds" -> recoverySeconds = Integer.parseInt(value);
+                    case "--footprint-load-seconds" ->
+                            footprintLoadSeconds = Integer.parseInt(value);
                     case "--starts" -> starts = Integer.parseInt(value);
                     case "--heaps" -> heaps = List.of(value.split(","));
                     case "--results" -> results = Paths.get(value);
@@ -233,6 +237,7 @@ public final class BenchSuite {
                     keyEvents,
                     backends,
                     recoverySeconds,
+                    footprintLoadSeconds,
                     starts,
                     heaps,
                     results,
@@ -1225,7 +1230,10 @@ public final class BenchSuite {
             long[] memory = rss.getOrDefault(name, new long[] {-1, -1});
             absolute.put(name + " RSS idle MB (10 s after ready, first launch)", memory[0]);
             absolute.put(
-                    name + " RSS under load MB (max, 30 s at half capacity, first launch)",
+                    name
+                            + " RSS under load MB (max, "
+                            + options.footprintLoadSeconds()
+                            + " s at half capacity, first launch)",
                     memory[1]);
         }
         List<Launch> ours = launches.get(SERVICE);
@@ -1266,7 +1274,8 @@ public final class BenchSuite {
 
     /**
      * Launches the engine on fresh, empty topics and times it to ready; with {@code rss}, then also
-     * samples its RSS idle (10 s after ready) and under load (30 s at {@code rate}) into it.
+     * samples its RSS idle (10 s after ready) and under load ({@code --footprint-load-seconds} at
+     * {@code rate}) into it.
      */
     private Launch freshLaunch(Shape shape, double rate, boolean twin, Map<String, long[]> rss)
             throws Exception {
@@ -1329,7 +1338,7 @@ public final class BenchSuite {
                             0,
                             rate,
                             Long.MAX_VALUE,
-                            30_000,
+                            options.footprintLoadSeconds() * 1000L,
                             () -> true,
                             null);
             sampling.set(false);

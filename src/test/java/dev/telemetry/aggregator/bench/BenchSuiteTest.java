@@ -39,6 +39,13 @@ class BenchSuiteTest {
     }
 
     @Test
+    void footprintSamplesRssUnderThirtySecondsOfLoadUnlessTold() {
+        assertThat(BenchSuite.Options.parse().footprintLoadSeconds()).isEqualTo(30);
+        assertThat(BenchSuite.Options.parse("--footprint-load-seconds", "3").footprintLoadSeconds())
+                .isEqualTo(3);
+    }
+
+    @Test
     void heapsDefaultToTheContainersAndTakeXmxSizes() {
         assertThat(BenchSuite.Options.parse().heaps()).containsExactly("384m");
         assertThat(BenchSuite.Options.parse("--heaps", "256m,1g").heaps())

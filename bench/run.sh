@@ -15,10 +15,8 @@ if [ "$image_jdk_found" != true ]; then
   exit 1
 fi
 ./mvnw -B -q -DskipTests package
-# The image's AOT cache, made the same way for the packaged service the bench runs, with the
-# image's JVM options.
-JDK_JAVA_OPTIONS="$(sed -n 's/^ENV JDK_JAVA_OPTIONS="\(.*\)"$/\1/p' Dockerfile)" \
-  bash src/main/docker/class-data-training.sh "$(command -v java)" target/quarkus-app target/quarkus-app/app.aot target/training-broker
+# The image's AOT cache, made the same way for the packaged service the bench runs.
+bash deploy-check/train-aot-cache.sh
 ./mvnw -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-classpath.txt
 # Headless: the plots are drawn with Java2D into PNG files.
 exec java -Xmx2g -Djava.awt.headless=true \

@@ -6,6 +6,7 @@ import dev.telemetry.aggregator.job.codec.AggregateSerializationSchema;
 import dev.telemetry.aggregator.job.records.TelemetryAccumulator;
 import dev.telemetry.aggregator.job.records.TelemetryAggregate;
 import dev.telemetry.aggregator.loadgen.TelemetryLoad;
+import dev.telemetry.aggregator.testing.ImageJvm;
 import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.SharedKafkaBroker;
 import dev.telemetry.aggregator.testing.TelemetryFixtures;
@@ -170,7 +171,7 @@ public final class BenchSuite {
             int recoverySeconds = 20;
             int footprintLoadSeconds = 30;
             int starts = 5;
-            List<String> heaps = List.of(Engine.CONTAINER_HEAP);
+            List<String> heaps = List.of(ImageJvm.CONTAINER_HEAP);
             Path results = Paths.get("bench", "results");
             for (int a = 0; a < args.length; a++) {
                 String value = a + 1 < args.length ? args[a + 1] : "";
@@ -360,7 +361,7 @@ public final class BenchSuite {
                 eos.eventsPerSecond(inputRecords) / twin.eventsPerSecond(inputRecords);
         // The service's other modes against its EOS at the same (the container's) heap.
         Run eosAtContainerHeap =
-                fastest(runsOf(runs, Kind.EOS, Engine.CONTAINER_HEAP), inputRecords);
+                fastest(runsOf(runs, Kind.EOS, ImageJvm.CONTAINER_HEAP), inputRecords);
         Run alo = fastest(runsOf(runs, Kind.AT_LEAST_ONCE, null), inputRecords);
         Run percentiles = fastest(runsOf(runs, Kind.VARIANT, null), inputRecords);
         double percentilesRatio =
@@ -516,11 +517,12 @@ public final class BenchSuite {
             contestants.add(new Contestant(Kind.TWIN, heap, TWIN + suffix));
         }
         contestants.add(
-                new Contestant(Kind.AT_LEAST_ONCE, Engine.CONTAINER_HEAP, "service at-least-once"));
+                new Contestant(
+                        Kind.AT_LEAST_ONCE, ImageJvm.CONTAINER_HEAP, "service at-least-once"));
         contestants.add(
                 new Contestant(
                         Kind.VARIANT,
-                        Engine.CONTAINER_HEAP,
+                        ImageJvm.CONTAINER_HEAP,
                         shape == GROUPINGS
                                 ? "service EOS with three groupings"
                                 : shape == ROLLUPS
@@ -1196,10 +1198,7 @@ public final class BenchSuite {
         double rate = 0.5 * capacity(shape);
         int starts = options.starts();
         Map<String, Object> row = row(shape);
-        List<String> jvmOptions =
-                new ArrayList<>(Engine.containerJvmOptions(Engine.CONTAINER_HEAP));
-        jvmOptions.addAll(Engine.serviceClassData());
-        row.put("jvmOptions", String.join(" ", jvmOptions));
+        row.put("jvmOptions", String.join(" ", ImageJvm.serviceOptions()));
         row.put("rateEventsPerSecond", rate);
         row.put("launchesPerContestant", starts);
         Map<String, List<Launch>> launches = new LinkedHashMap<>();
@@ -1555,7 +1554,7 @@ public final class BenchSuite {
                 shape.checkpointMillis(),
                 Runtime.getRuntime().availableProcessors(),
                 dir,
-                Engine.CONTAINER_HEAP);
+                ImageJvm.CONTAINER_HEAP);
     }
 
     /**
@@ -1681,7 +1680,7 @@ public final class BenchSuite {
     private String runTool(String name, String mainClass, String... args) throws Exception {
         List<String> command = new ArrayList<>();
         command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(Engine.containerJvmOptions(Engine.CONTAINER_HEAP));
+        command.addAll(ImageJvm.options(ImageJvm.CONTAINER_HEAP));
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(mainClass);

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.bench;
 
+import dev.telemetry.aggregator.testing.ImageJvm;
 import dev.telemetry.aggregator.testing.ServiceProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,12 +49,6 @@ abstract class Engine implements AutoCloseable {
                     heap);
         }
     }
-
-    /**
-     * The heap the container gives the JVM: half of the Kubernetes memory limit (768 MiB), which is
-     * what {@code MaxRAMPercentage=50} gives in the pod.
-     */
-    static final String CONTAINER_HEAP = "384m";
 
     final Setup setup;
     final String name;
@@ -139,67 +134,6 @@ abstract class Engine implements AutoCloseable {
      */
     static final boolean PROFILE = Boolean.parseBoolean(System.getenv("BENCH_JFR"));
 
-    private static final String IMAGE_CLASS_DATA = "-XX:AOTCache=/deployments/";
-
-    /** The JDK the image ships, whose AOT cache it uses (deploy-check/image-jdk.sh). */
-    private static final int IMAGE_JDK = 25;
-
-    /** {@code JDK_JAVA_OPTIONS} as the Dockerfile sets it. */
-    private static List<String> imageJvmOptions() {
-        try {
-            Matcher matcher =
-                    Pattern.compile("ENV JDK_JAVA_OPTIONS=\"([^\"]*)\"")
-                            .matcher(Files.readString(Paths.get("Dockerfile")));
-            return matcher.find() ? List.of(matcher.group(1).trim().split("\\s+")) : List.of();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the Dockerfile's JVM options", e);
-        }
-    }
-
-    /**
-     * The image's AOT cache for the service, made for {@code target/quarkus-app} by the same
-     * training run ({@code bench/run.sh} does it); empty if there is none.
-     */
-    static List<String> serviceClassData() {
-        if (Runtime.version().feature() < IMAGE_JDK) {
-            return List.of(); // an older JVM refuses the option (bench/run.sh runs on the image's)
-        }
-        for (String option : imageJvmOptions()) {
-            if (option.startsWith(IMAGE_CLASS_DATA)) {
-                Path archive =
-                        Paths.get("target/quarkus-app", option.substring(IMAGE_CLASS_DATA.length()))
-                                .toAbsolutePath();
-                if (Files.isRegularFile(archive)) {
-                    return List.of("-XX:AOTCache=" + archive);
-                }
-            }
-        }
-        return List.of();
-    }
-
-    /**
-     * The JVM options the container image uses ({@code JDK_JAVA_OPTIONS} in the Dockerfile), read
-     * from the Dockerfile so the benchmark follows it, with {@code -Xmx<maxHeap>} first in place of
-     * the image's {@code MaxRAMPercentage} (the pod's is {@link #CONTAINER_HEAP}). The AOT cache is
-     * the service's alone: see {@link #serviceClassData()}. Should the image name no collector, the
-     * benchmark names the one the JVM picks in the pod (SerialGC, below about 1.8 GB of memory),
-     * not the G1 it would pick on this bigger host.
-     */
-    static List<String> containerJvmOptions(String maxHeap) {
-        List<String> imageOptions = imageJvmOptions();
-        List<String> options = new ArrayList<>(List.of("-Xmx" + maxHeap));
-        if (imageOptions.stream().noneMatch(option -> option.matches("-XX:\\+Use\\w+GC"))) {
-            options.add("-XX:+UseSerialGC");
-        }
-        for (String option : imageOptions) {
-            if (!option.startsWith("-XX:MaxRAMPercentage")
-                    && !option.startsWith(IMAGE_CLASS_DATA)) {
-                options.add(option);
-            }
-        }
-        return options;
-    }
-
     /** The packaged service, {@code java -jar target/quarkus-app/quarkus-run.jar}. */
     static final class Service extends Engine {
         private final ServiceProcess process;
@@ -238,13 +172,12 @@ abstract class Engine implements AutoCloseable {
             environment.put("TELEMETRY_TOPICS_REPLICATION_FACTOR", "1");
             environment.put(
                     "TELEMETRY_DELIVERY_GUARANTEE", exactlyOnce ? "exactly-once" : "at-least-once");
-            List<String> jvmOptions = new ArrayList<>(containerJvmOptions(setup.maxHeap()));
-            jvmOptions.remove(0); // -Xmx, which ServiceProcess sets
-            jvmOptions.addAll(serviceClassData());
             if (PROFILE) {
+                // The image's options (which ServiceProcess gives otherwise), and the recording.
+                List<String> jvmOptions = new ArrayList<>(ImageJvm.serviceOptions());
                 jvmOptions.add("-XX:StartFlightRecording=name=bench,settings=profile");
+                environment.put("JDK_JAVA_OPTIONS", String.join(" ", jvmOptions));
             }
-            environment.put("JDK_JAVA_OPTIONS", String.join(" ", jvmOptions));
             environment.putAll(overrides);
             group = environment.get("TELEMETRY_SOURCE_GROUP_ID");
             process = new ServiceProcess(environment, setup.workDir(), setup.maxHeap());
@@ -341,7 +274,7 @@ abstract class Engine implements AutoCloseable {
                 logs.add(log);
                 List<String> command = new ArrayList<>();
                 command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-                command.addAll(containerJvmOptions(setup.maxHeap()));
+                command.addAll(ImageJvm.options(setup.maxHeap()));
                 command.addAll(
                         List.of(
                                 "-cp",

@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The packaged service ({@code java -jar target/quarkus-app/quarkus-run.jar}) as a child process,
- * configured only by environment variables, the way users run it. Each start logs to its own file.
+ * configured only by environment variables, the way users run it, with the image's JVM options and
+ * AOT cache ({@link ImageJvm#serviceOptions()}). Each start logs to its own file.
  */
 public final class ServiceProcess implements AutoCloseable {
     public static final Path JAR = Paths.get("target", "quarkus-app", "quarkus-run.jar");
@@ -38,10 +39,10 @@ public final class ServiceProcess implements AutoCloseable {
     private Process process;
 
     public ServiceProcess(Map<String, String> environment, Path logDir) {
-        this(environment, logDir, "384m");
+        this(environment, logDir, ImageJvm.CONTAINER_HEAP);
     }
 
-    /** With {@code -Xmx<maxHeap>} (the others get the container's 384 MB). */
+    /** With {@code -Xmx<maxHeap>} (the others get the container's). */
     public ServiceProcess(Map<String, String> environment, Path logDir, String maxHeap) {
         this.environment = new HashMap<>(environment);
         this.logDir = logDir;
@@ -101,6 +102,9 @@ public final class ServiceProcess implements AutoCloseable {
                                     JAR.toString())
                             .redirectErrorStream(true)
                             .redirectOutput(log.toFile());
+            // As the image: its JVM options, unless the test sets its own, which replace them.
+            builder.environment()
+                    .put("JDK_JAVA_OPTIONS", String.join(" ", ImageJvm.serviceOptions()));
             builder.environment().putAll(environment);
             process = builder.start();
         } catch (IOException e) {

@@ -3,25 +3,29 @@ package dev.telemetry.aggregator.service.flink;
 import java.io.IOException;
 import java.net.URI;
 import org.apache.flink.core.fs.FSDataInputStream;
+import org.apache.flink.core.fs.FSDataOutputStream;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.FileSystemFactory;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.core.fs.local.LocalFileSystem;
 
 /**
- * Flink's local file system with buffered reads: the checkpoint volume's scheme ({@code file:}) in
- * the embedded cluster.
+ * Flink's local file system with buffered reads and writes: the checkpoint volume's scheme ({@code
+ * file:}) in the embedded cluster.
  *
- * <p>Flink's {@link LocalFileSystem} hands out unbuffered streams, and a restore reads state
- * through {@code DataInputStream}: a string key is read one byte at a time, each byte a {@code
- * read(2)} of the file, so a restore's system calls grow with the number of series (figures: {@code
- * bench/results/NOTES.md}, "sixth pass"). Buffered, it is one call per {@value #BUFFER_BYTES}
- * bytes.
+ * <p>Flink's {@link LocalFileSystem} hands out unbuffered streams. A restore reads state through
+ * {@code DataInputStream}: a string key is read one byte at a time, each byte a {@code read(2)} of
+ * the file, so a restore's system calls grew with the number of series. A snapshot of operator list
+ * state (the series cap's admitted keys, one element per key) asks for the stream's position before
+ * every element, and Flink's checkpoint stream answers by writing out what it holds and asking the
+ * file for its position: a {@code write(2)} and an {@code lseek(2)} per element, at every
+ * checkpoint. Buffered, both are one call per {@value #BUFFER_BYTES} bytes, and the position is
+ * counted here (figures: {@code bench/results/NOTES.md}, "sixth pass" and "seventh pass").
  *
  * <p>Flink loads file systems by scheme through {@link java.util.ServiceLoader} (this jar's {@code
  * META-INF/services}), after its own local one, so this factory replaces it. Everything but {@code
- * open} is Flink's; writes were already buffered by the checkpoint streams. The Flink cluster job
- * jar does not carry this class: a real cluster keeps its own file systems.
+ * open} and {@code create} is Flink's. The Flink cluster job jar does not carry this class: a real
+ * cluster keeps its own file systems.
  */
 public class BufferedLocalFileSystem extends LocalFileSystem {
     /** Large enough that one read covers a key group of a small job's state; 64 KiB per stream. */
@@ -37,6 +41,11 @@ public class BufferedLocalFileSystem extends LocalFileSystem {
     @Override
     public FSDataInputStream open(Path path) throws IOException {
         return new BufferedInput(super.open(path), BUFFER_BYTES);
+    }
+
+    @Override
+    public FSDataOutputStream create(Path path, WriteMode overwrite) throws IOException {
+        return new BufferedOutput(super.create(path, overwrite), BUFFER_BYTES);
     }
 
     /** Registered in {@code META-INF/services/org.apache.flink.core.fs.FileSystemFactory}. */
@@ -160,6 +169,85 @@ public class BufferedLocalFileSystem extends LocalFileSystem {
             }
             limit = read;
             return true;
+        }
+    }
+
+    /**
+     * A stream written through a buffer, which knows its position without asking the file. {@code
+     * flush}, {@code sync} and {@code close} write the buffer out first, so each keeps its meaning
+     * (Flink's checkpoint streams sync and close before they hand a file's handle on).
+     */
+    static final class BufferedOutput extends FSDataOutputStream {
+        private final FSDataOutputStream out;
+        private final byte[] buffer;
+        private int count;
+
+        /** The wrapped stream's position: where the buffer's first byte goes. */
+        private long written;
+
+        BufferedOutput(FSDataOutputStream out, int bufferBytes) throws IOException {
+            this.out = out;
+            this.buffer = new byte[bufferBytes];
+            this.written = out.getPos();
+        }
+
+        @Override
+        public long getPos() {
+            return written + count;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            if (count == buffer.length) {
+                drain();
+            }
+            buffer[count++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            if (length >= buffer.length) {
+                // A large write goes straight to the file; copying it through the buffer would
+                // only add a copy.
+                drain();
+                out.write(bytes, offset, length);
+                written += length;
+                return;
+            }
+            if (length > buffer.length - count) {
+                drain();
+            }
+            System.arraycopy(bytes, offset, buffer, count, length);
+            count += length;
+        }
+
+        @Override
+        public void flush() throws IOException {
+            drain();
+            out.flush();
+        }
+
+        @Override
+        public void sync() throws IOException {
+            drain();
+            out.sync();
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                drain();
+            } finally {
+                out.close();
+            }
+        }
+
+        private void drain() throws IOException {
+            if (count > 0) {
+                out.write(buffer, 0, count);
+                written += count;
+                count = 0;
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.telemetry.aggregator.service.flink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,20 +12,33 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.RunnableFuture;
+import org.apache.flink.api.common.ExecutionConfig;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.base.StringSerializer;
+import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.core.fs.CloseableRegistry;
 import org.apache.flink.core.fs.FSDataInputStream;
 import org.apache.flink.core.fs.FSDataOutputStream;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.local.LocalFileSystem;
 import org.apache.flink.core.memory.DataInputViewStreamWrapper;
 import org.apache.flink.core.memory.DataOutputViewStreamWrapper;
+import org.apache.flink.runtime.checkpoint.CheckpointOptions;
+import org.apache.flink.runtime.state.DefaultOperatorStateBackend;
+import org.apache.flink.runtime.state.DefaultOperatorStateBackendBuilder;
+import org.apache.flink.runtime.state.OperatorStateHandle;
+import org.apache.flink.runtime.state.SnapshotResult;
+import org.apache.flink.runtime.state.filesystem.FsCheckpointStreamFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Checkpoint files on the volume are read through a buffer: a restore that reads state field by
- * field makes one system call per buffer, not one per byte, and reads exactly the bytes it would
- * read unbuffered wherever it seeks.
+ * Checkpoint files on the volume are read and written through a buffer: a restore that reads state
+ * field by field, and a snapshot that asks for the position before every element, make one system
+ * call per buffer, not one per byte or element; reads return exactly the file's bytes wherever they
+ * seek, and writes land in order.
  */
 class BufferedLocalFileSystemTest {
     @TempDir Path dir;
@@ -66,6 +80,102 @@ class BufferedLocalFileSystemTest {
         assertThat(fileBytes).isGreaterThan(150_000);
         // Four 64 KiB buffers, plus the end of the file and the counter's own read.
         assertThat(systemCalls).isLessThan(20);
+    }
+
+    /**
+     * Operator list state as the series cap keeps its admitted keys, snapshot as a checkpoint does
+     * and restored. Flink asks for the position before each element; on its own local file system
+     * that wrote out each element with a write(2) of its own: 10,000 and more.
+     */
+    @Test
+    void aSnapshotOfListStateWritesThroughTheBufferAndRestoresEveryElement() throws Exception {
+        ListStateDescriptor<Tuple3<Long, String, String>> descriptor =
+                new ListStateDescriptor<>(
+                        "admitted-series", Types.TUPLE(Types.LONG, Types.STRING, Types.STRING));
+        List<Tuple3<Long, String, String>> elements = new ArrayList<>();
+        for (int i = 0; i < 10_000; i++) {
+            elements.add(Tuple3.of(1_763_712_000_000L, "sensor-" + i, "metric-" + (i % 5)));
+        }
+        ClassLoader loader = getClass().getClassLoader();
+        DefaultOperatorStateBackend backend =
+                new DefaultOperatorStateBackendBuilder(
+                                loader,
+                                new ExecutionConfig(),
+                                false,
+                                List.of(),
+                                new CloseableRegistry())
+                        .build();
+        backend.getListState(descriptor).addAll(elements);
+        org.apache.flink.core.fs.Path checkpointDir =
+                new org.apache.flink.core.fs.Path(dir.resolve("chk-1").toUri());
+        FsCheckpointStreamFactory streams =
+                new FsCheckpointStreamFactory(
+                        checkpointDir.getFileSystem(), checkpointDir, checkpointDir, 20_480, 4_096);
+
+        long before = writeSystemCallsOfThisThread();
+        RunnableFuture<SnapshotResult<OperatorStateHandle>> snapshot =
+                backend.snapshot(
+                        1, 0, streams, CheckpointOptions.forCheckpointWithDefaultLocation());
+        snapshot.run();
+        OperatorStateHandle handle = snapshot.get().getJobManagerOwnedSnapshot();
+        long systemCalls = writeSystemCallsOfThisThread() - before;
+        backend.dispose();
+
+        DefaultOperatorStateBackend restored =
+                new DefaultOperatorStateBackendBuilder(
+                                loader,
+                                new ExecutionConfig(),
+                                false,
+                                List.of(handle),
+                                new CloseableRegistry())
+                        .build();
+        List<Tuple3<Long, String, String>> read = new ArrayList<>();
+        restored.getListState(descriptor).get().forEach(read::add);
+        restored.dispose();
+
+        assertThat(read).isEqualTo(elements);
+        assertThat(handle.getStateSize()).isGreaterThan(200_000);
+        // Four 64 KiB buffers and a few for the file's creation and the counter's own read.
+        assertThat(systemCalls).isLessThan(30);
+    }
+
+    @Test
+    void writesOfEverySizeLandInOrderAndThePositionIsCounted() throws Exception {
+        Random random = new Random(7);
+        for (int bufferBytes : new int[] {1, 7, 64, 4096}) {
+            Path path = dir.resolve("out-" + bufferBytes);
+            ByteArrayOutputStream expected = new ByteArrayOutputStream();
+            try (BufferedLocalFileSystem.BufferedOutput out =
+                    new BufferedLocalFileSystem.BufferedOutput(
+                            new LocalFileSystem()
+                                    .create(
+                                            new org.apache.flink.core.fs.Path(path.toUri()),
+                                            FileSystem.WriteMode.NO_OVERWRITE),
+                            bufferBytes)) {
+                for (int step = 0; step < 2_000; step++) {
+                    switch (random.nextInt(4)) {
+                        case 0 -> {
+                            int b = random.nextInt(256);
+                            out.write(b);
+                            expected.write(b);
+                        }
+                        case 1 -> out.flush();
+                        case 2 -> out.sync();
+                        default -> {
+                            byte[] bytes = new byte[random.nextInt(10_000)];
+                            random.nextBytes(bytes);
+                            int offset = bytes.length == 0 ? 0 : random.nextInt(bytes.length);
+                            out.write(bytes, offset, bytes.length - offset);
+                            expected.write(bytes, offset, bytes.length - offset);
+                        }
+                    }
+                    assertThat(out.getPos())
+                            .as("buffer %d, step %d", bufferBytes, step)
+                            .isEqualTo(expected.size());
+                }
+            }
+            assertThat(Files.readAllBytes(path)).isEqualTo(expected.toByteArray());
+        }
     }
 
     @Test
@@ -135,10 +245,19 @@ class BufferedLocalFileSystemTest {
 
     /** {@code syscr} of {@code /proc/thread-self/io}: read system calls this thread has made. */
     private static long readSystemCallsOfThisThread() {
+        return systemCallsOfThisThread("syscr:");
+    }
+
+    /** {@code syscw} of {@code /proc/thread-self/io}: write system calls this thread has made. */
+    private static long writeSystemCallsOfThisThread() {
+        return systemCallsOfThisThread("syscw:");
+    }
+
+    private static long systemCallsOfThisThread(String counter) {
         try {
             return Files.readAllLines(Path.of("/proc/thread-self/io")).stream()
-                    .filter(line -> line.startsWith("syscr:"))
-                    .mapToLong(line -> Long.parseLong(line.substring(6).trim()))
+                    .filter(line -> line.startsWith(counter))
+                    .mapToLong(line -> Long.parseLong(line.substring(counter.length()).trim()))
                     .findFirst()
                     .orElseThrow();
         } catch (IOException e) {

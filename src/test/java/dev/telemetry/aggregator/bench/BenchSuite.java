@@ -1198,7 +1198,12 @@ public final class BenchSuite {
         double rate = 0.5 * capacity(shape);
         int starts = options.starts();
         Map<String, Object> row = row(shape);
-        row.put("jvmOptions", String.join(" ", ImageJvm.serviceOptions()));
+        row.put(
+                "jvmOptions",
+                "-Xmx"
+                        + ImageJvm.CONTAINER_HEAP
+                        + " "
+                        + String.join(" ", ImageJvm.serviceOptions()));
         row.put("rateEventsPerSecond", rate);
         row.put("launchesPerContestant", starts);
         Map<String, List<Launch>> launches = new LinkedHashMap<>();

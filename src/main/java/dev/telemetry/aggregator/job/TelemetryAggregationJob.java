@@ -75,6 +75,12 @@ public class TelemetryAggregationJob {
     public static final String JOB_NAME = "telemetry-aggregator";
 
     /**
+     * The Kafka source's name. Flink names its operator {@code "Source: " + SOURCE_NAME} in metrics
+     * and in the web UI.
+     */
+    public static final String SOURCE_NAME = "Kafka telemetry source";
+
+    /**
      * What reaches a window after it closed (plus allowed lateness): late events, each as a partial
      * that carries it (see {@link PartialAggregate#event}).
      */
@@ -121,7 +127,7 @@ public class TelemetryAggregationJob {
     /** Adds the topology to {@code env}. */
     public void build(StreamExecutionEnvironment env) {
         SingleOutputStreamOperator<TelemetryEvent> events =
-                env.fromSource(source, watermarkStrategy(options), "Kafka telemetry source")
+                env.fromSource(source, watermarkStrategy(options), SOURCE_NAME)
                         .uid("kafka-telemetry-source")
                         .process(new RejectedRecordSplitter())
                         .uid("split-rejected-records")

@@ -183,7 +183,10 @@ public class EmbeddedFlinkJob {
         cluster.requestJobResult(JOB_ID).whenComplete(this::onJobTerminated);
         FirstSnapshot firstSnapshot =
                 new FirstSnapshot(executor, this::executionGraph, () -> stopping);
-        firstSnapshot.checkpointOnceAllTasksRun(cluster, serviceOptions.job().checkpointTimeout());
+        firstSnapshot.checkpointOnceAllTasksRun(
+                cluster,
+                serviceOptions.job().checkpointTimeout(),
+                () -> FlinkMicrometerReporter.sourceRecordsRead(meterRegistry));
         RestoreOutcome outcome = restoreOutcome;
         firstSnapshot.whenFirstSnapshotCompletes(
                 () -> outcome.snapshotCompleted() || terminalResult != null,

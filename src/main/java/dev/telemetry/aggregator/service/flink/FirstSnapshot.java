@@ -7,8 +7,10 @@ import java.util.Optional;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import org.apache.flink.core.execution.CheckpointType;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 import org.apache.flink.runtime.minicluster.MiniCluster;
@@ -16,9 +18,10 @@ import org.jboss.logging.Logger;
 
 /**
  * The first snapshot of a run, polled for in the background on the job's executor: triggering the
- * first checkpoint as soon as every task runs, and telling the restore bookkeeping when the run's
- * first checkpoint (or savepoint) has completed. Neither blocks start-up; both end when the job
- * ends or stops.
+ * first checkpoint as soon as every task runs (and one more when the source reads its first
+ * records, if it had read none by then), and telling the restore bookkeeping when the run's first
+ * checkpoint (or savepoint) has completed. Neither blocks start-up; both end when the job ends or
+ * stops.
  */
 final class FirstSnapshot {
     private static final Logger LOG = Logger.getLogger(FirstSnapshot.class);
@@ -51,17 +54,33 @@ final class FirstSnapshot {
     }
 
     /**
-     * Triggers the first checkpoint as soon as every task runs. Flink's first periodic checkpoint
+     * Triggers the first checkpoint as soon as every task runs and, if the source had read nothing
+     * by then, one more as soon as it has read its first records. Flink's first periodic checkpoint
      * comes a random part of the interval after the job is scheduled and is declined while tasks
-     * still deploy, so up to two intervals (20 s by default) could pass after a start or a restart
+     * still deploy; and a checkpoint taken before the source's first fetch returned commits no
+     * progress (after a restart under input, the fetch can take longer than the tasks' start).
+     * Either way up to a whole interval (10 s by default) could pass after a start or a restart
      * before the first output and offsets were committed. Gives up after {@code within}.
+     *
+     * @param recordsRead how many records the job's source has read in this run
      */
-    void checkpointOnceAllTasksRun(MiniCluster cluster, Duration within) {
+    void checkpointOnceAllTasksRun(MiniCluster cluster, Duration within, LongSupplier recordsRead) {
         long deadline = System.nanoTime() + within.toNanos();
+        AtomicBoolean waitingForInput = new AtomicBoolean();
         repeat(
                 FIRST_CHECKPOINT_POLL,
                 () -> {
                     if (stopping.getAsBoolean() || System.nanoTime() >= deadline) {
+                        return true;
+                    }
+                    if (waitingForInput.get()) {
+                        if (recordsRead.getAsLong() == 0) {
+                            return false;
+                        }
+                        LOG.info(
+                                "The source read its first records: triggering a checkpoint to"
+                                        + " commit them");
+                        trigger(cluster);
                         return true;
                     }
                     Optional<AccessExecutionGraph> graph = executionGraph.apply(LOOK_TIMEOUT);
@@ -71,18 +90,24 @@ final class FirstSnapshot {
                     if (graph.filter(JobQueries::allTasksRunning).isEmpty()) {
                         return false;
                     }
+                    // Read before the trigger: records counted now precede the checkpoint's
+                    // barrier, so the checkpoint commits them.
+                    boolean inputRead = recordsRead.getAsLong() > 0;
                     LOG.info("Every task runs: triggering the first checkpoint");
-                    cluster.triggerCheckpoint(JOB_ID, CheckpointType.CONFIGURED)
-                            .whenComplete(
-                                    (id, failure) -> {
-                                        if (failure != null) {
-                                            LOG.debugf(
-                                                    "First checkpoint not taken: %s",
-                                                    failure.getMessage());
-                                        }
-                                    });
-                    return true;
+                    trigger(cluster);
+                    waitingForInput.set(!inputRead);
+                    return inputRead;
                 });
+    }
+
+    private static void trigger(MiniCluster cluster) {
+        cluster.triggerCheckpoint(JOB_ID, CheckpointType.CONFIGURED)
+                .whenComplete(
+                        (id, failure) -> {
+                            if (failure != null) {
+                                LOG.debugf("Checkpoint not taken: %s", failure.getMessage());
+                            }
+                        });
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.service.flink;
 
+import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -46,6 +47,13 @@ final class FlinkMicrometerReporter implements MetricReporter {
                     "task_attempt_num",
                     "operator_id",
                     "tm_host");
+
+    /** The meter this reporter makes of an operator's {@code numRecordsOut} counter. */
+    private static final String SOURCE_RECORDS_OUT =
+            "flink.taskmanager.job.task.operator.numRecordsOut";
+
+    /** The source operator's name as Flink gives it to the source's metrics. */
+    private static final String SOURCE_OPERATOR = "Source: " + TelemetryAggregationJob.SOURCE_NAME;
 
     private final MeterRegistry registry;
     private final Map<Metric, Meter> meters = new IdentityHashMap<>();
@@ -139,6 +147,23 @@ final class FlinkMicrometerReporter implements MetricReporter {
             return bool ? 1 : 0;
         }
         return Double.NaN;
+    }
+
+    /**
+     * Records the job's Kafka source has read since its tasks last started, over all its subtasks:
+     * Flink's {@code numRecordsOut} of the source operator, as this reporter exports it (the source
+     * turns every Kafka record into one record, an event or a dead letter). Zero before the source
+     * runs.
+     */
+    static long sourceRecordsRead(MeterRegistry registry) {
+        return (long)
+                registry
+                        .find(SOURCE_RECORDS_OUT)
+                        .tag("operator", SOURCE_OPERATOR)
+                        .functionCounters()
+                        .stream()
+                        .mapToDouble(FunctionCounter::count)
+                        .sum();
     }
 
     static String meterName(String name, MetricGroup group) {

@@ -7,16 +7,19 @@ import dev.telemetry.aggregator.testing.KafkaTestClient;
 import dev.telemetry.aggregator.testing.PacedInput;
 import dev.telemetry.aggregator.testing.ServiceProcess;
 import dev.telemetry.aggregator.testing.SharedBrokerTest;
+import dev.telemetry.aggregator.testing.TelemetryFixtures;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
  * Output and offsets are first committed by the first checkpoint. It comes as soon as every task
  * runs, at start-up and after a {@code kill -9}, not at a random point of the checkpoint interval
- * (Flink's own first periodic checkpoint, which is declined while tasks still deploy).
+ * (Flink's own first periodic checkpoint, which is declined while tasks still deploy); and if the
+ * source had read nothing by then, another follows its first records.
  */
 class FirstCheckpointIT extends SharedBrokerTest {
     /**
@@ -27,10 +30,12 @@ class FirstCheckpointIT extends SharedBrokerTest {
 
     private static final Duration SOON = Duration.ofSeconds(30);
 
+    private static final int PARTITIONS = 2;
+
     @Test
     void theFirstCheckpointFollowsStartUpAndEachRestartWithoutWaitingForTheInterval()
             throws Exception {
-        KafkaTestClient.TestTopics topics = kafka.createTestTopics(2);
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
         Path base = Paths.get("target", "first-checkpoint-it", topics.input()).toAbsolutePath();
         Path checkpoints = base.resolve("checkpoints");
         Map<String, String> environment =
@@ -54,6 +59,52 @@ class FirstCheckpointIT extends SharedBrokerTest {
             await().atMost(SOON)
                     .pollInterval(Duration.ofMillis(200))
                     .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > beforeRestart);
+        }
+    }
+
+    /**
+     * After a restart, the run's first checkpoint came as every task ran, before any input; the
+     * input that follows is committed at once (processing again: the offsets move), not at Flink's
+     * next periodic checkpoint, a random part of the interval away. Without the checkpoint on the
+     * first records, the offsets stayed where they were for up to the 5 minutes of the interval.
+     */
+    @Test
+    void theFirstRecordsReadAfterARestartAreCommittedWithoutWaitingForTheInterval()
+            throws Exception {
+        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
+        Path base = Paths.get("target", "first-checkpoint-it", topics.input()).toAbsolutePath();
+        Path checkpoints = base.resolve("checkpoints");
+        Map<String, String> environment =
+                PacedInput.serviceEnvironment(
+                        kafka, topics.input(), topics.output(), topics.deadLetters(), checkpoints);
+        environment.put("TELEMETRY_CHECKPOINT_INTERVAL", INTERVAL);
+        environment.put("TELEMETRY_CHECKPOINT_TOLERABLE_FAILURES", "0");
+        String group = environment.get("TELEMETRY_SOURCE_GROUP_ID");
+
+        try (ServiceProcess service = new ServiceProcess(environment, base)) {
+            service.start();
+            service.awaitReady(Duration.ofMinutes(2));
+            await().atMost(SOON)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> ServiceProcess.newestCheckpointId(checkpoints) >= 1);
+
+            service.kill();
+            long beforeRestart = ServiceProcess.newestCheckpointId(checkpoints);
+            service.start();
+            service.awaitReady(Duration.ofMinutes(2));
+            await().atMost(SOON)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > beforeRestart);
+            long firstOfTheRun = ServiceProcess.newestCheckpointId(checkpoints);
+            assertThat(kafka.committedOffsetSum(group, topics.input())).isZero();
+
+            List<TelemetryFixtures.Event> events =
+                    TelemetryFixtures.events("first-", 2, 2, 5, 1_000_000L, 100, 0, 7);
+            kafka.send(events.stream().map(e -> e.toRecord(topics.input(), PARTITIONS)).toList());
+            await().atMost(SOON)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> kafka.committedOffsetSum(group, topics.input()) > 0);
+            assertThat(ServiceProcess.newestCheckpointId(checkpoints)).isGreaterThan(firstOfTheRun);
         }
     }
 }

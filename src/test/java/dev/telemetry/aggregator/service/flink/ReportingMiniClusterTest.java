@@ -3,6 +3,7 @@ package dev.telemetry.aggregator.service.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.telemetry.aggregator.job.TelemetryAggregationJob;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -11,8 +12,15 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -52,6 +60,34 @@ class ReportingMiniClusterTest {
                                             .extracting(meter -> meter.getId().getName())
                                             .contains(
                                                     "flink.jobmanager.numRegisteredTaskManagers"));
+        }
+    }
+
+    /**
+     * The records the job's source has read, as the first checkpoint after a start looks for them:
+     * none before the job runs, then the count of what the source operator emits.
+     */
+    @Test
+    void theSourcesRecordsReadAreCountedFromItsOperatorsMetric() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (ReportingMiniCluster cluster = startedCluster(registry)) {
+            assertThat(FlinkMicrometerReporter.sourceRecordsRead(registry)).isZero();
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            env.setParallelism(1);
+            env.fromSource(
+                            new DataGeneratorSource<>(
+                                    index -> index,
+                                    Long.MAX_VALUE,
+                                    RateLimiterStrategy.perSecond(200),
+                                    Types.LONG),
+                            WatermarkStrategy.noWatermarks(),
+                            TelemetryAggregationJob.SOURCE_NAME)
+                    .sinkTo(new DiscardingSink<>());
+            JobID job =
+                    cluster.submitJob(env.getStreamGraph()).get(30, TimeUnit.SECONDS).getJobID();
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> FlinkMicrometerReporter.sourceRecordsRead(registry) >= 100);
+            cluster.cancelJob(job).get(30, TimeUnit.SECONDS);
         }
     }
 

@@ -3,7 +3,7 @@
 # scenarios and writes bench/results/<scenario>.json, bench/results/README.md and PNG plots.
 # Usage: bash bench/run.sh [--scenario throughput|latency|recovery|footprint|keyscale]...
 #          [--events N] [--rounds N] [--shape high-cardinality|typical|rollups|groupings]... [--latency-seconds S]
-#          [--keys 10000,100000,1000000] [--keyscale-events N] [--keyscale-backends hashmap,rocksdb] [--recovery-seconds S] [--footprint-load-seconds S] [--starts N] [--heaps 256m,384m,1g] [--results DIR]
+#          [--keys 10000,100000,1000000] [--keyscale-events N] [--keyscale-backends hashmap,rocksdb] [--recovery-seconds S] [--footprint-load-seconds S] [--starts N] [--heaps 256m,384m,1g] [--parallelism 1,2] [--results DIR]
 # Defaults: every scenario, every shape, 5 M events. See the README's Benchmarks section.
 # BENCH_JFR=true records a JFR profile of every service run into its work directory.
 set -euo pipefail

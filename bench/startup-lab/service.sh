@@ -2,7 +2,8 @@
 # transactional ids, checkpoint volume, HTTP port on 127.0.0.1) against $BOOTSTRAP, and how to
 # launch it. $java_bin is the JVM; APP the packaged service (default target/quarkus-app).
 
-# lab_instance <name>: sets id, dir, port and envs for a new instance.
+# lab_instance <name>: sets id, dir, port and envs for a new instance (parallelism 2, the bench's on
+# two cores, unless LAB_ENVS says otherwise).
 lab_instance() {
   id="$1-$RANDOM"
   dir=$(mktemp -d /tmp/startup-lab.XXXX)
@@ -11,6 +12,8 @@ lab_instance() {
         TELEMETRY_DEAD_LETTER_TOPIC="$id-dlq" TELEMETRY_SOURCE_GROUP_ID="$id" TELEMETRY_TRANSACTIONAL_ID_PREFIX="$id"
         TELEMETRY_CHECKPOINT_DIR="$dir/checkpoints" TELEMETRY_CHECKPOINT_INTERVAL=1s TELEMETRY_PARALLELISM=2
         QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT=$port)
+  # LAB_ENVS: more settings (or replacements: the last one named wins), e.g. TELEMETRY_PARALLELISM=1.
+  envs+=(${LAB_ENVS:-})
 }
 
 # lab_launch <log> [jvm options...]: starts the instance in the background; sets pid.

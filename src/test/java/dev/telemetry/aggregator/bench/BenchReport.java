@@ -153,6 +153,13 @@ final class BenchReport {
                     format(value.path("max")),
                     format(value.path("each run")));
         }
+        if (value.isObject()) {
+            // Figures by a setting, e.g. a median at each parallelism.
+            List<String> each = new ArrayList<>();
+            value.properties()
+                    .forEach(field -> each.add(field.getKey() + ": " + format(field.getValue())));
+            return String.join(", ", each);
+        }
         if (value.isArray()) {
             List<String> each = new ArrayList<>();
             value.forEach(element -> each.add(format(element)));

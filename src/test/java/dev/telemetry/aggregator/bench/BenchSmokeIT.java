@@ -35,6 +35,7 @@ class BenchSmokeIT {
                         "--recovery-seconds", "3",
                         "--footprint-load-seconds", "3",
                         "--starts", "1",
+                        "--parallelism", "1",
                         "--results", results.toString()));
 
         JsonNode throughput = firstRow(results, "throughput.json");

@@ -55,11 +55,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <p>Arguments: {@code [--scenario throughput|latency|recovery|footprint|keyscale]... [--events N]
  * [--rounds N] [--shape high-cardinality|typical|rollups|groupings]... [--latency-seconds S]
  * [--keys K,K,...] [--keyscale-events N] [--keyscale-backends B,B] [--recovery-seconds S]
- * [--footprint-load-seconds S] [--starts N] [--heaps H,H,...] [--results DIR]}. {@code --starts}:
- * how many kill -9 and relaunch cycles (recovery) and fresh launches (footprint) each contestant
- * gets, default 5; those scenarios report the median and the spread (min, max) of each figure.
- * {@code --heaps}: the {@code -Xmx} sizes the throughput scenario runs the service EOS and the twin
- * at (default the container's 384m), each then credited with its best.
+ * [--footprint-load-seconds S] [--starts N] [--heaps H,H,...] [--parallelism P,P,...] [--results
+ * DIR]}. {@code --starts}: how many kill -9 and relaunch cycles (recovery) and fresh launches
+ * (footprint) each contestant gets, default 5; those scenarios report the median and the spread
+ * (min, max) of each figure. {@code --heaps}: the {@code -Xmx} sizes the throughput scenario runs
+ * the service EOS and the twin at (default the container's 384m), each then credited with its best.
+ * {@code --parallelism}: the service's parallelism and the twin's stream threads in the recovery
+ * and footprint scenarios (default 1, both products' default, and the machine's cores, as the other
+ * scenarios run them), each contestant then credited with its best.
  */
 public final class BenchSuite {
     static final int PARTITIONS = 4;
@@ -157,6 +160,7 @@ public final class BenchSuite {
             int footprintLoadSeconds,
             int starts,
             List<String> heaps,
+            List<Integer> parallelisms,
             Path results,
             Path workDir) {
         static Options parse(String... args) {
@@ -172,6 +176,10 @@ public final class BenchSuite {
             int footprintLoadSeconds = 30;
             int starts = 5;
             List<String> heaps = List.of(ImageJvm.CONTAINER_HEAP);
+            List<Integer> parallelisms =
+                    List.of(1, Runtime.getRuntime().availableProcessors()).stream()
+                            .distinct()
+                            .toList();
             Path results = Paths.get("bench", "results");
             for (int a = 0; a < args.length; a++) {
                 String value = a + 1 < args.length ? args[a + 1] : "";
@@ -205,6 +213,12 @@ public final class BenchSuite {
                             footprintLoadSeconds = Integer.parseInt(value);
                     case "--starts" -> starts = Integer.parseInt(value);
                     case "--heaps" -> heaps = List.of(value.split(","));
+                    case "--parallelism" ->
+                            parallelisms =
+                                    Arrays.stream(value.split(","))
+                                            .map(Integer::parseInt)
+                                            .distinct()
+                                            .toList();
                     case "--results" -> results = Paths.get(value);
                     default ->
                             throw new IllegalArgumentException(
@@ -214,6 +228,11 @@ public final class BenchSuite {
             }
             if (starts < 1) {
                 throw new IllegalArgumentException("--starts must be at least 1, not " + starts);
+            }
+            if (parallelisms.isEmpty() || parallelisms.stream().anyMatch(p -> p < 1)) {
+                throw new IllegalArgumentException(
+                        "--parallelism takes one or more counts of at least 1, not "
+                                + parallelisms);
             }
             for (String heap : heaps) {
                 if (!heap.matches("[1-9][0-9]*[mg]")) {
@@ -241,6 +260,7 @@ public final class BenchSuite {
                     footprintLoadSeconds,
                     starts,
                     heaps,
+                    parallelisms,
                     results,
                     Paths.get("target", "bench-work"));
         }
@@ -942,9 +962,11 @@ public final class BenchSuite {
     }
 
     /**
-     * {@code --starts} kill -9 and relaunch cycles per contestant, the service and the twin taking
-     * turns (in reverse order every other cycle), each cycle on fresh topics at the same rate; the
-     * median and spread of each figure, and the target judged on the service's median.
+     * {@code --starts} kill -9 and relaunch cycles per contestant at each {@code --parallelism},
+     * the service and the twin taking turns (in reverse order every other cycle), each cycle on
+     * fresh topics at the same rate; the median and spread of each figure at each contestant's best
+     * parallelism (the fastest median to processing again), the medians at every parallelism, and
+     * the target judged on the service's best median.
      */
     private Map<String, Object> recovery(Shape shape) throws Exception {
         double rate = 0.5 * capacity(shape);
@@ -952,25 +974,42 @@ public final class BenchSuite {
         Map<String, Object> row = row(shape);
         row.put("rateEventsPerSecond", rate);
         row.put("cyclesPerContestant", starts);
-        Map<String, List<Recovery>> cycles = new LinkedHashMap<>();
-        cycles.put(SERVICE, new ArrayList<>());
-        cycles.put(TWIN, new ArrayList<>());
-        for (int cycle = 0; cycle < starts; cycle++) {
-            for (int turn = 0; turn < 2; turn++) {
-                boolean twin = (cycle % 2 == 0) == (turn == 1);
-                log(
-                        String.format(
-                                "recovery: cycle %d of %d, %s",
-                                cycle + 1, starts, twin ? TWIN : SERVICE));
-                cycles.get(twin ? TWIN : SERVICE).add(killAndRestart(shape, rate, twin));
+        row.put("parallelisms", options.parallelisms());
+        Map<String, Map<Integer, List<Recovery>>> cycles = new LinkedHashMap<>();
+        cycles.put(SERVICE, new LinkedHashMap<>());
+        cycles.put(TWIN, new LinkedHashMap<>());
+        for (int parallelism : options.parallelisms()) {
+            for (int cycle = 0; cycle < starts; cycle++) {
+                for (int turn = 0; turn < 2; turn++) {
+                    boolean twin = (cycle % 2 == 0) == (turn == 1);
+                    log(
+                            String.format(
+                                    "recovery: parallelism %d, cycle %d of %d, %s",
+                                    parallelism, cycle + 1, starts, twin ? TWIN : SERVICE));
+                    cycles.get(twin ? TWIN : SERVICE)
+                            .computeIfAbsent(parallelism, p -> new ArrayList<>())
+                            .add(killAndRestart(shape, rate, twin, parallelism));
+                }
             }
         }
         int cores = Runtime.getRuntime().availableProcessors();
         Map<String, Object> absolute = absolute(row);
-        absolute.put("kill -9 and relaunch cycles per contestant", starts);
-        for (Map.Entry<String, List<Recovery>> contestant : cycles.entrySet()) {
+        absolute.put("kill -9 and relaunch cycles per contestant and parallelism", starts);
+        Map<String, List<Recovery>> best = new LinkedHashMap<>();
+        for (Map.Entry<String, Map<Integer, List<Recovery>>> contestant : cycles.entrySet()) {
             String name = contestant.getKey();
-            List<Recovery> runs = contestant.getValue();
+            int bestParallelism = atItsBest(contestant.getValue(), Recovery::processing);
+            List<Recovery> runs = contestant.getValue().get(bestParallelism);
+            best.put(name, runs);
+            absolute.put(
+                    name + " parallelism at its best (fastest median to processing again)",
+                    bestParallelism);
+            absolute.put(
+                    name + " s from relaunch to processing again, median at each parallelism",
+                    mediansByParallelism(contestant.getValue(), Recovery::processing));
+            absolute.put(
+                    name + " s from relaunch to ready, median at each parallelism",
+                    mediansByParallelism(contestant.getValue(), Recovery::ready));
             absolute.put(
                     name + " s from relaunch to ready", Spread.of(runs, Recovery::ready).json());
             absolute.put(
@@ -992,21 +1031,35 @@ public final class BenchSuite {
                     name + " s from kill -9 to relaunch (process gone, offsets read)",
                     Spread.of(runs, Recovery::killToRelaunch).json());
         }
-        List<Recovery> ours = cycles.get(SERVICE);
-        List<Recovery> theirs = cycles.get(TWIN);
+        List<Recovery> ours = best.get(SERVICE);
+        List<Recovery> theirs = best.get(TWIN);
         Map<String, Object> ratios = ratios(row);
         ratios.put(
-                "service / Kafka Streams: time to ready (medians)",
+                "service / Kafka Streams: time to ready (medians, each at its best parallelism)",
                 ratioOfMedians(ours, theirs, Recovery::ready));
         ratios.put(
-                "service / Kafka Streams: time to processing again (medians)",
+                "service / Kafka Streams: time to processing again (medians, each at its best"
+                        + " parallelism)",
                 ratioOfMedians(ours, theirs, Recovery::processing));
         ratios.put(
-                "service / Kafka Streams: time to caught up (medians)",
+                "service / Kafka Streams: time to caught up (medians, each at its best"
+                        + " parallelism)",
                 ratioOfMedians(ours, theirs, Recovery::caughtUp));
         ratios.put(
-                "service / Kafka Streams: CPU s to processing again (medians)",
+                "service / Kafka Streams: CPU s to processing again (medians, each at its best"
+                        + " parallelism)",
                 ratioOfMedians(ours, theirs, Recovery::processingCpu));
+        for (int parallelism : options.parallelisms()) {
+            ratios.put(
+                    "service / Kafka Streams: time to processing again (medians, both at"
+                            + " parallelism "
+                            + parallelism
+                            + ")",
+                    ratioOfMedians(
+                            cycles.get(SERVICE).get(parallelism),
+                            cycles.get(TWIN).get(parallelism),
+                            Recovery::processing));
+        }
         double processing = Spread.of(ours, Recovery::processing).median();
         targets(row)
                 .add(
@@ -1014,11 +1067,36 @@ public final class BenchSuite {
                                 "processing again within 3 s of a kill -9 restart under load"
                                         + " (median of "
                                         + starts
-                                        + (starts == 1 ? " cycle)" : " cycles)"),
+                                        + (starts == 1 ? " cycle" : " cycles")
+                                        + " at its best parallelism)",
                                 Spread.figure(processing),
                                 "<= 3 s",
                                 processing <= 3));
         return row;
+    }
+
+    /** The parallelism whose runs have the lowest median {@code figure} (unreached: highest). */
+    private static <T> int atItsBest(Map<Integer, List<T>> runs, ToDoubleFunction<T> figure) {
+        return runs.entrySet().stream()
+                .min(
+                        Comparator.comparingDouble(
+                                entry -> {
+                                    double median = Spread.of(entry.getValue(), figure).median();
+                                    return Double.isNaN(median) ? Double.POSITIVE_INFINITY : median;
+                                }))
+                .orElseThrow()
+                .getKey();
+    }
+
+    private static <T> Map<String, Object> mediansByParallelism(
+            Map<Integer, List<T>> runs, ToDoubleFunction<T> figure) {
+        Map<String, Object> medians = new LinkedHashMap<>();
+        runs.forEach(
+                (parallelism, each) ->
+                        medians.put(
+                                Integer.toString(parallelism),
+                                Spread.figure(Spread.of(each, figure).median())));
+        return medians;
     }
 
     private static <T> Object ratioOfMedians(
@@ -1037,13 +1115,14 @@ public final class BenchSuite {
      * and the feeder and the broker share the machine with it. Each phase waits at most {@link
      * #PHASE_TIMEOUT} (caught up: that long after processing again); NaN where it was not reached.
      */
-    private Recovery killAndRestart(Shape shape, double rate, boolean twin) throws Exception {
+    private Recovery killAndRestart(Shape shape, double rate, boolean twin, int parallelism)
+            throws Exception {
         String input = KafkaTestClient.uniqueTopic("bench-recovery");
         String output = KafkaTestClient.uniqueTopic("bench-recovery-out");
         kafka.createTopic(input, PARTITIONS);
         kafka.createTopic(output, PARTITIONS);
         TelemetryLoad load = shape.load();
-        Engine.Setup setup = setup(shape, input, output);
+        Engine.Setup setup = setup(shape, input, output, parallelism);
         AtomicBoolean feeding = new AtomicBoolean(true);
         try (Engine engine = twin ? new Engine.Twin(setup) : new Engine.Service(setup, true);
                 KafkaProducer<byte[], byte[]> producer = producer()) {
@@ -1189,10 +1268,12 @@ public final class BenchSuite {
     record Launch(double ready, double readyCpu, double startedIn) {}
 
     /**
-     * {@code --starts} fresh launches per contestant (no checkpoint, empty topics, the service and
-     * the twin taking turns, in reverse order every other launch): the median and spread of launch
-     * to ready and of its CPU seconds, the target judged on the service's median; RSS idle and
-     * under load on each contestant's first launch.
+     * {@code --starts} fresh launches per contestant at each {@code --parallelism} (no checkpoint,
+     * empty topics, the service and the twin taking turns, in reverse order every other launch):
+     * the median and spread of launch to ready and of its CPU seconds at each contestant's best
+     * parallelism (the fastest median to ready), the medians at every parallelism, the target
+     * judged on the service's best median; RSS idle and under load on each contestant's first
+     * launch (at the first parallelism).
      */
     private Map<String, Object> footprint(Shape shape) throws Exception {
         double rate = 0.5 * capacity(shape);
@@ -1206,22 +1287,40 @@ public final class BenchSuite {
                         + String.join(" ", ImageJvm.serviceOptions()));
         row.put("rateEventsPerSecond", rate);
         row.put("launchesPerContestant", starts);
-        Map<String, List<Launch>> launches = new LinkedHashMap<>();
-        launches.put(SERVICE, new ArrayList<>());
-        launches.put(TWIN, new ArrayList<>());
+        row.put("parallelisms", options.parallelisms());
+        Map<String, Map<Integer, List<Launch>>> launches = new LinkedHashMap<>();
+        launches.put(SERVICE, new LinkedHashMap<>());
+        launches.put(TWIN, new LinkedHashMap<>());
         Map<String, long[]> rss = new LinkedHashMap<>();
-        for (int launch = 0; launch < starts; launch++) {
-            for (int turn = 0; turn < 2; turn++) {
-                boolean twin = (launch % 2 == 0) == (turn == 1);
-                launches.get(twin ? TWIN : SERVICE)
-                        .add(freshLaunch(shape, rate, twin, launch == 0 ? rss : null));
+        for (int parallelism : options.parallelisms()) {
+            for (int launch = 0; launch < starts; launch++) {
+                for (int turn = 0; turn < 2; turn++) {
+                    boolean twin = (launch % 2 == 0) == (turn == 1);
+                    launches.get(twin ? TWIN : SERVICE)
+                            .computeIfAbsent(parallelism, p -> new ArrayList<>())
+                            .add(
+                                    freshLaunch(
+                                            shape,
+                                            rate,
+                                            twin,
+                                            parallelism,
+                                            rss.containsKey(twin ? TWIN : SERVICE) ? null : rss));
+                }
             }
         }
         Map<String, Object> absolute = absolute(row);
-        absolute.put("fresh launches per contestant", starts);
-        for (Map.Entry<String, List<Launch>> contestant : launches.entrySet()) {
+        absolute.put("fresh launches per contestant and parallelism", starts);
+        Map<String, List<Launch>> best = new LinkedHashMap<>();
+        for (Map.Entry<String, Map<Integer, List<Launch>>> contestant : launches.entrySet()) {
             String name = contestant.getKey();
-            List<Launch> runs = contestant.getValue();
+            int bestParallelism = atItsBest(contestant.getValue(), Launch::ready);
+            List<Launch> runs = contestant.getValue().get(bestParallelism);
+            best.put(name, runs);
+            absolute.put(
+                    name + " parallelism at its best (fastest median to ready)", bestParallelism);
+            absolute.put(
+                    name + " s from launch to ready, median at each parallelism",
+                    mediansByParallelism(contestant.getValue(), Launch::ready));
             absolute.put(name + " s from launch to ready", Spread.of(runs, Launch::ready).json());
             absolute.put(
                     name + " CPU s used from launch to ready",
@@ -1240,15 +1339,27 @@ public final class BenchSuite {
                             + " s at half capacity, first launch)",
                     memory[1]);
         }
-        List<Launch> ours = launches.get(SERVICE);
-        List<Launch> theirs = launches.get(TWIN);
+        List<Launch> ours = best.get(SERVICE);
+        List<Launch> theirs = best.get(TWIN);
         Map<String, Object> ratios = ratios(row);
         ratios.put(
-                "service / Kafka Streams: time from launch to ready (medians)",
+                "service / Kafka Streams: time from launch to ready (medians, each at its best"
+                        + " parallelism)",
                 ratioOfMedians(ours, theirs, Launch::ready));
         ratios.put(
-                "service / Kafka Streams: CPU s to ready (medians)",
+                "service / Kafka Streams: CPU s to ready (medians, each at its best parallelism)",
                 ratioOfMedians(ours, theirs, Launch::readyCpu));
+        for (int parallelism : options.parallelisms()) {
+            ratios.put(
+                    "service / Kafka Streams: time from launch to ready (medians, both at"
+                            + " parallelism "
+                            + parallelism
+                            + ")",
+                    ratioOfMedians(
+                            launches.get(SERVICE).get(parallelism),
+                            launches.get(TWIN).get(parallelism),
+                            Launch::ready));
+        }
         long[] ourRss = rss.getOrDefault(SERVICE, new long[] {-1, -1});
         long[] theirRss = rss.getOrDefault(TWIN, new long[] {-1, -1});
         ratios.put(
@@ -1269,7 +1380,8 @@ public final class BenchSuite {
                         target(
                                 "fresh start to ready within 2.5 s (median of "
                                         + starts
-                                        + (starts == 1 ? " launch)" : " launches)"),
+                                        + (starts == 1 ? " launch" : " launches")
+                                        + " at its best parallelism)",
                                 Spread.figure(ready),
                                 "<= 2.5 s",
                                 ready <= 2.5));
@@ -1281,13 +1393,14 @@ public final class BenchSuite {
      * samples its RSS idle (10 s after ready) and under load ({@code --footprint-load-seconds} at
      * {@code rate}) into it.
      */
-    private Launch freshLaunch(Shape shape, double rate, boolean twin, Map<String, long[]> rss)
+    private Launch freshLaunch(
+            Shape shape, double rate, boolean twin, int parallelism, Map<String, long[]> rss)
             throws Exception {
         String input = KafkaTestClient.uniqueTopic("bench-footprint");
         String output = KafkaTestClient.uniqueTopic("bench-footprint-out");
         kafka.createTopic(input, PARTITIONS);
         kafka.createTopic(output, PARTITIONS);
-        Engine.Setup setup = setup(shape, input, output);
+        Engine.Setup setup = setup(shape, input, output, parallelism);
         try (Engine engine = twin ? new Engine.Twin(setup) : new Engine.Service(setup, true);
                 KafkaProducer<byte[], byte[]> producer = producer()) {
             long launched = System.nanoTime();
@@ -1549,6 +1662,12 @@ public final class BenchSuite {
     // ---------------------------------------------------------------- helpers
 
     private Engine.Setup setup(Shape shape, String input, String output) throws IOException {
+        return setup(shape, input, output, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** With the service's parallelism and the twin's stream threads at {@code parallelism}. */
+    private Engine.Setup setup(Shape shape, String input, String output, int parallelism)
+            throws IOException {
         Path dir = Files.createTempDirectory(options.workDir().toAbsolutePath(), output + "-");
         return new Engine.Setup(
                 kafka.bootstrapServers(),
@@ -1557,7 +1676,7 @@ public final class BenchSuite {
                 shape.windowMillis(),
                 shape.outOfOrdernessMillis(),
                 shape.checkpointMillis(),
-                Runtime.getRuntime().availableProcessors(),
+                parallelism,
                 dir,
                 ImageJvm.CONTAINER_HEAP);
     }

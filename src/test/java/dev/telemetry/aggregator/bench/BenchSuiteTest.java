@@ -55,6 +55,18 @@ class BenchSuiteTest {
                 .hasMessageContaining("--heaps");
     }
 
+    @Test
+    void startsAreMeasuredAtParallelismOneAndAtTheCoresUnlessTold() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        assertThat(BenchSuite.Options.parse().parallelisms())
+                .containsExactlyElementsOf(cores == 1 ? List.of(1) : List.of(1, cores));
+        assertThat(BenchSuite.Options.parse("--parallelism", "2,1,2").parallelisms())
+                .containsExactly(2, 1);
+        assertThatThrownBy(() -> BenchSuite.Options.parse("--parallelism", "0"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--parallelism");
+    }
+
     /**
      * Against the twin, each is credited with its best heap: the fastest run among all heaps, and
      * the best of the heaps' medians; the service's other modes are compared at the container's.
@@ -146,5 +158,12 @@ class BenchSuiteTest {
                 .isEqualTo(
                         "median 2.50 (min 1.25, max not reached; each run: 2.50 / not reached /"
                                 + " 1.25)");
+    }
+
+    @Test
+    void theReportShowsFiguresBySettingAsSettingAndFigurePairs() {
+        var json = new ObjectMapper().createObjectNode().put("1", 3.25).put("2", "not reached");
+
+        assertThat(BenchReport.format(json)).isEqualTo("1: 3.25, 2: not reached");
     }
 }

@@ -288,7 +288,8 @@ abstract class Engine implements AutoCloseable {
                                 Long.toString(setup.outOfOrdernessMillis()),
                                 Long.toString(setup.checkpointMillis()),
                                 "exactly_once_v2",
-                                setup.workDir().resolve("streams-state").toString()));
+                                setup.workDir().resolve("streams-state").toString(),
+                                Integer.toString(setup.parallelism())));
                 process =
                         new ProcessBuilder(command)
                                 .redirectErrorStream(true)

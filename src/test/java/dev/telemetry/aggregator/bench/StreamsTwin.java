@@ -58,7 +58,7 @@ import org.apache.kafka.streams.state.Stores;
  * </ul>
  *
  * <p>Runs as its own process: {@code StreamsTwin bootstrap input output applicationId windowMs
- * graceMs commitMs guarantee stateDir}. Prints {@code RUNNING} when processing starts.
+ * graceMs commitMs guarantee stateDir threads}. Prints {@code RUNNING} when processing starts.
  */
 public final class StreamsTwin {
     private StreamsTwin() {}
@@ -76,9 +76,7 @@ public final class StreamsTwin {
         config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, args[6]);
         config.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, args[7]);
         config.put(StreamsConfig.STATE_DIR_CONFIG, args[8]);
-        config.put(
-                StreamsConfig.NUM_STREAM_THREADS_CONFIG,
-                Runtime.getRuntime().availableProcessors());
+        config.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, Integer.parseInt(args[9]));
         config.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 64L * 1024 * 1024);
         config.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
         config.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");

@@ -1049,17 +1049,8 @@ public final class BenchSuite {
                 "service / Kafka Streams: CPU s to processing again (medians, each at its best"
                         + " parallelism)",
                 ratioOfMedians(ours, theirs, Recovery::processingCpu));
-        for (int parallelism : options.parallelisms()) {
-            ratios.put(
-                    "service / Kafka Streams: time to processing again (medians, both at"
-                            + " parallelism "
-                            + parallelism
-                            + ")",
-                    ratioOfMedians(
-                            cycles.get(SERVICE).get(parallelism),
-                            cycles.get(TWIN).get(parallelism),
-                            Recovery::processing));
-        }
+        putRatiosAtEachParallelism(
+                ratios, "time to processing again", cycles, Recovery::processing);
         double processing = Spread.of(ours, Recovery::processing).median();
         targets(row)
                 .add(
@@ -1073,6 +1064,26 @@ public final class BenchSuite {
                                 "<= 3 s",
                                 processing <= 3));
         return row;
+    }
+
+    /** The service's median {@code figure} over the twin's, with both at each parallelism. */
+    private <T> void putRatiosAtEachParallelism(
+            Map<String, Object> ratios,
+            String figureName,
+            Map<String, Map<Integer, List<T>>> runs,
+            ToDoubleFunction<T> figure) {
+        for (int parallelism : options.parallelisms()) {
+            ratios.put(
+                    "service / Kafka Streams: "
+                            + figureName
+                            + " (medians, both at parallelism "
+                            + parallelism
+                            + ")",
+                    ratioOfMedians(
+                            runs.get(SERVICE).get(parallelism),
+                            runs.get(TWIN).get(parallelism),
+                            figure));
+        }
     }
 
     /** The parallelism whose runs have the lowest median {@code figure} (unreached: highest). */
@@ -1349,17 +1360,7 @@ public final class BenchSuite {
         ratios.put(
                 "service / Kafka Streams: CPU s to ready (medians, each at its best parallelism)",
                 ratioOfMedians(ours, theirs, Launch::readyCpu));
-        for (int parallelism : options.parallelisms()) {
-            ratios.put(
-                    "service / Kafka Streams: time from launch to ready (medians, both at"
-                            + " parallelism "
-                            + parallelism
-                            + ")",
-                    ratioOfMedians(
-                            launches.get(SERVICE).get(parallelism),
-                            launches.get(TWIN).get(parallelism),
-                            Launch::ready));
-        }
+        putRatiosAtEachParallelism(ratios, "time from launch to ready", launches, Launch::ready);
         long[] ourRss = rss.getOrDefault(SERVICE, new long[] {-1, -1});
         long[] theirRss = rss.getOrDefault(TWIN, new long[] {-1, -1});
         ratios.put(

@@ -59,8 +59,8 @@ final class FirstSnapshot {
      * comes a random part of the interval after the job is scheduled and is declined while tasks
      * still deploy; and a checkpoint taken before the source's first fetch returned commits no
      * progress (after a restart under input, the fetch can take longer than the tasks' start).
-     * Either way up to a whole interval (10 s by default) could pass after a start or a restart
-     * before the first output and offsets were committed. Gives up after {@code within}.
+     * Either way up to two intervals (20 s by default) could pass after a start or a restart before
+     * the first output and offsets were committed. Gives up after {@code within}.
      *
      * @param recordsRead how many records the job's source has read in this run
      */

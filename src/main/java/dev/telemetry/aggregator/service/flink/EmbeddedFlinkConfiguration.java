@@ -16,6 +16,7 @@ import java.net.URL;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.security.CodeSource;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -29,6 +30,7 @@ import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.PipelineOptionsInternal;
+import org.apache.flink.configuration.ResourceManagerOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
@@ -95,6 +97,7 @@ final class EmbeddedFlinkConfiguration {
 
         bindToLoopback(configuration);
         smallNetworkBuffers(configuration);
+        slotsAtOnce(configuration);
         jobClassesFromTheService(configuration);
         configuration.set(TaskManagerOptions.NUM_TASK_SLOTS, options.job().parallelism());
 
@@ -149,6 +152,20 @@ final class EmbeddedFlinkConfiguration {
         configuration.set(TaskManagerOptions.MEMORY_SEGMENT_SIZE, NETWORK_BUFFER_SIZE);
         configuration.set(TaskManagerOptions.NETWORK_MEMORY_MIN, pool);
         configuration.set(TaskManagerOptions.NETWORK_MEMORY_MAX, pool);
+    }
+
+    /**
+     * The job's slots are asked for and handed out as soon as it is scheduled. Flink batches slot
+     * requests (up to {@code slot.request.max-interval}, 20 ms) and checks the resource manager's
+     * requirements after a delay ({@code slotmanager.requirement-check.delay}, 50 ms), so that a
+     * large job on a cluster whose task managers come and go is matched once, not piecemeal. The
+     * embedded cluster has one task manager, up before the job is submitted, and the job's slots
+     * are asked for at once: the delays only postpone every start's deployment. {@code
+     * telemetry.flink.*} settings can still set either.
+     */
+    static void slotsAtOnce(Configuration configuration) {
+        configuration.set(JobManagerOptions.SLOT_REQUEST_MAX_INTERVAL, Duration.ZERO);
+        configuration.set(ResourceManagerOptions.REQUIREMENTS_CHECK_DELAY, Duration.ZERO);
     }
 
     /**

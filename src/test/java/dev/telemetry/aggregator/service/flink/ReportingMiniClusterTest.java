@@ -127,6 +127,7 @@ class ReportingMiniClusterTest {
         Configuration configuration = new Configuration();
         EmbeddedFlinkConfiguration.bindToLoopback(configuration);
         EmbeddedFlinkConfiguration.smallNetworkBuffers(configuration);
+        EmbeddedFlinkConfiguration.slotsAtOnce(configuration);
         ReportingMiniCluster cluster =
                 new ReportingMiniCluster(
                         new MiniClusterConfiguration.Builder()

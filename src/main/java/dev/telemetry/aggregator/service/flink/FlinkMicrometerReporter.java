@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.LogicalScopeProvider;
@@ -47,6 +48,12 @@ final class FlinkMicrometerReporter implements MetricReporter {
                     "task_attempt_num",
                     "operator_id",
                     "tm_host");
+
+    /**
+     * Compiled once: names are sanitised several times per metric (each scope component and the
+     * name), and a task registers hundreds of metrics while it starts.
+     */
+    private static final Pattern NOT_IN_A_METER_NAME = Pattern.compile("[^A-Za-z0-9_.]");
 
     /** The meter this reporter makes of an operator's {@code numRecordsOut} counter. */
     private static final String SOURCE_RECORDS_OUT =
@@ -198,6 +205,6 @@ final class FlinkMicrometerReporter implements MetricReporter {
     }
 
     private static String sanitize(String text) {
-        return text.replaceAll("[^A-Za-z0-9_.]", "_");
+        return NOT_IN_A_METER_NAME.matcher(text).replaceAll("_");
     }
 }

@@ -11,6 +11,9 @@ import dev.telemetry.aggregator.testing.TelemetryFixtures.Aggregate;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.AggregateKey;
 import dev.telemetry.aggregator.testing.TelemetryFixtures.Event;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -192,6 +195,31 @@ class FlinkClusterIT extends SharedBrokerTest {
                 TelemetryFixtures.parseAggregates(rolledUp),
                 TelemetryFixtures.expectedAggregates(events, 10_000));
         TelemetryFixtures.assertPercentiles(events, 10_000, rolledUp, quantiles, 0.01);
+    }
+
+    /**
+     * A port picked free can be taken by another process before the JobManager binds it (a CI run
+     * lost the cluster test that way); the harness then starts the JobManager again on other ports
+     * rather than failing the test.
+     */
+    @Test
+    void jobManagerStartsAgainWhenItsPortIsTakenBeforeItBinds() throws Exception {
+        Path lib = Paths.get(System.getProperty("flink.cluster.lib", "target/flink-cluster-lib"));
+        Path dir =
+                Paths.get("target", "flink-cluster-it", KafkaTestClient.uniqueTopic("port-taken"))
+                        .toAbsolutePath();
+        try (StandaloneFlinkCluster cluster = new StandaloneFlinkCluster(dir, lib, 1);
+                ServerSocket taken =
+                        new ServerSocket(
+                                URI.create(cluster.restUrl()).getPort(),
+                                1,
+                                InetAddress.getLoopbackAddress())) {
+            String firstRestUrl = cluster.restUrl();
+            cluster.start(1, Duration.ofSeconds(90));
+            assertThat(cluster.restUrl()).isNotEqualTo(firstRestUrl);
+            assertThat(cluster.get("/overview").path("taskmanagers").asInt()).isEqualTo(1);
+            assertThat(dir.resolve("jobmanager.log")).content().contains("BindException");
+        }
     }
 
     /** About 300 events/s in time order, so the kill lands in the middle of the input. */

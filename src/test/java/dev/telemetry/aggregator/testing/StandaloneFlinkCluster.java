@@ -56,7 +56,10 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
     private final Path dir;
     private final Path conf;
     private final String classpath;
-    private final int restPort;
+    private final Map<String, String> config = new LinkedHashMap<>();
+    private int restPort;
+    private Path jobManagerLog;
+    private Process jobManager;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final List<Process> processes = new ArrayList<>();
@@ -76,20 +79,15 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
         this.dir = Files.createDirectories(dir);
         this.conf = Files.createDirectories(dir.resolve("conf"));
         this.classpath = lib.toAbsolutePath() + "/*";
-        this.restPort = freePort();
         Path tmp = Files.createDirectories(dir.resolve("tmp"));
-        Map<String, String> config = new LinkedHashMap<>();
         // Nothing listens beyond the loopback interface.
         config.put("jobmanager.rpc.address", "127.0.0.1");
-        config.put("jobmanager.rpc.port", Integer.toString(freePort()));
         config.put("jobmanager.bind-host", "127.0.0.1");
         config.put("taskmanager.bind-host", "127.0.0.1");
         config.put("taskmanager.host", "127.0.0.1");
         config.put("taskmanager.rpc.port", "0");
         config.put("rest.address", "127.0.0.1");
         config.put("rest.bind-address", "127.0.0.1");
-        config.put("rest.port", Integer.toString(restPort));
-        config.put("blob.server.port", Integer.toString(freePort()));
         // Small processes; without a fixed managed size the task heap would be tiny.
         config.put("jobmanager.memory.process.size", "1024m");
         config.put("taskmanager.memory.process.size", "1024m");
@@ -111,11 +109,7 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
                 "RETAIN_ON_CANCELLATION");
         config.put("io.tmp.dirs", tmp.toString());
         config.put("web.tmpdir", tmp.toString());
-        StringBuilder yaml = new StringBuilder();
-        // Quoted: YAML would otherwise read 'hashmap' fine but '0' or '1 s' as other types.
-        config.forEach(
-                (key, value) -> yaml.append(key).append(": \"").append(value).append("\"\n"));
-        Files.writeString(conf.resolve("config.yaml"), yaml);
+        writeConfig();
         Files.writeString(
                 conf.resolve("log4j.properties"),
                 String.join(
@@ -130,6 +124,22 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
                         "logger.kafka.name = org.apache.kafka",
                         "logger.kafka.level = WARN",
                         ""));
+    }
+
+    /**
+     * Picks the JobManager's ports and writes {@code conf/config.yaml} (Flink 2.x reads no other).
+     * TaskManagers must know the RPC port and the test the REST port, so neither can be 0.
+     */
+    private void writeConfig() throws IOException {
+        restPort = freePort();
+        config.put("rest.port", Integer.toString(restPort));
+        config.put("jobmanager.rpc.port", Integer.toString(freePort()));
+        config.put("blob.server.port", Integer.toString(freePort()));
+        StringBuilder yaml = new StringBuilder();
+        // Quoted: YAML would otherwise read 'hashmap' fine but '0' or '1 s' as other types.
+        config.forEach(
+                (key, value) -> yaml.append(key).append(": \"").append(value).append("\"\n"));
+        Files.writeString(conf.resolve("config.yaml"), yaml);
     }
 
     public String restUrl() {
@@ -149,17 +159,82 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
         // Both in parallel: each is a JVM start, seconds on a busy machine.
         Process jobManagerParams = bashJavaUtils("GET_JM_RESOURCE_PARAMS");
         Process taskManagerParams = bashJavaUtils("GET_TM_RESOURCE_PARAMS");
-        ResourceParams jobManager = resourceParams(jobManagerParams);
+        ResourceParams jobManagerResources = resourceParams(jobManagerParams);
         taskManagerResources = resourceParams(taskManagerParams);
-        launch(
-                "jobmanager",
-                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
-                jobManager,
-                List.of());
+        long deadline = System.nanoTime() + timeout.toNanos();
+        // A port picked free may be taken (by any process on the machine) before the JobManager
+        // binds it; then it exits, and starts again on other ports. TaskManagers start once it is
+        // up, because they would keep calling the old RPC port.
+        for (int attempt = 1; ; attempt++) {
+            String name = attempt == 1 ? "jobmanager" : "jobmanager-" + attempt;
+            jobManagerLog = dir.resolve(name + ".log");
+            jobManager =
+                    launch(
+                            name,
+                            "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+                            jobManagerResources,
+                            List.of());
+            if (awaitJobManager(deadline)) {
+                break;
+            }
+            if (!logged(jobManagerLog, "java.net.BindException") || attempt == 3) {
+                throw new IllegalStateException(
+                        "The JobManager exited; see "
+                                + jobManagerLog
+                                + "; its last lines:\n"
+                                + jobManagerOutput(name));
+            }
+            processes.remove(jobManager);
+            System.out.printf(
+                    "The JobManager exited on a port taken since it was picked (%s); again on"
+                            + " other ports%n",
+                    jobManagerLog);
+            writeConfig();
+        }
         for (int i = 1; i <= count; i++) {
             startTaskManager("tm-" + i);
         }
-        awaitTaskManagers(count, timeout);
+        awaitTaskManagers(count, deadline);
+    }
+
+    /** True once the REST API answers; false if the process exits first. */
+    private boolean awaitJobManager(long deadline) throws InterruptedException {
+        while (System.nanoTime() < deadline) {
+            if (!jobManager.isAlive()) {
+                return false;
+            }
+            try {
+                get("/overview");
+                return true;
+            } catch (IOException e) {
+                // The REST endpoint is not up yet.
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("The JobManager did not answer in time; see " + dir);
+    }
+
+    private static boolean logged(Path log, String text) {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The last 40 lines of a JobManager's log and its standard output, for an error message. */
+    private String jobManagerOutput(String name) {
+        StringBuilder tail = new StringBuilder();
+        for (String file : List.of(name + ".log", name + ".out")) {
+            try {
+                List<String> lines = Files.readAllLines(dir.resolve(file), StandardCharsets.UTF_8);
+                lines.subList(Math.max(0, lines.size() - 40), lines.size())
+                        .forEach(line -> tail.append(line).append('\n'));
+            } catch (IOException e) {
+                tail.append(file).append(": ").append(e.getMessage()).append('\n');
+            }
+        }
+        return tail.toString();
     }
 
     /** A TaskManager with a fixed resource id, so the REST API shows which process is which. */
@@ -254,12 +329,10 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
         return process;
     }
 
-    private void awaitTaskManagers(int count, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
+    private void awaitTaskManagers(int count, long deadline) throws InterruptedException {
         while (System.nanoTime() < deadline) {
-            if (!processes.get(0).isAlive()) {
-                throw new IllegalStateException(
-                        "The JobManager exited; see " + dir.resolve("jobmanager.log"));
+            if (!jobManager.isAlive()) {
+                throw new IllegalStateException("The JobManager exited; see " + jobManagerLog);
             }
             try {
                 if (get("/overview").path("taskmanagers").asInt() >= count) {
@@ -271,7 +344,7 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
             Thread.sleep(200);
         }
         throw new IllegalStateException(
-                count + " TaskManagers did not register within " + timeout + "; see " + dir);
+                count + " TaskManagers did not register in time; see " + dir);
     }
 
     /** {@code POST /jars/upload}: returns the jar id. */

@@ -1,5 +1,6 @@
 package dev.telemetry.aggregator.service.flink;
 
+import dev.telemetry.aggregator.service.flink.rpc.InProcessRpcSystem;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.configuration.Configuration;
@@ -16,14 +17,15 @@ import org.apache.flink.runtime.metrics.filter.ReporterFilter;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.runtime.resourcemanager.StandaloneResourceManagerFactory;
+import org.apache.flink.util.Reference;
 
 /**
  * A MiniCluster that reports its metrics to a reporter instance we hand it, instead of one Flink
  * instantiates by class name: the reporter needs the service's Micrometer registry, and
  * instantiating by name would also depend on which class loader Flink searches.
  *
- * <p>Its REST endpoint serves nothing ({@link EmptyRestEndpoint}); its RPC system comes from the
- * jar the build extracted ({@link PackagedRpcSystem}).
+ * <p>Its REST endpoint serves nothing ({@link EmptyRestEndpoint}); its components call each other
+ * in process ({@link InProcessRpcSystem}), not through Pekko.
  *
  * <p>Flink internals: both overrides are protected methods of {@link MiniCluster} built from {@code
  * org.apache.flink.runtime} classes ({@code MetricRegistryImpl}, {@code ReporterSetup}, the
@@ -35,7 +37,7 @@ final class ReportingMiniCluster extends MiniCluster {
     private final MetricReporter reporter;
 
     ReportingMiniCluster(MiniClusterConfiguration configuration, MetricReporter reporter) {
-        super(configuration, PackagedRpcSystem.supplier(configuration.getConfiguration()));
+        super(configuration, () -> Reference.owned(new InProcessRpcSystem()));
         this.reporter = reporter;
     }
 

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
  *       records (no Kafka, no cluster);
  *   <li>{@code kafka}: start-up checks against the broker, transactions, access errors, the fork
  *       guard (which reads the volume's records);
+ *   <li>{@code flink.rpc}: the embedded cluster's in-process RPC system (Flink's interfaces only);
  *   <li>{@code flink}: the embedded cluster and the job's lifecycle, which puts the layers below
  *       together;
  *   <li>{@code observability}: health and metrics of the running job;
@@ -47,12 +48,14 @@ class ServicePackageLayersTest {
             Map.of(
                     "config",
                     Set.of(),
+                    "flink.rpc",
+                    Set.of(),
                     "checkpoint",
                     Set.of("config"),
                     "kafka",
                     Set.of("config", "checkpoint"),
                     "flink",
-                    Set.of("config", "checkpoint", "kafka"),
+                    Set.of("config", "checkpoint", "kafka", "flink.rpc"),
                     "observability",
                     Set.of("config", "checkpoint", "kafka", "flink"),
                     "admin",

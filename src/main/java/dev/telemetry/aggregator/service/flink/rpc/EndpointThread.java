@@ -249,8 +249,12 @@ final class EndpointThread {
         T run() throws Throwable;
     }
 
-    /** Runs {@code work} marked as the endpoint's main thread, with its logging context. */
+    /**
+     * Runs {@code work} marked as the endpoint's main thread, with its logging context and Flink's
+     * class loader as the context class loader (whatever an earlier message left there).
+     */
     private <T> T asMainThread(MainThreadWork<T> work) throws Throwable {
+        Thread.currentThread().setContextClassLoader(InProcessRpcService.FLINK_CLASS_LOADER);
         mainThread.enterMainThread();
         try (MdcUtils.MdcCloseable ignored = MdcUtils.withContext(loggingContext)) {
             return work.run();

@@ -88,11 +88,7 @@ final class EndpointThread {
                         return;
                     }
                     try {
-                        asMainThread(
-                                () -> {
-                                    endpoint.internalCallOnStart();
-                                    return null;
-                                });
+                        runAsMainThread(endpoint::internalCallOnStart);
                         state = State.RUNNING;
                     } catch (Throwable t) {
                         finish(
@@ -165,13 +161,9 @@ final class EndpointThread {
     void tell(Message message, Object description) {
         post(
                 () -> {
-                    if (state == State.RUNNING || state == State.TERMINATING) {
+                    if (handlesMessages()) {
                         try {
-                            asMainThread(
-                                    () -> {
-                                        message.handle();
-                                        return null;
-                                    });
+                            runAsMainThread(message::handle);
                         } catch (FencingTokenException e) {
                             LOG.debugf("Discarding %s: %s", description, e.getMessage());
                         } catch (Throwable t) {
@@ -208,13 +200,9 @@ final class EndpointThread {
         boolean posted =
                 post(
                         () -> {
-                            if (state == State.RUNNING || state == State.TERMINATING) {
+                            if (handlesMessages()) {
                                 try {
-                                    asMainThread(
-                                            () -> {
-                                                message.handle(onPool);
-                                                return null;
-                                            });
+                                    runAsMainThread(() -> message.handle(onPool));
                                 } catch (Throwable t) {
                                     onPool.completeExceptionally(t);
                                     ExceptionUtils.rethrowIfFatalErrorOrOOM(t);
@@ -243,6 +231,19 @@ final class EndpointThread {
 
     private RecipientUnreachableException unreachable(Object description) {
         return new RecipientUnreachableException("unknown", address, String.valueOf(description));
+    }
+
+    /** Running, or ending: Pekko's actor handles messages until {@code onStop} has completed. */
+    private boolean handlesMessages() {
+        return state == State.RUNNING || state == State.TERMINATING;
+    }
+
+    private void runAsMainThread(Message work) throws Throwable {
+        asMainThread(
+                () -> {
+                    work.handle();
+                    return null;
+                });
     }
 
     private interface MainThreadWork<T> {

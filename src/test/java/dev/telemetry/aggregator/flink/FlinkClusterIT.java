@@ -198,9 +198,9 @@ class FlinkClusterIT extends SharedBrokerTest {
     }
 
     /**
-     * A port picked free can be taken by another process before the JobManager binds it (a CI run
-     * lost the cluster test that way); the harness then starts the JobManager again on other ports
-     * rather than failing the test.
+     * A port picked free can be taken by another process before the JobManager binds it (the
+     * likeliest cause of a CI run's "The JobManager exited"); the harness then starts the
+     * JobManager again on other ports rather than failing the test.
      */
     @Test
     void jobManagerStartsAgainWhenItsPortIsTakenBeforeItBinds() throws Exception {

@@ -28,6 +28,7 @@ import org.apache.flink.runtime.rpc.exceptions.FencingTokenException;
 import org.apache.flink.runtime.rpc.exceptions.RpcConnectionException;
 import org.apache.flink.runtime.rpc.exceptions.RpcException;
 import org.apache.flink.util.ExceptionUtils;
+import org.apache.flink.util.concurrent.FutureUtils;
 
 /**
  * What a gateway proxy (or an endpoint's own {@link RpcServer}) does with a call: the methods of
@@ -150,8 +151,6 @@ final class EndpointInvocationHandler implements InvocationHandler {
     private Object invokeRpc(Method method, Object[] args) throws Exception {
         Duration callTimeout =
                 RpcGatewayUtils.extractRpcTimeout(method.getParameterAnnotations(), args, timeout);
-        // The method names the call in logs and errors; its text is built only for them.
-        Method description = method;
         Serializable token = token();
         Class<?> returnType = method.getReturnType();
         if (returnType == void.class) {
@@ -160,7 +159,7 @@ final class EndpointInvocationHandler implements InvocationHandler {
                         checkToken(token);
                         invokeOnEndpoint(method, args);
                     },
-                    description);
+                    method);
             return null;
         }
         CompletableFuture<Object> answer =
@@ -175,20 +174,17 @@ final class EndpointInvocationHandler implements InvocationHandler {
                                 return;
                             }
                             if (result instanceof CompletableFuture<?> future) {
-                                future.whenComplete(
-                                        (value, failure) -> {
-                                            if (failure != null) {
-                                                reply.completeExceptionally(failure);
-                                            } else {
-                                                reply.complete(value);
-                                            }
-                                        });
+                                @SuppressWarnings("unchecked")
+                                CompletableFuture<Object> pending =
+                                        (CompletableFuture<Object>) future;
+                                FutureUtils.forward(pending, reply);
                             } else {
                                 reply.complete(result);
                             }
                         },
                         callTimeout,
-                        description);
+                        // The method names the call in logs and errors, as text only there.
+                        method);
         if (returnType == CompletableFuture.class) {
             return answer;
         }

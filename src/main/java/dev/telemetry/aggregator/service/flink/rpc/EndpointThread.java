@@ -15,6 +15,7 @@ import org.apache.flink.runtime.rpc.exceptions.RecipientUnreachableException;
 import org.apache.flink.runtime.rpc.exceptions.RpcException;
 import org.apache.flink.util.ExceptionUtils;
 import org.apache.flink.util.MdcUtils;
+import org.apache.flink.util.concurrent.FutureUtils;
 import org.jboss.logging.Logger;
 
 /**
@@ -187,16 +188,7 @@ final class EndpointThread {
      */
     void ask(AnswerMessage message, CompletableFuture<Object> answer, Object description) {
         CompletableFuture<Object> onPool = new CompletableFuture<>();
-        onPool.whenCompleteAsync(
-                (value, failure) -> {
-                    if (failure != null) {
-                        answer.completeExceptionally(
-                                ExceptionUtils.stripCompletionException(failure));
-                    } else {
-                        answer.complete(value);
-                    }
-                },
-                answers);
+        FutureUtils.forwardAsync(onPool, answer, answers);
         boolean posted =
                 post(
                         () -> {

@@ -7,7 +7,6 @@ import java.util.Optional;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -18,16 +17,31 @@ import org.jboss.logging.Logger;
 
 /**
  * The first snapshot of a run, polled for in the background on the job's executor: triggering the
- * first checkpoint as soon as every task runs (and one more when the source reads its first
- * records, if it had read none by then), and telling the restore bookkeeping when the run's first
- * checkpoint (or savepoint) has completed. Neither blocks start-up; both end when the job ends or
- * stops.
+ * first checkpoint as soon as every task runs and the source has read its first records (or found
+ * none), and telling the restore bookkeeping when the run's first checkpoint (or savepoint) has
+ * completed. Neither blocks start-up; both end when the job ends or stops.
  */
 final class FirstSnapshot {
     private static final Logger LOG = Logger.getLogger(FirstSnapshot.class);
 
-    /** How often start-up looks whether every task runs, to trigger the first checkpoint. */
-    private static final Duration FIRST_CHECKPOINT_POLL = Duration.ofMillis(100);
+    /** How often start-up looks whether every task runs (a query of the job's execution graph). */
+    private static final Duration ALL_TASKS_POLL = Duration.ofMillis(50);
+
+    /**
+     * How often, once every task runs, start-up looks whether the source has read its first records
+     * (a read of one meter).
+     */
+    private static final Duration FIRST_RECORDS_POLL = Duration.ofMillis(20);
+
+    /**
+     * How long the first checkpoint waits for the source's first records once every task runs. A
+     * Kafka fetch that finds nothing returns within {@code fetch.max.wait.ms} (500 ms by default):
+     * when this has passed with nothing read, there is no input to wait for.
+     */
+    private static final Duration FIRST_RECORDS_GRACE = Duration.ofSeconds(1);
+
+    /** How often, after a first checkpoint without input, the first records are looked for. */
+    private static final Duration LATE_RECORDS_POLL = Duration.ofMillis(100);
 
     /** How often the first completed snapshot of this run is looked for. */
     private static final Duration SNAPSHOT_POLL = Duration.ofMillis(200);
@@ -54,33 +68,24 @@ final class FirstSnapshot {
     }
 
     /**
-     * Triggers the first checkpoint as soon as every task runs and, if the source had read nothing
-     * by then, one more as soon as it has read its first records. Flink's first periodic checkpoint
-     * comes a random part of the interval after the job is scheduled and is declined while tasks
-     * still deploy; and a checkpoint taken before the source's first fetch returned commits no
-     * progress (after a restart under input, the fetch can take longer than the tasks' start).
-     * Either way up to two intervals (20 s by default) could pass after a start or a restart before
-     * the first output and offsets were committed. Gives up after {@code within}.
+     * Triggers the run's first checkpoint once every task runs and the source has read its first
+     * records, or, if it has read none {@link #FIRST_RECORDS_GRACE} later, without them; and then,
+     * if it had read nothing, one more as soon as it has. Flink's first periodic checkpoint comes a
+     * random part of the interval after the job is scheduled and is declined while tasks still
+     * deploy; and a checkpoint taken before the source's first fetch returned commits no progress
+     * (after a restart under input, the fetch can take longer than the tasks' start), while the
+     * checkpoint after it, the one that does, waits until it completes. Either way the first output
+     * and offsets could wait for up to two intervals (20 s by default) after a start or a restart,
+     * or for a needless checkpoint. Gives up after {@code within}.
      *
      * @param recordsRead how many records the job's source has read in this run
      */
     void checkpointOnceAllTasksRun(MiniCluster cluster, Duration within, LongSupplier recordsRead) {
         long deadline = System.nanoTime() + within.toNanos();
-        AtomicBoolean waitingForInput = new AtomicBoolean();
         repeat(
-                FIRST_CHECKPOINT_POLL,
+                ALL_TASKS_POLL,
                 () -> {
                     if (stopping.getAsBoolean() || System.nanoTime() >= deadline) {
-                        return true;
-                    }
-                    if (waitingForInput.get()) {
-                        if (recordsRead.getAsLong() == 0) {
-                            return false;
-                        }
-                        LOG.info(
-                                "The source read its first records: triggering a checkpoint to"
-                                        + " commit them");
-                        trigger(cluster);
                         return true;
                     }
                     Optional<AccessExecutionGraph> graph = executionGraph.apply(LOOK_TIMEOUT);
@@ -90,13 +95,53 @@ final class FirstSnapshot {
                     if (graph.filter(JobQueries::allTasksRunning).isEmpty()) {
                         return false;
                     }
-                    // Read before the trigger: records counted now precede the checkpoint's
-                    // barrier, so the checkpoint commits them.
-                    boolean inputRead = recordsRead.getAsLong() > 0;
-                    LOG.info("Every task runs: triggering the first checkpoint");
+                    long graceEnds = System.nanoTime() + FIRST_RECORDS_GRACE.toNanos();
+                    repeat(
+                            FIRST_RECORDS_POLL,
+                            () -> {
+                                if (stopping.getAsBoolean() || System.nanoTime() >= deadline) {
+                                    return true;
+                                }
+                                // Read before the trigger: records counted now precede the
+                                // checkpoint's barrier, so the checkpoint commits them.
+                                if (recordsRead.getAsLong() > 0) {
+                                    LOG.info(
+                                            "Every task runs and the source read its first"
+                                                    + " records: triggering the first checkpoint");
+                                    trigger(cluster);
+                                    return true;
+                                }
+                                if (System.nanoTime() < graceEnds) {
+                                    return false;
+                                }
+                                LOG.info(
+                                        "Every task runs and the source found no input:"
+                                                + " triggering the first checkpoint");
+                                trigger(cluster);
+                                checkpointOnFirstRecords(cluster, deadline, recordsRead);
+                                return true;
+                            });
+                    return true;
+                });
+    }
+
+    /** After a first checkpoint without input: one more as soon as the source reads records. */
+    private void checkpointOnFirstRecords(
+            MiniCluster cluster, long deadline, LongSupplier recordsRead) {
+        repeat(
+                LATE_RECORDS_POLL,
+                () -> {
+                    if (stopping.getAsBoolean() || System.nanoTime() >= deadline) {
+                        return true;
+                    }
+                    if (recordsRead.getAsLong() == 0) {
+                        return false;
+                    }
+                    LOG.info(
+                            "The source read its first records: triggering a checkpoint to commit"
+                                    + " them");
                     trigger(cluster);
-                    waitingForInput.set(!inputRead);
-                    return inputRead;
+                    return true;
                 });
     }
 

@@ -17,9 +17,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Output and offsets are first committed by the first checkpoint. It comes as soon as every task
- * runs, at start-up and after a {@code kill -9}, not at a random point of the checkpoint interval
- * (Flink's own first periodic checkpoint, which is declined while tasks still deploy); and if the
- * source had read nothing by then, another follows its first records.
+ * runs and the source has read its first records (or found none), at start-up and after a {@code
+ * kill -9}, not at a random point of the checkpoint interval (Flink's own first periodic
+ * checkpoint, which is declined while tasks still deploy); and if the source had read nothing by
+ * then, another follows its first records.
  */
 class FirstCheckpointIT extends SharedBrokerTest {
     /**
@@ -42,17 +43,10 @@ class FirstCheckpointIT extends SharedBrokerTest {
     @Test
     void theFirstCommitsFollowStartUpEachRestartAndTheFirstRecordsWithoutWaitingForTheInterval()
             throws Exception {
-        KafkaTestClient.TestTopics topics = kafka.createTestTopics(PARTITIONS);
-        Path base = Paths.get("target", "first-checkpoint-it", topics.input()).toAbsolutePath();
-        Path checkpoints = base.resolve("checkpoints");
-        Map<String, String> environment =
-                PacedInput.serviceEnvironment(
-                        kafka, topics.input(), topics.output(), topics.deadLetters(), checkpoints);
-        environment.put("TELEMETRY_CHECKPOINT_INTERVAL", INTERVAL);
-        environment.put("TELEMETRY_CHECKPOINT_TOLERABLE_FAILURES", "0");
-        String group = environment.get("TELEMETRY_SOURCE_GROUP_ID");
+        Instance instance = new Instance(kafka.createTestTopics(PARTITIONS));
+        Path checkpoints = instance.checkpoints;
 
-        try (ServiceProcess service = new ServiceProcess(environment, base)) {
+        try (ServiceProcess service = new ServiceProcess(instance.environment, instance.base)) {
             service.start();
             service.awaitReady(Duration.ofMinutes(2));
             await().atMost(SOON)
@@ -68,15 +62,82 @@ class FirstCheckpointIT extends SharedBrokerTest {
                     .pollInterval(Duration.ofMillis(200))
                     .until(() -> ServiceProcess.newestCheckpointId(checkpoints) > beforeRestart);
             long firstOfTheRun = ServiceProcess.newestCheckpointId(checkpoints);
-            assertThat(kafka.committedOffsetSum(group, topics.input())).isZero();
+            assertThat(instance.committedOffsets()).isZero();
 
-            List<TelemetryFixtures.Event> events =
-                    TelemetryFixtures.events("first-", 2, 2, 5, 1_000_000L, 100, 0, 7);
-            kafka.send(events.stream().map(e -> e.toRecord(topics.input(), PARTITIONS)).toList());
+            instance.send("first-");
             await().atMost(SOON)
                     .pollInterval(Duration.ofMillis(200))
-                    .until(() -> kafka.committedOffsetSum(group, topics.input()) > 0);
+                    .until(() -> instance.committedOffsets() > 0);
             assertThat(ServiceProcess.newestCheckpointId(checkpoints)).isGreaterThan(firstOfTheRun);
+        }
+    }
+
+    /**
+     * After a {@code kill -9} with input waiting, the run's first checkpoint commits the first
+     * records read: it waits for them rather than being taken as soon as every task runs. One taken
+     * before the source's first fetch returned would commit nothing, and the checkpoint that does
+     * would wait for it to complete.
+     */
+    @Test
+    void aRestartWithInputWaitingCommitsItWithTheRunsFirstCheckpoint() throws Exception {
+        Instance instance = new Instance(kafka.createTestTopics(PARTITIONS));
+        Path checkpoints = instance.checkpoints;
+
+        try (ServiceProcess service = new ServiceProcess(instance.environment, instance.base)) {
+            service.start();
+            service.awaitReady(Duration.ofMinutes(2));
+            instance.send("before-");
+            await().atMost(SOON)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> instance.committedOffsets() > 0);
+
+            service.kill();
+            long committedBefore = instance.committedOffsets();
+            long beforeRestart = ServiceProcess.newestCheckpointId(checkpoints);
+            instance.send("waiting-");
+            service.start();
+            service.awaitReady(Duration.ofMinutes(2));
+            await().atMost(SOON)
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> instance.committedOffsets() > committedBefore);
+            assertThat(ServiceProcess.newestCheckpointId(checkpoints))
+                    .as("checkpoints of the run until its first commit")
+                    .isEqualTo(beforeRestart + 1);
+        }
+    }
+
+    /** A service instance of the test's own: topics, checkpoint volume, a 5-minute interval. */
+    private static final class Instance {
+        final KafkaTestClient.TestTopics topics;
+        final Path base;
+        final Path checkpoints;
+        final Map<String, String> environment;
+        final String group;
+
+        Instance(KafkaTestClient.TestTopics topics) {
+            this.topics = topics;
+            this.base = Paths.get("target", "first-checkpoint-it", topics.input()).toAbsolutePath();
+            this.checkpoints = base.resolve("checkpoints");
+            this.environment =
+                    PacedInput.serviceEnvironment(
+                            kafka,
+                            topics.input(),
+                            topics.output(),
+                            topics.deadLetters(),
+                            checkpoints);
+            environment.put("TELEMETRY_CHECKPOINT_INTERVAL", INTERVAL);
+            environment.put("TELEMETRY_CHECKPOINT_TOLERABLE_FAILURES", "0");
+            this.group = environment.get("TELEMETRY_SOURCE_GROUP_ID");
+        }
+
+        void send(String devicePrefix) {
+            List<TelemetryFixtures.Event> events =
+                    TelemetryFixtures.events(devicePrefix, 2, 2, 5, 1_000_000L, 100, 0, 7);
+            kafka.send(events.stream().map(e -> e.toRecord(topics.input(), PARTITIONS)).toList());
+        }
+
+        long committedOffsets() {
+            return kafka.committedOffsetSum(group, topics.input());
         }
     }
 }

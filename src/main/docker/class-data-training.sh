@@ -117,7 +117,10 @@ produce() {
 
 # The newest completed checkpoint's id on the volume (0 if none).
 newest_checkpoint() {
-    ls -d "$scratch"/checkpoints/*/chk-*/_metadata 2>/dev/null | sed 's/.*chk-\([0-9]*\).*/\1/' | sort -n | tail -1 | grep . || echo 0
+    # ls fails when a checkpoint it was given is subsumed and deleted meanwhile; what it listed
+    # still counts (with pipefail, its status would add a second line, "0").
+    { ls -d "$scratch"/checkpoints/*/chk-*/_metadata 2>/dev/null || true; } \
+        | sed 's/.*chk-\([0-9]*\).*/\1/' | sort -n | tail -1 | grep . || echo 0
 }
 
 # <log> <checkpoints> [jvm options]: launches the service and waits (at most 120 s) until it has

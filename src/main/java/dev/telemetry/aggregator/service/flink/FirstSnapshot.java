@@ -85,7 +85,7 @@ final class FirstSnapshot {
         repeat(
                 ALL_TASKS_POLL,
                 () -> {
-                    if (stopping.getAsBoolean() || System.nanoTime() >= deadline) {
+                    if (endedOrPast(deadline)) {
                         return true;
                     }
                     Optional<AccessExecutionGraph> graph = executionGraph.apply(LOOK_TIMEOUT);
@@ -95,32 +95,41 @@ final class FirstSnapshot {
                     if (graph.filter(JobQueries::allTasksRunning).isEmpty()) {
                         return false;
                     }
-                    long graceEnds = System.nanoTime() + FIRST_RECORDS_GRACE.toNanos();
-                    repeat(
-                            FIRST_RECORDS_POLL,
-                            () -> {
-                                if (stopping.getAsBoolean() || System.nanoTime() >= deadline) {
-                                    return true;
-                                }
-                                // Read before the trigger: records counted now precede the
-                                // checkpoint's barrier, so the checkpoint commits them.
-                                if (recordsRead.getAsLong() > 0) {
-                                    LOG.info(
-                                            "Every task runs and the source read its first"
-                                                    + " records: triggering the first checkpoint");
-                                    trigger(cluster);
-                                    return true;
-                                }
-                                if (System.nanoTime() < graceEnds) {
-                                    return false;
-                                }
-                                LOG.info(
-                                        "Every task runs and the source found no input:"
-                                                + " triggering the first checkpoint");
-                                trigger(cluster);
-                                checkpointOnFirstRecords(cluster, deadline, recordsRead);
-                                return true;
-                            });
+                    checkpointOnFirstRecordsOrNone(cluster, deadline, recordsRead);
+                    return true;
+                });
+    }
+
+    /**
+     * Once every task runs: the first checkpoint as soon as the source has read records, or without
+     * them {@link #FIRST_RECORDS_GRACE} later.
+     */
+    private void checkpointOnFirstRecordsOrNone(
+            MiniCluster cluster, long deadline, LongSupplier recordsRead) {
+        long graceEnds = System.nanoTime() + FIRST_RECORDS_GRACE.toNanos();
+        repeat(
+                FIRST_RECORDS_POLL,
+                () -> {
+                    if (endedOrPast(deadline)) {
+                        return true;
+                    }
+                    // Read before the trigger: records counted now precede the checkpoint's
+                    // barrier, so the checkpoint commits them.
+                    if (recordsRead.getAsLong() > 0) {
+                        LOG.info(
+                                "Every task runs and the source read its first records:"
+                                        + " triggering the first checkpoint");
+                        trigger(cluster);
+                        return true;
+                    }
+                    if (System.nanoTime() < graceEnds) {
+                        return false;
+                    }
+                    LOG.info(
+                            "Every task runs and the source found no input: triggering the first"
+                                    + " checkpoint");
+                    trigger(cluster);
+                    checkpointOnFirstRecords(cluster, deadline, recordsRead);
                     return true;
                 });
     }
@@ -131,7 +140,7 @@ final class FirstSnapshot {
         repeat(
                 LATE_RECORDS_POLL,
                 () -> {
-                    if (stopping.getAsBoolean() || System.nanoTime() >= deadline) {
+                    if (endedOrPast(deadline)) {
                         return true;
                     }
                     if (recordsRead.getAsLong() == 0) {
@@ -143,6 +152,11 @@ final class FirstSnapshot {
                     trigger(cluster);
                     return true;
                 });
+    }
+
+    /** Whether the service stops or the first-checkpoint polls have run out of time. */
+    private boolean endedOrPast(long deadline) {
+        return stopping.getAsBoolean() || System.nanoTime() >= deadline;
     }
 
     private static void trigger(MiniCluster cluster) {

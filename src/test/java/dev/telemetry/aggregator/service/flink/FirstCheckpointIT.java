@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
  * Output and offsets are first committed by the first checkpoint. It comes as soon as every task
  * runs and the source has read its first records (or found none), at start-up and after a {@code
  * kill -9}, not at a random point of the checkpoint interval (Flink's own first periodic
- * checkpoint, which is declined while tasks still deploy); and if the source had read nothing by
- * then, another follows its first records.
+ * checkpoint, which is declined while tasks still deploy); and if the source had found none,
+ * another follows its first records.
  */
 class FirstCheckpointIT extends SharedBrokerTest {
     /**
